@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// Exit statuses, part of the command-line contract.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitAborted = 130
+)
+
+// version is stamped by the Makefile with -ldflags "-X main.version=...".
+var version string
+
+// IOStreams are the standard streams and what is known about them.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// StdinTTY and StdoutTTY say whether the streams are terminals.
+	StdinTTY, StdoutTTY bool
+}
+
+// CanPrompt reports whether the tool may ask questions: only when both
+// stdin and stdout are terminals, never in CI or a pipe.
+func (s IOStreams) CanPrompt() bool { return s.StdinTTY && s.StdoutTTY }
+
+// systemStreams returns the process's streams.
+func systemStreams() IOStreams {
+	return IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+	}
+}
+
+// Main runs the command line and returns the process's exit status.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, os.Args[1:], systemStreams())
+}
+
+// run executes one command line and prints its error, if any, exactly once.
+func run(ctx context.Context, args []string, io IOStreams) int {
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(ctx, err)
+	var silent *silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(io.ErrOut, "Error: %s\n", err)
+		if hint := hintFor(err); hint != "" {
+			fmt.Fprintf(io.ErrOut, "Hint: %s\n", hint)
+		}
+	}
+	return code
+}
+
+// usageError marks bad flags or arguments (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// hintError carries a suggestion printed after the error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+// silentError carries an exit status for an outcome already reported, such
+// as pending changes under plan --detailed-exitcode.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// errAborted is returned when the user interrupts or declines to go on.
+var errAborted = errors.New("aborted")
+
+func exitCode(ctx context.Context, err error) int {
+	var (
+		usage  *usageError
+		input  *provision.InputError
+		silent *silentError
+	)
+	switch {
+	case errors.As(err, &silent):
+		return silent.code
+	case errors.As(err, &usage), errors.As(err, &input):
+		return exitUsage
+	case errors.Is(err, errAborted), ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return exitAborted
+	default:
+		return exitError
+	}
+}
+
+func hintFor(err error) string {
+	var h *hintError
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	return ""
+}
+
+// buildVersion returns the stamped version, else the module version the Go
+// toolchain recorded (go install ...@vX), else "dev".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// planOptions are plan's flags and dependencies.
+type planOptions struct {
+	IO               IOStreams
+	Flags            specFlags
+	DetailedExitcode bool
+}
+
+func newCmdPlan(io IOStreams, runF func(context.Context, *planOptions) error) *cobra.Command {
+	opts := &planOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what setup would change, without writing anything",
+		Long: `plan takes the same flags as setup, reads the account and prints the changes setup
+would make. It never writes. With --detailed-exitcode it exits 2 when changes are
+pending, so a scheduled job can detect drift.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPlan(cmd.Context(), opts)
+		},
+	}
+	opts.Flags.register(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on error")
+	return cmd
+}
+
+func runPlan(ctx context.Context, opts *planOptions) error {
+	p, _, err := preparePlan(ctx, opts.IO, &opts.Flags)
+	if err != nil {
+		return err
+	}
+	snippet, err := renderSnippet(p)
+	if err != nil {
+		return err
+	}
+	var pending error
+	if opts.DetailedExitcode && p.HasChanges() {
+		pending = &silentError{code: exitUsage}
+	}
+	out := &result{Plan: p, Snippet: snippet, Applied: !p.HasChanges(), NotApplied: p.Changes}
+	if opts.Flags.output == "json" {
+		return writeJSONThen(opts.IO, out, pending)
+	}
+	if err := p.WriteText(opts.IO.Out, p.HasChanges()); err != nil {
+		return err
+	}
+	if p.HasChanges() {
+		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to apply.")
+	}
+	return pending
+}

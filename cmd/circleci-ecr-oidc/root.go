@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+func newRootCmd(io IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "circleci-ecr-oidc",
+		Short: "Let CircleCI jobs pull images from Amazon ECR with OIDC instead of stored AWS keys",
+		Long: `circleci-ecr-oidc creates, in your AWS account, the IAM OIDC identity provider for
+your CircleCI organization, an IAM role that only the projects you name can assume,
+and a least-privilege ECR pull policy; then prints the .circleci/config.yml snippet.
+
+It reads before it writes, shows the plan, and is safe to run again: a second run
+with the same inputs changes nothing.`,
+		Version:       buildVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newCmdSetup(io, nil), newCmdPlan(io, nil), newCmdSnippet(io))
+	return root
+}
+
+// specFlags are the flags of setup and plan that fill a provision.Spec.
+type specFlags struct {
+	orgID            string
+	repos            []string
+	projectIDs       []string
+	allProjects      bool
+	projectCondition string
+	roleName         string
+	region           string
+	profile          string
+	image            string
+	output           string
+	adopt            bool
+	allowMissing     bool
+}
+
+func (f *specFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.orgID, "org-id", "", "CircleCI organization ID, a UUID (Organization Settings → Overview)")
+	fs.StringSliceVar(&f.repos, "repo", nil, "ECR repository name, repository ARN, or name prefix ending in /* (repeatable, comma-separated)")
+	fs.StringSliceVar(&f.projectIDs, "project-id", nil, "CircleCI project ID allowed to assume the role (repeatable)")
+	fs.BoolVar(&f.allProjects, "all-projects", false, "allow every project of the organization instead of --project-id")
+	fs.StringVar(&f.projectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id, default) or sub")
+	fs.StringVar(&f.roleName, "role-name", provision.DefaultRoleName, "IAM role name")
+	fs.StringVar(&f.region, "region", "", "AWS region of the repositories (default: from the profile or AWS_REGION)")
+	fs.StringVar(&f.profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
+	fs.StringVar(&f.image, "image", "", "image URI for the snippet (default: the first named repository at :latest)")
+	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create")
+	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
+}
+
+// missing lists the required flags that were not given.
+func (f *specFlags) missing() []string {
+	var m []string
+	if f.orgID == "" {
+		m = append(m, "--org-id")
+	}
+	if len(f.repos) == 0 {
+		m = append(m, "--repo")
+	}
+	if len(f.projectIDs) == 0 && !f.allProjects {
+		m = append(m, "--project-id or --all-projects")
+	}
+	return m
+}
+
+func (f *specFlags) spec(region string) provision.Spec {
+	return provision.Spec{
+		OrgID:             f.orgID,
+		Repositories:      f.repos,
+		ProjectIDs:        f.projectIDs,
+		AllProjects:       f.allProjects,
+		ProjectCondition:  policy.ProjectCondition(f.projectCondition),
+		RoleName:          f.roleName,
+		Region:            region,
+		Image:             f.image,
+		Adopt:             f.adopt,
+		AllowMissingRepos: f.allowMissing,
+	}
+}
+
+func (f *specFlags) validateOutput() error {
+	if f.output != "text" && f.output != "json" {
+		return &provision.InputError{Flag: "--output", Value: f.output, Rule: "must be text or json"}
+	}
+	return nil
+}
+
+// loadAWSConfig loads the SDK's default configuration chain (environment,
+// shared files, --profile, AWS_ENDPOINT_URL) without making any AWS call.
+// The standard retryer applies to every client built from it.
+func loadAWSConfig(ctx context.Context, profile, region string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRetryMode(aws.RetryModeStandard)}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		var missing config.SharedConfigProfileNotExistError
+		if errors.As(err, &missing) {
+			return aws.Config{}, &provision.InputError{Flag: "--profile", Value: profile, Rule: "no such profile in the AWS config or credentials file"}
+		}
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// awsHint turns common AWS failures into an actionable hint.
+func awsHint(err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch code := apiErr.ErrorCode(); {
+		case code == "AccessDenied" || code == "AccessDeniedException" || strings.HasSuffix(code, "UnauthorizedOperation"):
+			return &hintError{err, "the AWS identity lacks a permission this step needs; docs/permissions.md lists the IAM actions each command uses"}
+		case code == "InvalidClientTokenId" || code == "ExpiredToken" || code == "ExpiredTokenException" || code == "SignatureDoesNotMatch":
+			return &hintError{err, "the AWS credentials are invalid or expired; refresh them (aws sso login, or new keys) and retry"}
+		}
+		return err
+	}
+	if strings.Contains(err.Error(), "credential") {
+		return &hintError{err, "no usable AWS credentials: pass --profile, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"}
+	}
+	return err
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
+)
+
+// setupOptions are setup's flags and dependencies.
+type setupOptions struct {
+	IO    IOStreams
+	Flags specFlags
+	Yes   bool
+}
+
+func newCmdSetup(io IOStreams, runF func(context.Context, *setupOptions) error) *cobra.Command {
+	opts := &setupOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "Create or update the OIDC provider, the role and its ECR pull policy",
+		Long: `setup reads the account, shows the plan, and after confirmation (or --yes) makes
+only the changes the plan lists. Without a terminal and without --yes it prints the
+plan and exits non-zero without writing.`,
+		Example: `  circleci-ecr-oidc setup --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d \
+    --repo app,tools/builder --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e \
+    --region us-east-1 --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runSetup(cmd.Context(), opts)
+		},
+	}
+	opts.Flags.register(cmd.Flags())
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation")
+	return cmd
+}
+
+// result is the JSON output of setup and plan: the plan plus what happened.
+type result struct {
+	*provision.Plan
+	// Applied is true when the account matches the desired state at the
+	// end of the run: the changes were applied, or none were needed.
+	Applied bool `json:"applied"`
+	// NotApplied lists planned changes that were not made.
+	NotApplied []provision.Change `json:"not_applied"`
+	Snippet    string             `json:"snippet"`
+	Error      string             `json:"error,omitempty"`
+}
+
+func runSetup(ctx context.Context, opts *setupOptions) error {
+	p, clients, err := preparePlan(ctx, opts.IO, &opts.Flags)
+	if err != nil {
+		return err
+	}
+	snippet, err := renderSnippet(p)
+	if err != nil {
+		return err
+	}
+	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}
+	if !p.HasChanges() {
+		out.Applied, out.NotApplied = true, []provision.Change{}
+		return writeResult(opts.IO, opts.Flags.output, out, nil)
+	}
+	if opts.Flags.output == "text" {
+		if err := p.WriteText(opts.IO.Out, true); err != nil {
+			return err
+		}
+	}
+	if !opts.Yes {
+		if !opts.IO.CanPrompt() {
+			err := fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", len(p.Changes))
+			if opts.Flags.output == "json" {
+				out.Error = err.Error()
+				return writeJSONThen(opts.IO, out, err)
+			}
+			return err
+		}
+		ok, err := confirm(opts.IO, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(opts.IO.ErrOut, "Nothing was changed.")
+			return nil
+		}
+	}
+
+	res, applyErr := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
+	out.NotApplied = res.NotApplied
+	if applyErr != nil {
+		reportPartial(opts.IO, res)
+		if opts.Flags.output == "json" {
+			out.Error = applyErr.Error()
+			return writeJSONThen(opts.IO, out, awsHint(applyErr))
+		}
+		return awsHint(applyErr)
+	}
+	out.Applied = true
+	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
+	return writeResult(opts.IO, opts.Flags.output, out, nil)
+}
+
+// preparePlan validates the flags, loads the AWS configuration, reads the
+// account and plans. No AWS call happens before every input is valid.
+func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Plan, provision.Clients, error) {
+	if err := f.validateOutput(); err != nil {
+		return nil, provision.Clients{}, err
+	}
+	if m := f.missing(); len(m) > 0 {
+		return nil, provision.Clients{}, &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
+	}
+	// Validate what can be checked before the region is known, so that a bad
+	// --org-id is reported even when no region is configured.
+	if _, err := f.spec("us-east-1").Validate(); err != nil {
+		return nil, provision.Clients{}, err
+	}
+	if f.region != "" {
+		if err := provision.ValidateRegion("--region", f.region); err != nil {
+			return nil, provision.Clients{}, err
+		}
+	}
+	cfg, err := loadAWSConfig(ctx, f.profile, f.region)
+	if err != nil {
+		return nil, provision.Clients{}, err
+	}
+	spec, err := f.spec(cfg.Region).Validate()
+	if err != nil {
+		return nil, provision.Clients{}, err
+	}
+	clients := provision.NewClients(cfg)
+	fmt.Fprintf(io.ErrOut, "Reading account state (region %s)...\n", spec.Region)
+	obs, err := provision.Observe(ctx, clients, spec)
+	if err != nil {
+		return nil, clients, awsHint(err)
+	}
+	p, err := provision.NewPlan(spec, obs)
+	if err != nil {
+		if errors.Is(err, provision.ErrNotOwned) {
+			return nil, clients, &hintError{err, "circleci-ecr-oidc only changes roles it created; --adopt replaces the role's trust policy and adds its pull policy and tags"}
+		}
+		return nil, clients, err
+	}
+	return p, clients, nil
+}
+
+func renderSnippet(p *provision.Plan) (string, error) {
+	return templates.RenderSnippet(templates.Snippet{Image: p.Image, RoleARN: p.RoleARN, Region: p.Region})
+}
+
+// writeResult prints the outcome: JSON as one object, or in text the plan
+// summary (when nothing changed) and the snippet. It returns err unchanged.
+func writeResult(io IOStreams, format string, out *result, err error) error {
+	if format == "json" {
+		return writeJSONThen(io, out, err)
+	}
+	if !out.HasChanges() {
+		if werr := out.WriteText(io.Out, false); werr != nil {
+			return werr
+		}
+	}
+	fmt.Fprintf(io.Out, "\n%s", out.Snippet)
+	fmt.Fprintf(io.ErrOut, "Next: paste the snippet into the job in .circleci/config.yml, run the job with a context, and remove AWS keys from its contexts.\n")
+	return err
+}
+
+func writeJSONThen(io IOStreams, out *result, err error) error {
+	enc := json.NewEncoder(io.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if jerr := enc.Encode(out); jerr != nil {
+		return fmt.Errorf("write JSON output: %w", jerr)
+	}
+	return err
+}
+
+// confirm asks a yes/no question on stderr; the default is no.
+func confirm(io IOStreams, question string) (bool, error) {
+	fmt.Fprintf(io.ErrOut, "%s [y/N] ", question)
+	line, err := bufio.NewReader(io.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, errAborted
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+func progressPrinter(io IOStreams) func(provision.Event) {
+	return func(e provision.Event) {
+		switch {
+		case e.Message != "":
+			fmt.Fprintf(io.ErrOut, "  … %s\n", e.Message)
+		case !e.Done:
+		case e.Err != nil:
+			fmt.Fprintf(io.ErrOut, "  ✗ %s %s %s\n", e.Change.Action, e.Change.Resource, e.Change.Name)
+		default:
+			fmt.Fprintf(io.ErrOut, "  ✓ %s %s %s\n", e.Change.Action, e.Change.Resource, e.Change.Name)
+		}
+	}
+}
+
+// reportPartial says on stderr what an interrupted or failed apply did and
+// did not do; a rerun completes the rest.
+func reportPartial(io IOStreams, res provision.Result) {
+	fmt.Fprintf(io.ErrOut, "Applied %d of %d change(s):\n", len(res.Applied), len(res.Applied)+len(res.NotApplied))
+	for _, c := range res.Applied {
+		fmt.Fprintf(io.ErrOut, "  done      %s\n", c)
+	}
+	for _, c := range res.NotApplied {
+		fmt.Fprintf(io.ErrOut, "  not done  %s\n", c)
+	}
+	fmt.Fprintf(io.ErrOut, "Run the same command again to complete the rest once the cause is fixed.\n")
+}

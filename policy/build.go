@@ -1,0 +1,134 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// IssuerHost is the host of CircleCI's OIDC issuer; the per-organization
+// issuer is https://oidc.circleci.com/org/<ORG_ID>.
+const IssuerHost = "oidc.circleci.com"
+
+// ProjectIDClaim is the CircleCI custom claim STS evaluates as a condition
+// key (prefixed with the provider) since February 2026.
+const ProjectIDClaim = "oidc.circleci.com/project-id"
+
+// Pull actions granted on the named repositories, and the one action that
+// IAM only accepts on "*".
+const (
+	ActionBatchGetImage          = "ecr:BatchGetImage"
+	ActionGetDownloadURLForLayer = "ecr:GetDownloadUrlForLayer"
+	ActionGetAuthorizationToken  = "ecr:GetAuthorizationToken"
+)
+
+// ProjectCondition selects how the trust policy restricts projects.
+type ProjectCondition string
+
+// The project restriction forms. ClaimKey is CircleCI's recommendation.
+const (
+	// ClaimKey uses StringEquals on <provider>:oidc.circleci.com/project-id.
+	ClaimKey ProjectCondition = "claim"
+	// Sub uses StringLike on <provider>:sub = org/<ORG>/project/<P>/user/*,
+	// which matches both V1 and V2 token layouts.
+	Sub ProjectCondition = "sub"
+)
+
+// ProviderPath returns the provider's identifier without scheme, as it
+// appears in ARNs and condition keys: oidc.circleci.com/org/<ORG_ID>.
+func ProviderPath(orgID string) string {
+	return IssuerHost + "/org/" + orgID
+}
+
+// IssuerURL returns the per-organization issuer URL, which is also the OIDC
+// provider's URL in IAM.
+func IssuerURL(orgID string) string {
+	return "https://" + ProviderPath(orgID)
+}
+
+// ProviderARN returns the ARN IAM gives the provider for orgID.
+func ProviderARN(partition, account, orgID string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, ProviderPath(orgID))
+}
+
+// Trust describes who may assume the role.
+type Trust struct {
+	Partition string
+	Account   string
+	OrgID     string
+	// ProjectIDs are the projects allowed; ignored when AllProjects is set.
+	ProjectIDs []string
+	// AllProjects admits every project of the organization (sub org/<ORG>/project/*).
+	AllProjects bool
+	// Condition selects the claim-key or the sub form for ProjectIDs.
+	Condition ProjectCondition
+}
+
+// TrustPolicy builds the role's trust policy: the provider as federated
+// principal, sts:AssumeRoleWithWebIdentity, the audience pinned to the
+// organization ID, and a project restriction. It refuses to build a policy
+// without a project restriction unless AllProjects says so explicitly.
+func TrustPolicy(t Trust) (Document, error) {
+	if t.OrgID == "" || t.Account == "" || t.Partition == "" {
+		return Document{}, fmt.Errorf("build trust policy: organization, account and partition are required")
+	}
+	provider := ProviderPath(t.OrgID)
+	conditions := map[string]Conditions{
+		"StringEquals": {provider + ":aud": Values{t.OrgID}},
+	}
+	switch {
+	case t.AllProjects:
+		conditions["StringLike"] = Conditions{provider + ":sub": Values{"org/" + t.OrgID + "/project/*"}}
+	case len(t.ProjectIDs) == 0:
+		return Document{}, fmt.Errorf("build trust policy: no project restriction; name projects or choose all projects explicitly")
+	case t.Condition == Sub:
+		patterns := make([]string, 0, len(t.ProjectIDs))
+		for _, p := range sortedUnique(t.ProjectIDs) {
+			patterns = append(patterns, "org/"+t.OrgID+"/project/"+p+"/user/*")
+		}
+		conditions["StringLike"] = Conditions{provider + ":sub": patterns}
+	case t.Condition == ClaimKey || t.Condition == "":
+		conditions["StringEquals"][provider+":"+ProjectIDClaim] = sortedUnique(t.ProjectIDs)
+	default:
+		return Document{}, fmt.Errorf("build trust policy: unknown project condition %q", t.Condition)
+	}
+	return Document{
+		Version: Version,
+		Statement: []Statement{{
+			Effect:    "Allow",
+			Principal: map[string]Values{"Federated": {ProviderARN(t.Partition, t.Account, t.OrgID)}},
+			Action:    Values{"sts:AssumeRoleWithWebIdentity"},
+			Condition: conditions,
+		}},
+	}, nil
+}
+
+// PullPolicy builds the least-privilege permissions policy: the two pull
+// actions on exactly the given repository ARNs (or ARN patterns ending in
+// "/*"), and ecr:GetAuthorizationToken on "*", which IAM requires.
+func PullPolicy(repositoryARNs []string) (Document, error) {
+	if len(repositoryARNs) == 0 {
+		return Document{}, fmt.Errorf("build permissions policy: no repositories")
+	}
+	for _, a := range repositoryARNs {
+		if a == "*" || !strings.Contains(a, ":repository/") {
+			return Document{}, fmt.Errorf("build permissions policy: %q is not a repository ARN", a)
+		}
+	}
+	return Document{
+		Version: Version,
+		Statement: []Statement{
+			{
+				Sid:      "PullNamedRepositories",
+				Effect:   "Allow",
+				Action:   Values{ActionBatchGetImage, ActionGetDownloadURLForLayer},
+				Resource: sortedUnique(repositoryARNs),
+			},
+			{
+				Sid:      "GetRegistryLoginToken",
+				Effect:   "Allow",
+				Action:   Values{ActionGetAuthorizationToken},
+				Resource: Values{"*"},
+			},
+		},
+	}, nil
+}

@@ -1,0 +1,149 @@
+// Package policy holds the IAM documents circleci-ecr-oidc writes and reads:
+// Go values for trust and permissions policies, builders that produce them
+// from validated inputs, size accounting the way IAM counts characters, and
+// semantic comparison so that a document IAM hands back reordered or
+// URL-encoded is not mistaken for drift.
+//
+// Documents are always Go values marshalled to JSON, never text templates, so
+// that no input can change the document's structure.
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Version is the only IAM policy language version this package emits.
+const Version = "2012-10-17"
+
+// Document is an IAM policy document as this tool emits it.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of a Document. Fields this tool never emits
+// (NotAction, NotPrincipal, NotResource) are absent on purpose: documents read
+// back from AWS are compared through Canonical, which keeps every field.
+type Statement struct {
+	Sid       string                `json:"Sid,omitempty"`
+	Effect    string                `json:"Effect"`
+	Principal map[string]Values     `json:"Principal,omitempty"`
+	Action    Values                `json:"Action"`
+	Resource  Values                `json:"Resource,omitempty"`
+	Condition map[string]Conditions `json:"Condition,omitempty"`
+}
+
+// Conditions maps condition keys to the values of one condition operator.
+type Conditions map[string]Values
+
+// Values is an IAM string-or-list value. It marshals a single value as a
+// plain string (the compact form IAM shows) and several as a list, and
+// unmarshals both, including the booleans and numbers IAM accepts in
+// condition values.
+type Values []string
+
+// MarshalJSON writes one value as a string and several as a list.
+func (v Values) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return marshal(v[0])
+	}
+	return marshal([]string(v))
+}
+
+// UnmarshalJSON accepts a string, a number, a boolean or a list of them.
+func (v *Values) UnmarshalJSON(data []byte) error {
+	var raw any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	switch t := raw.(type) {
+	case []any:
+		out := make(Values, 0, len(t))
+		for _, item := range t {
+			s, err := scalarString(item)
+			if err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		*v = out
+	default:
+		s, err := scalarString(t)
+		if err != nil {
+			return err
+		}
+		*v = Values{s}
+	}
+	return nil
+}
+
+func scalarString(v any) (string, error) {
+	switch t := v.(type) {
+	case string:
+		return t, nil
+	case json.Number:
+		return t.String(), nil
+	case bool:
+		if t {
+			return "true", nil
+		}
+		return "false", nil
+	default:
+		return "", fmt.Errorf("policy value %v is not a string, number or boolean", v)
+	}
+}
+
+// JSON returns the document as compact JSON, the form the tool writes to IAM.
+func (d Document) JSON() (string, error) {
+	b, err := marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("encode policy document: %w", err)
+	}
+	return string(b), nil
+}
+
+// Indented returns the document as indented JSON for people to read.
+func (d Document) Indented() (string, error) {
+	compact, err := d.JSON()
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(compact), "", "  "); err != nil {
+		return "", fmt.Errorf("indent policy document: %w", err)
+	}
+	return buf.String(), nil
+}
+
+// Size returns the document's size as IAM counts it against its quotas.
+func (d Document) Size() (int, error) {
+	s, err := d.JSON()
+	if err != nil {
+		return 0, err
+	}
+	return Size(s), nil
+}
+
+// marshal encodes without HTML escaping, so "<" and "&" are not turned into
+// six-character escapes that would inflate the measured size.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// sortedUnique returns the values sorted with duplicates removed.
+func sortedUnique(values []string) []string {
+	out := slices.Clone(values)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,83 @@
+package provision
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// IAMAPI lists the IAM calls the engine makes, with the SDK's signatures.
+// *iam.Client satisfies it.
+type IAMAPI interface {
+	GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error)
+	CreateOpenIDConnectProvider(ctx context.Context, in *iam.CreateOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.CreateOpenIDConnectProviderOutput, error)
+	AddClientIDToOpenIDConnectProvider(ctx context.Context, in *iam.AddClientIDToOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.AddClientIDToOpenIDConnectProviderOutput, error)
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	CreateRole(ctx context.Context, in *iam.CreateRoleInput, optFns ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
+	UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, optFns ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
+	TagRole(ctx context.Context, in *iam.TagRoleInput, optFns ...func(*iam.Options)) (*iam.TagRoleOutput, error)
+	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	GetAccountSummary(ctx context.Context, in *iam.GetAccountSummaryInput, optFns ...func(*iam.Options)) (*iam.GetAccountSummaryOutput, error)
+}
+
+// ECRAPI lists the ECR calls the engine makes. *ecr.Client satisfies it.
+type ECRAPI interface {
+	DescribeRepositories(ctx context.Context, in *ecr.DescribeRepositoriesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error)
+}
+
+// STSAPI lists the STS calls the engine makes. *sts.Client satisfies it.
+type STSAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// Clients are the AWS clients the engine uses. ECR is per region because a
+// repository ARN may name another region than the spec's.
+type Clients struct {
+	IAM IAMAPI
+	STS STSAPI
+	ECR func(region string) ECRAPI
+}
+
+// NewClients builds the SDK clients once from a loaded configuration (the
+// SDK's default chain: profile, environment, AWS_ENDPOINT_URL, retryer).
+func NewClients(cfg aws.Config) Clients {
+	ecrClient := ecr.NewFromConfig(cfg)
+	return Clients{
+		IAM: iam.NewFromConfig(cfg),
+		STS: sts.NewFromConfig(cfg),
+		ECR: func(region string) ECRAPI {
+			if region == "" || region == cfg.Region {
+				return ecrClient
+			}
+			return ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
+		},
+	}
+}
+
+// errorCode returns the AWS error code of err, or "".
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// isNotFound reports whether err says the IAM entity does not exist.
+func isNotFound(err error) bool {
+	return errorCode(err) == "NoSuchEntity"
+}
+
+// isAlreadyExists reports whether err says the IAM entity exists already,
+// which on create means another run won the race.
+func isAlreadyExists(err error) bool {
+	return errorCode(err) == "EntityAlreadyExists"
+}

@@ -1,0 +1,378 @@
+package provision
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// Ownership tags put on what the tool creates. A role without ManagedTag is
+// not ours and is never changed without --adopt.
+const (
+	ManagedTag = "circleci-ecr-oidc:managed"
+	OrgIDTag   = "circleci-ecr-oidc:org-id"
+)
+
+// PolicyName is the name of the inline permissions policy on the role.
+const PolicyName = "circleci-ecr-oidc-pull"
+
+// Documented default quotas, used when GetAccountSummary is not allowed.
+const (
+	DefaultTrustPolicyQuota  = 2048
+	DefaultRolePolicyQuota   = 10240
+	maxNamesPerDescribeCall  = 100
+	maxConcurrentDescribes   = 8
+	quotaTrustPolicySize     = "AssumeRolePolicySizeQuota"
+	quotaRolePolicyAggregate = "RolePolicySizeQuota"
+)
+
+// Observed is the state of the account as read before planning.
+type Observed struct {
+	Account   string
+	Partition string
+	// CallerARN is the identity the tool acts as.
+	CallerARN string
+	// Provider is nil when no provider exists for the organization's issuer.
+	Provider *ObservedProvider
+	// Role is nil when no role of that name exists.
+	Role *ObservedRole
+	// Repositories has one entry for each --repo, in order.
+	Repositories []RepositoryStatus
+	// TrustPolicyQuota and RolePolicyQuota are the account's limits in characters.
+	TrustPolicyQuota, RolePolicyQuota int
+	// QuotaSource says where the quotas come from ("GetAccountSummary" or "documented defaults").
+	QuotaSource string
+}
+
+// ObservedProvider is an existing IAM OIDC provider.
+type ObservedProvider struct {
+	ARN       string
+	ClientIDs []string
+	Tags      map[string]string
+}
+
+// ObservedRole is an existing IAM role and what is attached to it.
+type ObservedRole struct {
+	ARN  string
+	Name string
+	// TrustPolicy is the decoded trust policy document.
+	TrustPolicy string
+	Tags        map[string]string
+	// InlinePolicies names every inline policy, ours included.
+	InlinePolicies []string
+	// AttachedPolicies lists the ARNs of attached managed policies.
+	AttachedPolicies []string
+	// PermissionsPolicy is our inline policy's decoded document, "" if absent.
+	PermissionsPolicy string
+}
+
+// Owned reports whether the role carries this tool's ownership tag.
+func (r *ObservedRole) Owned() bool {
+	return r != nil && r.Tags[ManagedTag] == "true"
+}
+
+// RepositoryState says what the look-up found for one --repo.
+type RepositoryState string
+
+// Repository look-up outcomes.
+const (
+	RepoFound        RepositoryState = "found"
+	RepoMissing      RepositoryState = "missing"
+	RepoPattern      RepositoryState = "pattern (not looked up)"
+	RepoOtherAccount RepositoryState = "other account (not looked up)"
+)
+
+// RepositoryStatus is one repository, resolved to its ARN.
+type RepositoryStatus struct {
+	Input string          `json:"input"`
+	ARN   string          `json:"arn"`
+	State RepositoryState `json:"state"`
+	// URI is the registry URI of a found repository.
+	URI string `json:"uri,omitempty"`
+}
+
+// Observe reads the account's state for spec. It only reads: caller identity
+// first (account and partition decide every ARN), then the provider, the
+// role with its policies and tags, the quotas and the repositories, all
+// concurrently.
+func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
+	id, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("read caller identity: %w", err)
+	}
+	caller, err := arn.Parse(aws.ToString(id.Arn))
+	if err != nil {
+		return nil, fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
+	}
+	obs := &Observed{Account: aws.ToString(id.Account), Partition: caller.Partition, CallerARN: caller.String()}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		p, err := observeProvider(gctx, c.IAM, policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID))
+		obs.Provider = p
+		return err
+	})
+	g.Go(func() error {
+		r, err := observeRole(gctx, c.IAM, spec.RoleName)
+		obs.Role = r
+		return err
+	})
+	g.Go(func() error {
+		obs.TrustPolicyQuota, obs.RolePolicyQuota, obs.QuotaSource = observeQuotas(gctx, c.IAM)
+		return nil
+	})
+	g.Go(func() error {
+		repos, err := observeRepositories(gctx, c, spec, obs.Partition, obs.Account)
+		obs.Repositories = repos
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return obs, nil
+}
+
+func observeProvider(ctx context.Context, api IAMAPI, providerARN string) (*ObservedProvider, error) {
+	out, err := api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read OIDC provider %s: %w", providerARN, err)
+	}
+	p := &ObservedProvider{ARN: providerARN, ClientIDs: out.ClientIDList, Tags: map[string]string{}}
+	for _, t := range out.Tags {
+		p.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return p, nil
+}
+
+// observeRole reads the role and, concurrently, its inline policy names,
+// attached policies and our inline policy's document. The three policy reads
+// are issued together with GetRole so that a rerun costs one round trip.
+func observeRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, error) {
+	var (
+		mu       sync.Mutex
+		role     *ObservedRole
+		missing  bool
+		inline   []string
+		attached []string
+		ours     string
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		out, err := api.GetRole(gctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		if isNotFound(err) {
+			mu.Lock()
+			missing = true
+			mu.Unlock()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read role %s: %w", name, err)
+		}
+		trust, err := policy.Decode(aws.ToString(out.Role.AssumeRolePolicyDocument))
+		if err != nil {
+			return fmt.Errorf("read role %s trust policy: %w", name, err)
+		}
+		r := &ObservedRole{ARN: aws.ToString(out.Role.Arn), Name: aws.ToString(out.Role.RoleName), TrustPolicy: trust, Tags: map[string]string{}}
+		for _, t := range out.Role.Tags {
+			r.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		mu.Lock()
+		role = r
+		mu.Unlock()
+		return nil
+	})
+	g.Go(func() error {
+		p := iam.NewListRolePoliciesPaginator(api, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+		var names []string
+		for p.HasMorePages() {
+			page, err := p.NextPage(gctx)
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("list inline policies of role %s: %w", name, err)
+			}
+			names = append(names, page.PolicyNames...)
+		}
+		mu.Lock()
+		inline = names
+		mu.Unlock()
+		return nil
+	})
+	g.Go(func() error {
+		p := iam.NewListAttachedRolePoliciesPaginator(api, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+		var arns []string
+		for p.HasMorePages() {
+			page, err := p.NextPage(gctx)
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("list attached policies of role %s: %w", name, err)
+			}
+			for _, ap := range page.AttachedPolicies {
+				arns = append(arns, aws.ToString(ap.PolicyArn))
+			}
+		}
+		mu.Lock()
+		attached = arns
+		mu.Unlock()
+		return nil
+	})
+	g.Go(func() error {
+		out, err := api.GetRolePolicy(gctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(PolicyName)})
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read inline policy %s of role %s: %w", PolicyName, name, err)
+		}
+		doc, err := policy.Decode(aws.ToString(out.PolicyDocument))
+		if err != nil {
+			return fmt.Errorf("read inline policy %s of role %s: %w", PolicyName, name, err)
+		}
+		mu.Lock()
+		ours = doc
+		mu.Unlock()
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if missing || role == nil {
+		return nil, nil
+	}
+	role.InlinePolicies = inline
+	role.AttachedPolicies = attached
+	role.PermissionsPolicy = ours
+	return role, nil
+}
+
+// observeQuotas reads the account's policy size quotas. An identity without
+// iam:GetAccountSummary falls back to the documented defaults rather than
+// failing: the quota guard then errs on the safe (smaller) side.
+func observeQuotas(ctx context.Context, api IAMAPI) (trust, rolePolicy int, source string) {
+	out, err := api.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	trust, rolePolicy, source = DefaultTrustPolicyQuota, DefaultRolePolicyQuota, "documented defaults"
+	if err != nil {
+		return trust, rolePolicy, source
+	}
+	if v, ok := out.SummaryMap[quotaTrustPolicySize]; ok && v > 0 {
+		trust, source = int(v), "GetAccountSummary"
+	}
+	if v, ok := out.SummaryMap[quotaRolePolicyAggregate]; ok && v > 0 {
+		rolePolicy, source = int(v), "GetAccountSummary"
+	}
+	return trust, rolePolicy, source
+}
+
+// observeRepositories resolves every --repo to an ARN and looks up the named
+// repositories of the caller's account, batched per region. ECR fails a whole
+// batch when one name is missing, so a failed batch is retried name by name
+// to say exactly which are missing.
+func observeRepositories(ctx context.Context, c Clients, spec Spec, partition, account string) ([]RepositoryStatus, error) {
+	statuses := make([]RepositoryStatus, len(spec.Repositories))
+	byRegion := map[string][]int{}
+	for i, input := range spec.Repositories {
+		repo, err := ParseRepository(input)
+		if err != nil {
+			return nil, err
+		}
+		region := cmp.Or(repo.Region, spec.Region)
+		statuses[i] = RepositoryStatus{Input: input, ARN: repo.ARN(partition, account, spec.Region)}
+		switch {
+		case repo.Pattern:
+			statuses[i].State = RepoPattern
+		case !repo.Local(account):
+			statuses[i].State = RepoOtherAccount
+		default:
+			byRegion[region] = append(byRegion[region], i)
+		}
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxConcurrentDescribes)
+	regions := make([]string, 0, len(byRegion))
+	for r := range byRegion {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	for _, region := range regions {
+		api := c.ECR(region)
+		for batch := range slices.Chunk(byRegion[region], maxNamesPerDescribeCall) {
+			g.Go(func() error {
+				found, err := describe(gctx, api, statuses, batch)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, i := range batch {
+					statuses[i].State = RepoMissing
+					if uri, ok := found[i]; ok {
+						statuses[i].State, statuses[i].URI = RepoFound, uri
+					}
+				}
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return statuses, nil
+}
+
+// describe looks up the repositories at the given indexes and returns the
+// URIs of those that exist.
+func describe(ctx context.Context, api ECRAPI, statuses []RepositoryStatus, batch []int) (map[int]string, error) {
+	names := make([]string, len(batch))
+	byName := map[string]int{}
+	for j, i := range batch {
+		repo, _ := ParseRepository(statuses[i].Input)
+		names[j] = repo.Name
+		byName[repo.Name] = i
+	}
+	found := map[int]string{}
+	out, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: names})
+	if err == nil {
+		for _, r := range out.Repositories {
+			if i, ok := byName[aws.ToString(r.RepositoryName)]; ok {
+				found[i] = aws.ToString(r.RepositoryUri)
+			}
+		}
+		return found, nil
+	}
+	if errorCode(err) != "RepositoryNotFoundException" {
+		return nil, fmt.Errorf("look up ECR repositories %v: %w", names, err)
+	}
+	if len(batch) == 1 {
+		return found, nil
+	}
+	for _, i := range batch {
+		one, err := describe(ctx, api, statuses, []int{i})
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range one {
+			found[k] = v
+		}
+	}
+	return found, nil
+}
+
+// ErrNotOwned is returned (wrapped) when the named role exists but was not
+// created by this tool and --adopt was not given.
+var ErrNotOwned = errors.New("role is not managed by circleci-ecr-oidc")

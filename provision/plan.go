@@ -1,0 +1,293 @@
+package provision
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// Action is what a change does.
+type Action string
+
+// The actions a plan can contain.
+const (
+	ActionCreate      Action = "create"
+	ActionAddAudience Action = "add-audience"
+	ActionUpdate      Action = "update"
+	ActionTag         Action = "tag"
+)
+
+// Resource is the kind of thing a change acts on.
+type Resource string
+
+// The resources a plan can change.
+const (
+	ResourceProvider    Resource = "oidc-provider"
+	ResourceRole        Resource = "iam-role"
+	ResourceTrustPolicy Resource = "trust-policy"
+	ResourceRolePolicy  Resource = "role-policy"
+)
+
+// Change is one write the plan will make. Its JSON form is part of the
+// command-line contract: {action, resource, name}, plus a reason.
+type Change struct {
+	Action   Action   `json:"action"`
+	Resource Resource `json:"resource"`
+	Name     string   `json:"name"`
+	// Reason says why the change is needed, for people.
+	Reason string `json:"reason,omitempty"`
+}
+
+func (c Change) String() string {
+	return fmt.Sprintf("%s %s %s", c.Action, c.Resource, c.Name)
+}
+
+// Plan is the difference between the desired and the observed state, as
+// typed changes. It is what the wizard's review screen, plan, --output json
+// and Apply all consume.
+type Plan struct {
+	Spec     Spec      `json:"-"`
+	Observed *Observed `json:"-"`
+
+	Account     string `json:"account"`
+	Partition   string `json:"partition"`
+	Region      string `json:"region"`
+	CallerARN   string `json:"caller_arn"`
+	ProviderARN string `json:"provider_arn"`
+	RoleARN     string `json:"role_arn"`
+	RoleName    string `json:"role_name"`
+	PolicyName  string `json:"policy_name"`
+	// Image is the image URI the snippet pulls.
+	Image string `json:"image"`
+	// ProviderExists and RoleExists describe the observed state.
+	ProviderExists bool `json:"provider_exists"`
+	RoleExists     bool `json:"role_exists"`
+
+	TrustPolicy       policy.Document `json:"trust_policy"`
+	PermissionsPolicy policy.Document `json:"permissions_policy"`
+	// TrustPolicySize and PermissionsPolicySize are measured as IAM counts.
+	TrustPolicySize       int `json:"trust_policy_size"`
+	TrustPolicyQuota      int `json:"trust_policy_quota"`
+	PermissionsPolicySize int `json:"permissions_policy_size"`
+	RolePolicyQuota       int `json:"role_policy_quota"`
+
+	Repositories []RepositoryStatus `json:"repositories"`
+	Changes      []Change           `json:"changes"`
+	Warnings     []string           `json:"warnings"`
+}
+
+// HasChanges reports whether applying the plan would write anything.
+func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 }
+
+// QuotaError is returned when a document does not fit the account's quota.
+type QuotaError struct {
+	Document    string
+	Size, Quota int
+	Hint        string
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("the %s would be %d characters, over the account's quota of %d: %s", e.Document, e.Size, e.Quota, e.Hint)
+}
+
+// NewPlan compares the desired state with the observed one. It refuses
+// (with an error wrapping ErrNotOwned) to plan changes to a role this tool
+// does not own unless spec.Adopt, refuses documents over quota, and fails
+// on missing repositories unless spec.AllowMissingRepos.
+func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
+	p := &Plan{
+		Spec: spec, Observed: obs,
+		Account: obs.Account, Partition: obs.Partition, Region: spec.Region, CallerARN: obs.CallerARN,
+		ProviderARN:      policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID),
+		RoleARN:          fmt.Sprintf("arn:%s:iam::%s:role/%s", obs.Partition, obs.Account, spec.RoleName),
+		RoleName:         spec.RoleName,
+		PolicyName:       PolicyName,
+		ProviderExists:   obs.Provider != nil,
+		RoleExists:       obs.Role != nil,
+		Repositories:     obs.Repositories,
+		TrustPolicyQuota: obs.TrustPolicyQuota, RolePolicyQuota: obs.RolePolicyQuota,
+		Changes: []Change{}, Warnings: []string{},
+	}
+	if obs.Role != nil && obs.Role.ARN != "" {
+		p.RoleARN = obs.Role.ARN
+	}
+
+	var missing []string
+	arns := make([]string, 0, len(obs.Repositories))
+	for _, r := range obs.Repositories {
+		arns = append(arns, r.ARN)
+		switch r.State {
+		case RepoMissing:
+			missing = append(missing, r.Input)
+		case RepoOtherAccount:
+			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in a repository policy", r.Input))
+		}
+	}
+	if len(missing) > 0 {
+		if !spec.AllowMissingRepos {
+			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", spec.Region, strings.Join(missing, ", "))
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", strings.Join(missing, ", ")))
+	}
+
+	var err error
+	p.TrustPolicy, err = policy.TrustPolicy(policy.Trust{
+		Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
+		ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Condition: spec.ProjectCondition,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.PermissionsPolicy, err = policy.PullPolicy(arns)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkSizes(); err != nil {
+		return nil, err
+	}
+	if p.Image, err = p.image(); err != nil {
+		return nil, err
+	}
+	if spec.AllProjects {
+		p.Warnings = append(p.Warnings, "--all-projects: every project in the organization can assume this role")
+	}
+	if err := p.planProvider(); err != nil {
+		return nil, err
+	}
+	if err := p.planRole(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Plan) checkSizes() error {
+	var err error
+	if p.TrustPolicySize, err = p.TrustPolicy.Size(); err != nil {
+		return err
+	}
+	if p.PermissionsPolicySize, err = p.PermissionsPolicy.Size(); err != nil {
+		return err
+	}
+	if p.TrustPolicySize > p.TrustPolicyQuota {
+		perProject := 0
+		if n := len(p.Spec.ProjectIDs); n > 1 {
+			one, _ := policy.TrustPolicy(policy.Trust{Partition: p.Partition, Account: p.Account, OrgID: p.Spec.OrgID, ProjectIDs: p.Spec.ProjectIDs[:1], Condition: p.Spec.ProjectCondition})
+			base, _ := one.Size()
+			perProject = (p.TrustPolicySize - base) / (n - 1)
+			fit := 1 + (p.TrustPolicyQuota-base)/max(perProject, 1)
+			return &QuotaError{Document: "trust policy", Size: p.TrustPolicySize, Quota: p.TrustPolicyQuota,
+				Hint: fmt.Sprintf("%d of the %d projects fit; split them across roles or ask AWS to raise the quota (up to 4096)", max(fit, 0), n)}
+		}
+		return &QuotaError{Document: "trust policy", Size: p.TrustPolicySize, Quota: p.TrustPolicyQuota, Hint: "shorten the inputs"}
+	}
+	if p.PermissionsPolicySize > p.RolePolicyQuota {
+		return &QuotaError{Document: "permissions policy", Size: p.PermissionsPolicySize, Quota: p.RolePolicyQuota,
+			Hint: "grant name prefixes such as team/* instead of many single repositories"}
+	}
+	return nil
+}
+
+// image returns the snippet's image: the one given, or the first named
+// repository at :latest. The image's repository must be granted, or the
+// pull the snippet configures would be denied.
+func (p *Plan) image() (string, error) {
+	if p.Spec.Image != "" {
+		img, err := ParseImage("--image", p.Spec.Image)
+		if err != nil {
+			return "", err
+		}
+		target := img.RepositoryARN(p.Partition)
+		for _, r := range p.Repositories {
+			if grants(r.ARN, target) {
+				return img.String(), nil
+			}
+		}
+		return "", &InputError{Flag: "--image", Value: p.Spec.Image, Rule: "its repository is not among the --repo values, so the role could not pull it"}
+	}
+	for _, r := range p.Repositories {
+		repo, err := ParseRepository(r.Input)
+		if err != nil || repo.Pattern {
+			continue
+		}
+		return Image{
+			Account: cmp.Or(repo.Account, p.Account), Region: cmp.Or(repo.Region, p.Region),
+			Domain: registryDomain(cmp.Or(repo.Partition, p.Partition)), Repository: repo.Name, Tag: "latest",
+		}.String(), nil
+	}
+	return "", &InputError{Flag: "--image", Rule: "is required when every --repo is a prefix/* pattern"}
+}
+
+func (p *Plan) planProvider() error {
+	prov := p.Observed.Provider
+	switch {
+	case prov == nil:
+		p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceProvider, Name: p.ProviderARN,
+			Reason: "no OIDC provider for " + policy.IssuerURL(p.Spec.OrgID)})
+	case !slices.Contains(prov.ClientIDs, p.Spec.OrgID):
+		p.Changes = append(p.Changes, Change{Action: ActionAddAudience, Resource: ResourceProvider, Name: p.ProviderARN,
+			Reason: fmt.Sprintf("the existing provider's audiences %v lack the organization ID", prov.ClientIDs)})
+		if slices.Contains(prov.ClientIDs, "sts.amazonaws.com") {
+			p.Warnings = append(p.Warnings, "the provider lists sts.amazonaws.com as an audience; CircleCI tokens carry the organization ID, so that entry matches nothing")
+		}
+	}
+	return nil
+}
+
+func (p *Plan) planRole() error {
+	role := p.Observed.Role
+	trust, err := p.TrustPolicy.JSON()
+	if err != nil {
+		return err
+	}
+	perms, err := p.PermissionsPolicy.JSON()
+	if err != nil {
+		return err
+	}
+	policyRef := p.RoleName + "/" + PolicyName
+	if role == nil {
+		p.Changes = append(p.Changes,
+			Change{Action: ActionCreate, Resource: ResourceRole, Name: p.RoleName, Reason: "no role of that name"},
+			Change{Action: ActionCreate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "new role"},
+		)
+		return nil
+	}
+	if !role.Owned() && !p.Spec.Adopt {
+		return fmt.Errorf("refuse to change role %s: %w (it has no %s=true tag); choose another --role-name, or pass --adopt to take it over", p.RoleName, ErrNotOwned, ManagedTag)
+	}
+	if owner := role.Tags[OrgIDTag]; role.Owned() && owner != "" && owner != p.Spec.OrgID && !p.Spec.Adopt {
+		return fmt.Errorf("refuse to change role %s: %w for this organization (it was created for CircleCI organization %s); choose another --role-name, or pass --adopt", p.RoleName, ErrNotOwned, owner)
+	}
+	if !policy.Equal(role.TrustPolicy, trust) {
+		p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceTrustPolicy, Name: p.RoleName, Reason: "the trust policy differs from the desired one"})
+	}
+	switch {
+	case role.PermissionsPolicy == "":
+		p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the role has no " + PolicyName + " policy"})
+	case !policy.Equal(role.PermissionsPolicy, perms):
+		p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the permissions policy differs from the desired one"})
+	}
+	if role.Tags[ManagedTag] != "true" || role.Tags[OrgIDTag] != p.Spec.OrgID {
+		p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: "add ownership tags"})
+	}
+	var extra []string
+	for _, name := range role.InlinePolicies {
+		if name != PolicyName {
+			extra = append(extra, "inline "+name)
+		}
+	}
+	for _, a := range role.AttachedPolicies {
+		extra = append(extra, "attached "+a)
+	}
+	if len(extra) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions (left as they are): %s", p.RoleName, strings.Join(extra, ", ")))
+	}
+	return nil
+}
+
+// Tags returns the ownership tags put on what the tool creates.
+func (p *Plan) Tags() map[string]string {
+	return map[string]string{ManagedTag: "true", OrgIDTag: p.Spec.OrgID}
+}

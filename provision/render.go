@@ -1,0 +1,72 @@
+package provision
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// symbol marks a change in the text plan the way Terraform does.
+func symbol(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "+"
+	default:
+		return "~"
+	}
+}
+
+// WriteText writes the plan for people: where it acts, each resource and
+// what will happen to it, the documents that will be written, and warnings.
+// withDocuments adds the full trust and permissions documents.
+func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Account %s (%s), region %s, acting as %s\n\n", p.Account, p.Partition, p.Region, p.CallerARN)
+	provState := "exists, audience present (no change)"
+	roleState := "exists, matches (no change)"
+	if !p.ProviderExists {
+		provState = "will be created"
+	}
+	if !p.RoleExists {
+		roleState = "will be created"
+	}
+	fmt.Fprintf(&b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
+	fmt.Fprintf(&b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)
+	fmt.Fprintf(&b, "Repositories\n")
+	for _, r := range p.Repositories {
+		fmt.Fprintf(&b, "  %-40s %s\n", r.ARN, r.State)
+	}
+	fmt.Fprintf(&b, "Trust policy   %d of %d characters; permissions policy %d of %d\n", p.TrustPolicySize, p.TrustPolicyQuota, p.PermissionsPolicySize, p.RolePolicyQuota)
+	if len(p.Changes) == 0 {
+		fmt.Fprintf(&b, "\nNo changes. The account already matches.\n")
+	} else {
+		fmt.Fprintf(&b, "\nPlan: %d change(s)\n", len(p.Changes))
+		for _, c := range p.Changes {
+			fmt.Fprintf(&b, "  %s %s %s %s\n", symbol(c.Action), c.Action, c.Resource, c.Name)
+			if c.Reason != "" {
+				fmt.Fprintf(&b, "      (%s)\n", c.Reason)
+			}
+		}
+	}
+	if withDocuments {
+		trust, err := p.TrustPolicy.Indented()
+		if err != nil {
+			return err
+		}
+		perms, err := p.PermissionsPolicy.Indented()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\nTrust policy of %s:\n%s\n", p.RoleName, indent(trust))
+		fmt.Fprintf(&b, "\nPermissions policy %s:\n%s\n", PolicyName, indent(perms))
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(&b, "\nWarning: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}

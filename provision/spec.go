@@ -1,0 +1,212 @@
+// Package provision is the engine of circleci-ecr-oidc. It turns a desired
+// state (Spec, validated before any AWS call) and the observed state of an
+// AWS account (Observe, reads only) into a Plan of typed changes, and applies
+// a plan (Apply) in dependency order, running independent steps concurrently.
+//
+// The Plan is the one contract between the engine and its front ends: the
+// flags of setup and plan, the wizard's review screen and JSON output all
+// consume the same value. The AWS clients it needs are the narrow interfaces
+// in aws.go, satisfied by the aws-sdk-go-v2 clients and by test fakes.
+package provision
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// DefaultRoleName is the role name used when none is given.
+const DefaultRoleName = "circleci-ecr-pull"
+
+// Spec is the desired state: what a front end collected from flags or the
+// wizard. Validate checks and normalizes it; the engine only accepts a
+// validated Spec.
+type Spec struct {
+	// OrgID is the CircleCI organization ID (a UUID).
+	OrgID string
+	// Repositories are ECR repository names, full repository ARNs, or name
+	// prefixes ending in "/*", in the order the user gave them.
+	Repositories []string
+	// ProjectIDs are the CircleCI project IDs allowed to assume the role.
+	ProjectIDs []string
+	// AllProjects admits every project of the organization instead.
+	AllProjects bool
+	// ProjectCondition selects the claim-key (default) or the sub form.
+	ProjectCondition policy.ProjectCondition
+	// RoleName is the IAM role's name.
+	RoleName string
+	// Region is where the named repositories live unless an ARN says otherwise.
+	Region string
+	// Image is the image URI for the config.yml snippet; empty means the
+	// first named repository at :latest.
+	Image string
+	// Adopt allows taking over an existing role that this tool did not create.
+	Adopt bool
+	// AllowMissingRepos turns a repository that does not exist into a warning.
+	AllowMissingRepos bool
+}
+
+// InputError is an invalid input, reported before any AWS call. Front ends
+// map it to exit status 2.
+type InputError struct {
+	// Flag is the command-line flag that carries the input, e.g. "--org-id".
+	Flag string
+	// Value is the offending value; empty when a value is missing.
+	Value string
+	// Rule says what a valid value looks like.
+	Rule string
+}
+
+func (e *InputError) Error() string {
+	if e.Value == "" {
+		return e.Flag + " " + e.Rule
+	}
+	return fmt.Sprintf("invalid %s %q: %s", e.Flag, e.Value, e.Rule)
+}
+
+var (
+	uuidPattern     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	// regionPattern matches AWS region codes such as us-east-1,
+	// us-gov-west-1, cn-north-1 and eu-central-2.
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	// repoNamePattern is ECR's repository name pattern (InitiateLayerUpload).
+	repoNamePattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	// repoPrefixPattern is one or more name components followed by "/*".
+	repoPrefixPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)+\*$`)
+	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// ValidateUUID checks a CircleCI organization or project ID and returns it
+// in the lowercase form CircleCI puts in its tokens.
+func ValidateUUID(flag, value string) (string, error) {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if !uuidPattern.MatchString(v) {
+		rule := "must be a UUID such as 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
+		if flag == "--org-id" {
+			rule += " (CircleCI: Organization Settings → Overview; not a project ID or the VCS slug)"
+		} else {
+			rule += " (CircleCI: Project Settings → Overview)"
+		}
+		return "", &InputError{Flag: flag, Value: value, Rule: rule}
+	}
+	return v, nil
+}
+
+// ValidateRoleName checks an IAM role name: 1 to 64 characters of letters,
+// digits and _+=,.@-.
+func ValidateRoleName(flag, name string) error {
+	if !roleNamePattern.MatchString(name) || !isASCII(name) {
+		return &InputError{Flag: flag, Value: name, Rule: "an IAM role name is 1 to 64 characters of letters, digits and _+=,.@-"}
+	}
+	return nil
+}
+
+// ValidateRegion checks the shape of an AWS region code.
+func ValidateRegion(flag, region string) error {
+	if region == "" {
+		return &InputError{Flag: flag, Rule: "is required: no region is configured; pass --region, or set AWS_REGION or a region in the profile"}
+	}
+	if !regionPattern.MatchString(region) {
+		return &InputError{Flag: flag, Value: region, Rule: "must be an AWS region code such as us-east-1"}
+	}
+	return nil
+}
+
+// ValidateRepositoryName checks an ECR repository name: 2 to 256 characters
+// matching ECR's pattern (lowercase components separated by "/").
+func ValidateRepositoryName(flag, name string) error {
+	if len(name) < 2 || len(name) > 256 || !repoNamePattern.MatchString(name) {
+		return &InputError{Flag: flag, Value: name, Rule: "an ECR repository name is 2 to 256 characters: lowercase letters and digits, separated by single '.', '_', '-' or '/'"}
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks every field exactly as AWS and CircleCI define it and
+// returns the normalized spec (lowercased UUIDs, duplicates removed, the
+// default role name and project condition filled in). The first problem is
+// returned as an *InputError naming its flag.
+func (s Spec) Validate() (Spec, error) {
+	out := s
+	var err error
+	if strings.TrimSpace(s.OrgID) == "" {
+		return Spec{}, &InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview)"}
+	}
+	if out.OrgID, err = ValidateUUID("--org-id", s.OrgID); err != nil {
+		return Spec{}, err
+	}
+	if len(s.Repositories) == 0 {
+		return Spec{}, &InputError{Flag: "--repo", Rule: "is required: at least one ECR repository name, ARN or prefix/*"}
+	}
+	out.Repositories = nil
+	for _, r := range s.Repositories {
+		repo, err := ParseRepository(r)
+		if err != nil {
+			return Spec{}, err
+		}
+		if !slices.Contains(out.Repositories, repo.Input) {
+			out.Repositories = append(out.Repositories, repo.Input)
+		}
+	}
+	switch {
+	case s.AllProjects && len(s.ProjectIDs) > 0:
+		return Spec{}, &InputError{Flag: "--all-projects", Rule: "cannot be combined with --project-id; choose specific projects or the whole organization"}
+	case !s.AllProjects && len(s.ProjectIDs) == 0:
+		return Spec{}, &InputError{Flag: "--project-id", Rule: "is required: at least one CircleCI project ID, or --all-projects to admit every project of the organization"}
+	}
+	out.ProjectIDs = nil
+	for _, p := range s.ProjectIDs {
+		id, err := ValidateUUID("--project-id", p)
+		if err != nil {
+			return Spec{}, err
+		}
+		if id == out.OrgID {
+			return Spec{}, &InputError{Flag: "--project-id", Value: p, Rule: "is the organization ID; a project ID is on Project Settings → Overview"}
+		}
+		if !slices.Contains(out.ProjectIDs, id) {
+			out.ProjectIDs = append(out.ProjectIDs, id)
+		}
+	}
+	switch s.ProjectCondition {
+	case "":
+		out.ProjectCondition = policy.ClaimKey
+	case policy.ClaimKey, policy.Sub:
+	default:
+		return Spec{}, &InputError{Flag: "--project-condition", Value: string(s.ProjectCondition), Rule: "must be claim (the oidc.circleci.com/project-id claim, recommended) or sub"}
+	}
+	if s.AllProjects && s.ProjectCondition == policy.ClaimKey {
+		return Spec{}, &InputError{Flag: "--project-condition", Value: string(s.ProjectCondition), Rule: "does not apply to --all-projects, which restricts sub to org/<ORG>/project/*"}
+	}
+	if out.RoleName == "" {
+		out.RoleName = DefaultRoleName
+	}
+	if err := ValidateRoleName("--role-name", out.RoleName); err != nil {
+		return Spec{}, err
+	}
+	if err := ValidateRegion("--region", s.Region); err != nil {
+		return Spec{}, err
+	}
+	if s.Image != "" {
+		if _, err := ParseImage("--image", s.Image); err != nil {
+			return Spec{}, err
+		}
+	} else if !slices.ContainsFunc(out.Repositories, func(r string) bool {
+		repo, _ := ParseRepository(r)
+		return !repo.Pattern
+	}) {
+		return Spec{}, &InputError{Flag: "--image", Rule: "is required when every --repo is a prefix/* pattern: name the image the snippet should pull"}
+	}
+	return out, nil
+}
