@@ -1,0 +1,55 @@
+# circleci-ecr-oidc — build, test and demo targets.
+# `make demo` and `make test` are the whole set-up on a fresh machine: they
+# build the tool and, if moto_server (the AWS emulator) is missing, install it.
+
+BINARY      := bin/circleci-ecr-oidc
+VERSION     := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+GO          ?= go
+# Each fuzz target runs this long in `make test`; `make fuzz` runs longer.
+FUZZTIME    ?= 5s
+LONGFUZZ    ?= 2m
+
+.PHONY: all build test unit fuzz-short fuzz bench lint vuln demo clean moto
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) ./cmd/circleci-ecr-oidc
+
+# moto_server is the emulator the integration tests and the demo run against.
+moto:
+	@command -v moto_server >/dev/null 2>&1 || { \
+		echo "moto_server not found; installing moto[server] with pip" >&2; \
+		python3 -m pip install --user 'moto[server]' >&2 && \
+		command -v moto_server >/dev/null 2>&1 || { echo "moto_server still not on PATH (add ~/.local/bin to PATH)" >&2; exit 1; }; }
+
+test: moto unit fuzz-short
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 9m ./...
+
+# fuzz-short runs every fuzz target briefly, as CI does.
+fuzz-short:
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+fuzz:
+	@./scripts/fuzz.sh $(LONGFUZZ)
+
+bench: moto build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/
+
+lint:
+	$(GO) tool golangci-lint run ./...
+	$(GO) tool staticcheck ./...
+
+vuln:
+	$(GO) tool govulncheck ./...
+
+demo: moto build
+	@./scripts/demo.sh $(BINARY)
+
+clean:
+	rm -rf bin dist
+	$(GO) clean -testcache
