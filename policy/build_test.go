@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const (
+	org      = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
+	project1 = "8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e"
+	project2 = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+	account  = "123456789012"
+)
+
+// golden compares got with testdata/<name>, or rewrites it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestTrustPolicyGolden(t *testing.T) {
+	tests := []struct {
+		golden string
+		trust  Trust
+	}{
+		{"trust-claim-one-project.json", Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project1}}},
+		{"trust-claim-two-projects.json", Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project1, project2}, Condition: ClaimKey}},
+		{"trust-sub-two-projects.json", Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project2, project1}, Condition: Sub}},
+		{"trust-all-projects.json", Trust{Partition: "aws", Account: account, OrgID: org, AllProjects: true}},
+		{"trust-china.json", Trust{Partition: "aws-cn", Account: account, OrgID: org, ProjectIDs: []string{project1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			doc, err := TrustPolicy(tt.trust)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := doc.Indented()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.golden, s+"\n")
+			compact, _ := doc.JSON()
+			if !strings.Contains(compact, `:aud":"`+org+`"`) {
+				t.Errorf("trust policy lacks the aud condition: %s", compact)
+			}
+		})
+	}
+}
+
+func TestTrustPolicyRefusesNoRestriction(t *testing.T) {
+	if _, err := TrustPolicy(Trust{Partition: "aws", Account: account, OrgID: org}); err == nil {
+		t.Fatal("TrustPolicy without projects or AllProjects succeeded; want an error")
+	}
+	if _, err := TrustPolicy(Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project1}, Condition: "aud"}); err == nil {
+		t.Fatal("TrustPolicy with an unknown condition form succeeded; want an error")
+	}
+}
+
+func TestPullPolicyGolden(t *testing.T) {
+	doc, err := PullPolicy([]string{
+		"arn:aws:ecr:us-east-1:123456789012:repository/tools/builder",
+		"arn:aws:ecr:us-east-1:123456789012:repository/app",
+		"arn:aws:ecr:us-east-1:123456789012:repository/app",
+		"arn:aws:ecr:us-east-1:123456789012:repository/team/*",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := doc.Indented()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "pull-policy.json", s+"\n")
+
+	// Least privilege: only GetAuthorizationToken may have Resource "*".
+	for _, st := range doc.Statement {
+		for _, r := range st.Resource {
+			if r == "*" && (len(st.Action) != 1 || st.Action[0] != ActionGetAuthorizationToken) {
+				t.Errorf("statement %q grants %v on *", st.Sid, st.Action)
+			}
+		}
+	}
+}
+
+func TestPullPolicyRefusesWildcards(t *testing.T) {
+	for _, bad := range [][]string{nil, {"*"}, {"arn:aws:s3:::bucket"}} {
+		if _, err := PullPolicy(bad); err == nil {
+			t.Errorf("PullPolicy(%q) succeeded; want an error", bad)
+		}
+	}
+}
+
+func TestSize(t *testing.T) {
+	tests := []struct {
+		doc  string
+		want int
+	}{
+		{`{}`, 2},
+		{"{ \"a\" : \"b\" }", 9},
+		{"{\n  \"a\": \"b c\"\n}", 11},
+		{`{"a":"\"x y\""}`, 15},
+		{`{"a":"é"}`, 9},
+	}
+	for _, tt := range tests {
+		if got := Size(tt.doc); got != tt.want {
+			t.Errorf("Size(%q) = %d, want %d", tt.doc, got, tt.want)
+		}
+	}
+	doc, _ := TrustPolicy(Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project1}})
+	compact, _ := doc.JSON()
+	indented, _ := doc.Indented()
+	if Size(compact) != Size(indented) {
+		t.Errorf("indentation changed the size: %d vs %d", Size(compact), Size(indented))
+	}
+	if Size(compact) != len(compact) {
+		t.Errorf("compact document size %d != length %d (no whitespace expected)", Size(compact), len(compact))
+	}
+}

@@ -1,0 +1,287 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// fakeAWS is an in-memory IAM, ECR and STS that records every call, so
+// planner and apply tests can assert exactly which reads and writes happen.
+type fakeAWS struct {
+	mu        sync.Mutex
+	calls     []string
+	providers map[string]*fakeProvider // by ARN
+	roles     map[string]*fakeRole     // by name
+	repos     map[string]bool          // by name
+	// failures makes the named operation fail with the given error.
+	failures map[string]error
+}
+
+type fakeProvider struct {
+	url       string
+	clientIDs []string
+	tags      []iamtypes.Tag
+}
+
+type fakeRole struct {
+	trust    string
+	tags     []iamtypes.Tag
+	inline   map[string]string
+	attached []string
+}
+
+func newFakeAWS() *fakeAWS {
+	return &fakeAWS{providers: map[string]*fakeProvider{}, roles: map[string]*fakeRole{}, repos: map[string]bool{}, failures: map[string]error{}}
+}
+
+func (f *fakeAWS) clients() Clients {
+	return Clients{IAM: f, STS: f, ECR: func(string) ECRAPI { return f }}
+}
+
+func (f *fakeAWS) record(op string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, op)
+	return f.failures[op]
+}
+
+// writes returns the recorded calls that change state.
+func (f *fakeAWS) writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var w []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, "Get") && !strings.HasPrefix(c, "List") && !strings.HasPrefix(c, "Describe") {
+			w = append(w, c)
+		}
+	}
+	slices.Sort(w)
+	return w
+}
+
+func apiError(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code}
+}
+
+func (f *fakeAWS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	if err := f.record("GetCallerIdentity"); err != nil {
+		return nil, err
+	}
+	return &sts.GetCallerIdentityOutput{Account: aws.String("123456789012"), Arn: aws.String("arn:aws:iam::123456789012:user/admin")}, nil
+}
+
+func (f *fakeAWS) DescribeRepositories(_ context.Context, in *ecr.DescribeRepositoriesInput, _ ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error) {
+	if err := f.record("DescribeRepositories"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &ecr.DescribeRepositoriesOutput{}
+	for _, n := range in.RepositoryNames {
+		if !f.repos[n] {
+			return nil, apiError("RepositoryNotFoundException")
+		}
+		out.Repositories = append(out.Repositories, ecrtypes.Repository{RepositoryName: aws.String(n), RepositoryUri: aws.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/" + n)})
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, in *iam.GetOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error) {
+	if err := f.record("GetOpenIDConnectProvider"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.providers[aws.ToString(in.OpenIDConnectProviderArn)]
+	if !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	return &iam.GetOpenIDConnectProviderOutput{Url: aws.String(p.url), ClientIDList: slices.Clone(p.clientIDs), Tags: p.tags}, nil
+}
+
+func (f *fakeAWS) CreateOpenIDConnectProvider(_ context.Context, in *iam.CreateOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.CreateOpenIDConnectProviderOutput, error) {
+	if err := f.record("CreateOpenIDConnectProvider"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	arn := "arn:aws:iam::123456789012:oidc-provider/" + strings.TrimPrefix(aws.ToString(in.Url), "https://")
+	if _, ok := f.providers[arn]; ok {
+		return nil, apiError("EntityAlreadyExists")
+	}
+	f.providers[arn] = &fakeProvider{url: aws.ToString(in.Url), clientIDs: in.ClientIDList, tags: in.Tags}
+	return &iam.CreateOpenIDConnectProviderOutput{OpenIDConnectProviderArn: aws.String(arn)}, nil
+}
+
+func (f *fakeAWS) AddClientIDToOpenIDConnectProvider(_ context.Context, in *iam.AddClientIDToOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.AddClientIDToOpenIDConnectProviderOutput, error) {
+	if err := f.record("AddClientIDToOpenIDConnectProvider"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.providers[aws.ToString(in.OpenIDConnectProviderArn)]
+	if !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	if !slices.Contains(p.clientIDs, aws.ToString(in.ClientID)) {
+		p.clientIDs = append(p.clientIDs, aws.ToString(in.ClientID))
+	}
+	return &iam.AddClientIDToOpenIDConnectProviderOutput{}, nil
+}
+
+func (f *fakeAWS) role(name string) (*fakeRole, error) {
+	r, ok := f.roles[name]
+	if !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	return r, nil
+}
+
+func (f *fakeAWS) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
+	if err := f.record("GetRole"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	// IAM returns the trust policy URL-encoded.
+	return &iam.GetRoleOutput{Role: &iamtypes.Role{
+		RoleName: in.RoleName, Arn: aws.String("arn:aws:iam::123456789012:role/" + aws.ToString(in.RoleName)),
+		AssumeRolePolicyDocument: aws.String(url.QueryEscape(r.trust)), Tags: r.tags,
+	}}, nil
+}
+
+func (f *fakeAWS) CreateRole(_ context.Context, in *iam.CreateRoleInput, _ ...func(*iam.Options)) (*iam.CreateRoleOutput, error) {
+	if err := f.record("CreateRole"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := aws.ToString(in.RoleName)
+	if _, ok := f.roles[name]; ok {
+		return nil, apiError("EntityAlreadyExists")
+	}
+	f.roles[name] = &fakeRole{trust: aws.ToString(in.AssumeRolePolicyDocument), tags: in.Tags, inline: map[string]string{}}
+	return &iam.CreateRoleOutput{Role: &iamtypes.Role{RoleName: in.RoleName}}, nil
+}
+
+func (f *fakeAWS) UpdateAssumeRolePolicy(_ context.Context, in *iam.UpdateAssumeRolePolicyInput, _ ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error) {
+	if err := f.record("UpdateAssumeRolePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	r.trust = aws.ToString(in.PolicyDocument)
+	return &iam.UpdateAssumeRolePolicyOutput{}, nil
+}
+
+func (f *fakeAWS) TagRole(_ context.Context, in *iam.TagRoleInput, _ ...func(*iam.Options)) (*iam.TagRoleOutput, error) {
+	if err := f.record("TagRole"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range in.Tags {
+		r.tags = slices.DeleteFunc(r.tags, func(o iamtypes.Tag) bool { return aws.ToString(o.Key) == aws.ToString(t.Key) })
+		r.tags = append(r.tags, t)
+	}
+	return &iam.TagRoleOutput{}, nil
+}
+
+func (f *fakeAWS) GetRolePolicy(_ context.Context, in *iam.GetRolePolicyInput, _ ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
+	if err := f.record("GetRolePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	doc, ok := r.inline[aws.ToString(in.PolicyName)]
+	if !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	return &iam.GetRolePolicyOutput{PolicyDocument: aws.String(url.QueryEscape(doc))}, nil
+}
+
+func (f *fakeAWS) PutRolePolicy(_ context.Context, in *iam.PutRolePolicyInput, _ ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error) {
+	if err := f.record("PutRolePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	r.inline[aws.ToString(in.PolicyName)] = aws.ToString(in.PolicyDocument)
+	return &iam.PutRolePolicyOutput{}, nil
+}
+
+func (f *fakeAWS) ListRolePolicies(_ context.Context, in *iam.ListRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error) {
+	if err := f.record("ListRolePolicies"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(r.inline))
+	for n := range r.inline {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return &iam.ListRolePoliciesOutput{PolicyNames: names}, nil
+}
+
+func (f *fakeAWS) ListAttachedRolePolicies(_ context.Context, in *iam.ListAttachedRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
+	if err := f.record("ListAttachedRolePolicies"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	out := &iam.ListAttachedRolePoliciesOutput{}
+	for _, a := range r.attached {
+		out.AttachedPolicies = append(out.AttachedPolicies, iamtypes.AttachedPolicy{PolicyArn: aws.String(a)})
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) GetAccountSummary(context.Context, *iam.GetAccountSummaryInput, ...func(*iam.Options)) (*iam.GetAccountSummaryOutput, error) {
+	if err := f.record("GetAccountSummary"); err != nil {
+		return nil, err
+	}
+	return &iam.GetAccountSummaryOutput{SummaryMap: map[string]int32{"AssumeRolePolicySizeQuota": 2048, "RolePolicySizeQuota": 10240}}, nil
+}
+
+func (f *fakeAWS) String() string { return fmt.Sprint(f.calls) }

@@ -1,0 +1,103 @@
+package templates
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var example = Snippet{
+	Image:   "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest",
+	RoleARN: "arn:aws:iam::123456789012:role/circleci-ecr-pull",
+	Region:  "us-east-1",
+}
+
+func TestSnippetGolden(t *testing.T) {
+	got, err := RenderSnippet(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "snippet.yml")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (go test -update creates it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("snippet differs from %s:\n%s", path, got)
+	}
+}
+
+// TestSnippetIsValidYAML parses the snippet as CircleCI would read it under
+// a job, and checks the aws_auth shape the config schema allows: only
+// oidc_role_arn, no static keys.
+func TestSnippetIsValidYAML(t *testing.T) {
+	got, err := RenderSnippet(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		Docker []struct {
+			Image   string            `yaml:"image"`
+			AWSAuth map[string]string `yaml:"aws_auth"`
+		} `yaml:"docker"`
+	}
+	if err := yaml.Unmarshal([]byte(got), &job); err != nil {
+		t.Fatalf("snippet is not valid YAML: %v\n%s", err, got)
+	}
+	if len(job.Docker) != 1 || job.Docker[0].Image != example.Image {
+		t.Fatalf("docker image = %+v, want %s", job.Docker, example.Image)
+	}
+	if auth := job.Docker[0].AWSAuth; len(auth) != 1 || auth["oidc_role_arn"] != example.RoleARN {
+		t.Errorf("aws_auth = %v, want only oidc_role_arn = %s", auth, example.RoleARN)
+	}
+}
+
+// TestCommentedOrbBlockIsValidYAML uncomments the aws-cli orb example and
+// checks that it parses with the same role, so a user who uncomments it gets
+// a working block.
+func TestCommentedOrbBlockIsValidYAML(t *testing.T) {
+	got, err := RenderSnippet(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block []string
+	started := false
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "# orbs:") {
+			started = true
+		}
+		if started && strings.HasPrefix(line, "# ") {
+			block = append(block, strings.TrimPrefix(line, "# "))
+		}
+	}
+	var doc struct {
+		Orbs  map[string]string `yaml:"orbs"`
+		Steps []map[string]map[string]string
+	}
+	if err := yaml.Unmarshal([]byte(strings.Join(block, "\n")), &doc); err != nil {
+		t.Fatalf("uncommented orb block is not valid YAML: %v\n%s", err, strings.Join(block, "\n"))
+	}
+	if doc.Orbs["aws-cli"] != "circleci/aws-cli@5.4.1" {
+		t.Errorf("orbs = %v", doc.Orbs)
+	}
+	if len(doc.Steps) != 1 || doc.Steps[0]["aws-cli/setup"]["role_arn"] != example.RoleARN {
+		t.Errorf("steps = %v", doc.Steps)
+	}
+}
+
+func TestRenderSnippetRequiresValues(t *testing.T) {
+	if _, err := RenderSnippet(Snippet{Image: example.Image}); err == nil {
+		t.Error("RenderSnippet without a role ARN succeeded")
+	}
+}
