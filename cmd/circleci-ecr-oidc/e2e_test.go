@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"gopkg.in/yaml.v3"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+const (
+	testOrg     = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
+	testProject = "8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e"
+)
+
+// binary is the tool built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "circleci-ecr-oidc-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "circleci-ecr-oidc")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build the binary for end-to-end tests: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type invocation struct {
+	stdout, stderr string
+	code           int
+}
+
+// runBinary runs the built tool with env, no terminal and no stdin.
+func runBinary(t *testing.T, env []string, args ...string) invocation {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return invocation{out.String(), errOut.String(), code}
+}
+
+type e2eEnv struct {
+	proxy *awstest.Proxy
+	cfg   aws.Config
+	env   []string
+}
+
+func startEmulator(t *testing.T, repos ...string) e2eEnv {
+	t.Helper()
+	moto := awstest.StartMoto(t)
+	proxy := awstest.NewProxy(t, moto.URL())
+	cfg := awstest.Config(context.Background(), t, proxy.URL())
+	for _, r := range repos {
+		if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String(r)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy.Reset()
+	return e2eEnv{proxy: proxy, cfg: cfg, env: moto.Environ(proxy.URL())}
+}
+
+var setupArgs = []string{"setup", "--org-id", testOrg, "--repo", "app,tools/builder", "--project-id", testProject}
+
+func TestSetupEndToEnd(t *testing.T) {
+	e := startEmulator(t, "app", "tools/builder")
+
+	first := runBinary(t, e.env, append(setupArgs, "--yes")...)
+	if first.code != 0 {
+		t.Fatalf("setup exit %d\nstderr: %s", first.code, first.stderr)
+	}
+	want := map[string]int{"CreateOpenIDConnectProvider": 1, "CreateRole": 1, "PutRolePolicy": 1}
+	if got := e.proxy.Writes(); !equalCounts(got, want) {
+		t.Errorf("first run writes = %v, want %v", got, want)
+	}
+	t.Logf("first run: %d requests %v", e.proxy.Total(), e.proxy.Counts())
+	if !strings.Contains(first.stdout, "oidc_role_arn: arn:aws:iam::123456789012:role/circleci-ecr-pull") {
+		t.Errorf("stdout lacks the snippet:\n%s", first.stdout)
+	}
+
+	e.proxy.Reset()
+	second := runBinary(t, e.env, append(setupArgs, "--yes")...)
+	if second.code != 0 || !strings.Contains(second.stdout, "No changes") {
+		t.Fatalf("rerun exit %d\nstdout: %s\nstderr: %s", second.code, second.stdout, second.stderr)
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("rerun wrote %v", w)
+	}
+	t.Logf("rerun: %d requests %v", e.proxy.Total(), e.proxy.Counts())
+
+	// JSON output is one parseable object that matches the account.
+	e.proxy.Reset()
+	j := runBinary(t, e.env, append(setupArgs, "--yes", "--output", "json")...)
+	if j.code != 0 {
+		t.Fatalf("json run exit %d: %s", j.code, j.stderr)
+	}
+	var out struct {
+		Account           string            `json:"account"`
+		Region            string            `json:"region"`
+		ProviderARN       string            `json:"provider_arn"`
+		RoleARN           string            `json:"role_arn"`
+		Changes           []json.RawMessage `json:"changes"`
+		Applied           bool              `json:"applied"`
+		Snippet           string            `json:"snippet"`
+		TrustPolicy       json.RawMessage   `json:"trust_policy"`
+		PermissionsPolicy json.RawMessage   `json:"permissions_policy"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &out); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, j.stdout)
+	}
+	if out.Account != awstest.AccountID || out.Region != "us-east-1" || out.Changes == nil || len(out.Changes) != 0 || !out.Applied {
+		t.Errorf("json = %+v", out)
+	}
+	api := iam.NewFromConfig(e.cfg)
+	role, err := api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("circleci-ecr-pull")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(role.Role.Arn) != out.RoleARN {
+		t.Errorf("role_arn %s, account has %s", out.RoleARN, aws.ToString(role.Role.Arn))
+	}
+	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if !policy.Equal(trust, string(out.TrustPolicy)) {
+		t.Errorf("trust_policy in JSON differs from the role's:\n%s\n%s", out.TrustPolicy, trust)
+	}
+	pol, err := api.GetRolePolicy(context.Background(), &iam.GetRolePolicyInput{RoleName: aws.String("circleci-ecr-pull"), PolicyName: aws.String("circleci-ecr-oidc-pull")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms, _ := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+	if !policy.Equal(perms, string(out.PermissionsPolicy)) {
+		t.Errorf("permissions_policy in JSON differs from the role's:\n%s\n%s", out.PermissionsPolicy, perms)
+	}
+	if _, err := api.GetOpenIDConnectProvider(context.Background(), &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(out.ProviderARN)}); err != nil {
+		t.Errorf("provider_arn %s not in the account: %v", out.ProviderARN, err)
+	}
+	var snippet map[string]any
+	if err := yaml.Unmarshal([]byte(out.Snippet), &snippet); err != nil {
+		t.Errorf("snippet is not YAML: %v", err)
+	}
+}
+
+func TestSetupWithoutTerminalOrYesWritesNothing(t *testing.T) {
+	e := startEmulator(t, "app", "tools/builder")
+	r := runBinary(t, e.env, setupArgs...)
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d", r.code, exitError)
+	}
+	if !strings.Contains(r.stderr, "--yes") || !strings.Contains(r.stdout, "Plan: 3 change(s)") {
+		t.Errorf("want the plan on stdout and a --yes hint on stderr\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("wrote %v without confirmation", w)
+	}
+}
+
+func TestPlanDetailedExitcode(t *testing.T) {
+	e := startEmulator(t, "app")
+	args := []string{"plan", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--detailed-exitcode"}
+	if r := runBinary(t, e.env, args...); r.code != 2 {
+		t.Errorf("plan with pending changes exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("plan wrote %v", w)
+	}
+	if r := runBinary(t, e.env, "setup", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--yes"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	if r := runBinary(t, e.env, args...); r.code != 0 {
+		t.Errorf("plan with nothing pending exit %d, want 0\n%s", r.code, r.stderr)
+	}
+}
+
+// TestInvalidInputExitsTwoWithoutAWSCalls runs every invalid flag through
+// the binary: exit 2, a one-line error naming the flag, and no request.
+func TestInvalidInputExitsTwoWithoutAWSCalls(t *testing.T) {
+	e := startEmulator(t)
+	base := map[string]string{"--org-id": testOrg, "--repo": "app", "--project-id": testProject, "--region": "us-east-1"}
+	tests := []struct {
+		name     string
+		override map[string]string
+		extra    []string
+		flag     string
+	}{
+		{"org not uuid", map[string]string{"--org-id": "acme"}, nil, "--org-id"},
+		{"org missing", map[string]string{"--org-id": ""}, nil, "--org-id"},
+		{"repo uppercase", map[string]string{"--repo": "App"}, nil, "--repo"},
+		{"repo bad arn", map[string]string{"--repo": "arn:aws:ecr::123456789012:repository/app"}, nil, "--repo"},
+		{"repo bare star", map[string]string{"--repo": "*"}, nil, "--repo"},
+		{"project not uuid", map[string]string{"--project-id": "web"}, nil, "--project-id"},
+		{"projects missing", map[string]string{"--project-id": ""}, nil, "--project-id"},
+		{"projects and all", nil, []string{"--all-projects"}, "--all-projects"},
+		{"role name too long", map[string]string{"--role-name": strings.Repeat("r", 65)}, nil, "--role-name"},
+		{"role name bad char", map[string]string{"--role-name": "ci role"}, nil, "--role-name"},
+		{"region malformed", map[string]string{"--region": "useast1"}, nil, "--region"},
+		{"image not ecr", map[string]string{"--image": "alpine:3"}, nil, "--image"},
+		{"output unknown", map[string]string{"--output": "yaml"}, nil, "--output"},
+		{"condition unknown", map[string]string{"--project-condition": "aud"}, nil, "--project-condition"},
+		{"unknown flag", nil, []string{"--bogus"}, "--bogus"},
+		{"profile missing", map[string]string{"--profile": "nope"}, nil, "--profile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"setup"}
+			for _, k := range []string{"--org-id", "--repo", "--project-id", "--region"} {
+				v, ok := tt.override[k]
+				if !ok {
+					v = base[k]
+				}
+				if v != "" {
+					args = append(args, k, v)
+				}
+			}
+			for k, v := range tt.override {
+				if _, isBase := base[k]; !isBase {
+					args = append(args, k, v)
+				}
+			}
+			args = append(args, tt.extra...)
+			e.proxy.Reset()
+			r := runBinary(t, e.env, args...)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.flag) {
+				t.Errorf("stderr %q does not name %s", r.stderr, tt.flag)
+			}
+			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines != 1 {
+				t.Errorf("error takes %d lines, want 1: %q", lines, r.stderr)
+			}
+			if n := e.proxy.Total(); n != 0 {
+				t.Errorf("made %d AWS requests (%v) for invalid input", n, e.proxy.Counts())
+			}
+		})
+	}
+}
+
+func TestSnippetMakesNoAWSCalls(t *testing.T) {
+	e := startEmulator(t)
+	r := runBinary(t, e.env, "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci/circleci-ecr-pull", "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if e.proxy.Total() != 0 {
+		t.Errorf("snippet made %d requests", e.proxy.Total())
+	}
+	if !strings.Contains(r.stdout, "region: eu-west-1") || !strings.Contains(r.stdout, "role/ci/circleci-ecr-pull") {
+		t.Errorf("snippet:\n%s", r.stdout)
+	}
+	bad := runBinary(t, e.env, "snippet", "--role-arn", "arn:aws:iam::123456789012:user/bob", "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0")
+	if bad.code != exitUsage || !strings.Contains(bad.stderr, "--role-arn") {
+		t.Errorf("bad role ARN: exit %d, stderr %s", bad.code, bad.stderr)
+	}
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
