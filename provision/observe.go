@@ -103,26 +103,37 @@ type RepositoryStatus struct {
 	URI string `json:"uri,omitempty"`
 }
 
-// Observe reads the account's state for spec. It only reads: caller identity
-// first (account and partition decide every ARN), then the provider, the
-// role with its policies and tags, the quotas and the repositories, all
-// concurrently.
+// Observe reads the account's state for spec. It only reads, and keeps the
+// number of sequential round trips low: the role (with its policies) and the
+// quotas need no account ID, so they are read while the caller identity is
+// fetched; the provider and repository look-ups, whose ARNs need the account
+// and partition, follow it concurrently.
 func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
-	id, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, fmt.Errorf("read caller identity: %w", err)
-	}
-	caller, err := arn.Parse(aws.ToString(id.Arn))
-	if err != nil {
-		return nil, fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
-	}
-	obs := &Observed{Account: aws.ToString(id.Account), Partition: caller.Partition, CallerARN: caller.String()}
-
+	obs := &Observed{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		p, err := observeProvider(gctx, c.IAM, policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID))
-		obs.Provider = p
-		return err
+		id, err := c.STS.GetCallerIdentity(gctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return fmt.Errorf("read caller identity: %w", err)
+		}
+		caller, err := arn.Parse(aws.ToString(id.Arn))
+		if err != nil {
+			return fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
+		}
+		obs.Account, obs.Partition, obs.CallerARN = aws.ToString(id.Account), caller.Partition, caller.String()
+
+		ig, ictx := errgroup.WithContext(gctx)
+		ig.Go(func() error {
+			p, err := observeProvider(ictx, c.IAM, policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID))
+			obs.Provider = p
+			return err
+		})
+		ig.Go(func() error {
+			repos, err := observeRepositories(ictx, c, spec, obs.Partition, obs.Account)
+			obs.Repositories = repos
+			return err
+		})
+		return ig.Wait()
 	})
 	g.Go(func() error {
 		r, err := observeRole(gctx, c.IAM, spec.RoleName)
@@ -132,11 +143,6 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	g.Go(func() error {
 		obs.TrustPolicyQuota, obs.RolePolicyQuota, obs.QuotaSource = observeQuotas(gctx, c.IAM)
 		return nil
-	})
-	g.Go(func() error {
-		repos, err := observeRepositories(gctx, c, spec, obs.Partition, obs.Account)
-		obs.Repositories = repos
-		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
