@@ -61,6 +61,11 @@ type Trust struct {
 	AllProjects bool
 	// Condition selects the claim-key or the sub form for ProjectIDs.
 	Condition ProjectCondition
+	// Branches, if any, pin the role to these git refs (StringLike patterns
+	// such as refs/heads/main) through the V2 sub layout
+	// org/<ORG>/project/<P>/user/*/vcs-origin/*/vcs-ref/<REF>. V1 tokens and
+	// custom-webhook pipelines carry no vcs-ref and never match a pin.
+	Branches []string
 }
 
 // TrustPolicy builds the role's trust policy: the provider as federated
@@ -72,22 +77,39 @@ func TrustPolicy(t Trust) (Document, error) {
 		return Document{}, fmt.Errorf("build trust policy: organization, account and partition are required")
 	}
 	provider := ProviderPath(t.OrgID)
+	org := "org/" + t.OrgID + "/project/"
+	branches := sortedUnique(t.Branches)
+	// subPatterns lists sub patterns for the given project patterns, pinned
+	// to the branches when there are any.
+	subPatterns := func(projects []string, suffix string) Values {
+		var out []string
+		for _, p := range projects {
+			if len(branches) == 0 {
+				out = append(out, org+p+suffix)
+				continue
+			}
+			for _, b := range branches {
+				out = append(out, org+p+"/user/*/vcs-origin/*/vcs-ref/"+b)
+			}
+		}
+		return sortedUnique(out)
+	}
 	conditions := map[string]Conditions{
 		"StringEquals": {provider + ":aud": Values{t.OrgID}},
 	}
 	switch {
 	case t.AllProjects:
-		conditions["StringLike"] = Conditions{provider + ":sub": Values{"org/" + t.OrgID + "/project/*"}}
+		conditions["StringLike"] = Conditions{provider + ":sub": subPatterns([]string{"*"}, "")}
 	case len(t.ProjectIDs) == 0:
 		return Document{}, fmt.Errorf("build trust policy: no project restriction; name projects or choose all projects explicitly")
 	case t.Condition == Sub:
-		patterns := make([]string, 0, len(t.ProjectIDs))
-		for _, p := range sortedUnique(t.ProjectIDs) {
-			patterns = append(patterns, "org/"+t.OrgID+"/project/"+p+"/user/*")
-		}
-		conditions["StringLike"] = Conditions{provider + ":sub": patterns}
+		conditions["StringLike"] = Conditions{provider + ":sub": subPatterns(sortedUnique(t.ProjectIDs), "/user/*")}
 	case t.Condition == ClaimKey || t.Condition == "":
 		conditions["StringEquals"][provider+":"+ProjectIDClaim] = sortedUnique(t.ProjectIDs)
+		if len(branches) > 0 {
+			// The claim restricts projects; sub only needs to pin the branch.
+			conditions["StringLike"] = Conditions{provider + ":sub": subPatterns([]string{"*"}, "")}
+		}
 	default:
 		return Document{}, fmt.Errorf("build trust policy: unknown project condition %q", t.Condition)
 	}

@@ -134,3 +134,27 @@ func TestSize(t *testing.T) {
 		t.Errorf("compact document size %d != length %d (no whitespace expected)", Size(compact), len(compact))
 	}
 }
+
+func TestTrustPolicyBranchesGolden(t *testing.T) {
+	tests := []struct {
+		golden string
+		trust  Trust
+	}{
+		{"trust-claim-branches.json", Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project1, project2}, Branches: []string{"refs/heads/main", "refs/tags/v*"}}},
+		{"trust-sub-branch.json", Trust{Partition: "aws", Account: account, OrgID: org, ProjectIDs: []string{project1, project2}, Condition: Sub, Branches: []string{"refs/heads/main"}}},
+		{"trust-all-projects-branch.json", Trust{Partition: "aws", Account: account, OrgID: org, AllProjects: true, Branches: []string{"refs/heads/main"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			doc, err := TrustPolicy(tt.trust)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := doc.Indented()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.golden, s+"\n")
+		})
+	}
+}

@@ -137,6 +137,7 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	p.TrustPolicy, err = policy.TrustPolicy(policy.Trust{
 		Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
 		ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Condition: spec.ProjectCondition,
+		Branches: spec.Branches,
 	})
 	if err != nil {
 		return nil, err
@@ -150,6 +151,9 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	}
 	if p.Image, err = p.image(); err != nil {
 		return nil, err
+	}
+	if len(spec.Branches) > 0 {
+		p.Warnings = append(p.Warnings, "--branch pins the role through the V2 token's sub: V1 tokens and custom-webhook pipelines never match, and CircleCI does not document which token aws_auth image pulls present, so a branch-pinned pull role may fail; prefer project restrictions for image pulls")
 	}
 	if spec.AllProjects {
 		p.Warnings = append(p.Warnings, "--all-projects: every project in the organization can assume this role")

@@ -192,7 +192,7 @@ func TestPlan(t *testing.T) {
 			wantErr: "created for CircleCI organization " + otherProj,
 		},
 		{
-			name: "adding a project updates only the trust policy",
+			name:  "adding a project updates only the trust policy",
 			setup: converged,
 			spec:  func(s *Spec) { s.ProjectIDs = append(s.ProjectIDs, otherProj) },
 			want:  []string{"update trust-policy"},

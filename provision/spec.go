@@ -11,6 +11,7 @@ package provision
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,6 +37,9 @@ type Spec struct {
 	AllProjects bool
 	// ProjectCondition selects the claim-key (default) or the sub form.
 	ProjectCondition policy.ProjectCondition
+	// Branches pin the role to git refs (StringLike patterns) through the
+	// V2 token's sub; empty means any branch.
+	Branches []string
 	// RoleName is the IAM role's name.
 	RoleName string
 	// Region is where the named repositories live unless an ARN says otherwise.
@@ -47,6 +51,10 @@ type Spec struct {
 	Adopt bool
 	// AllowMissingRepos turns a repository that does not exist into a warning.
 	AllowMissingRepos bool
+	// Tags are extra tags (--tag) put on the role and the provider when the
+	// tool creates them, and on an existing role it owns. They never
+	// replace the ownership tags.
+	Tags map[string]string
 }
 
 // InputError is an invalid input, reported before any AWS call. Front ends
@@ -78,6 +86,10 @@ var (
 	// repoPrefixPattern is one or more name components followed by "/*".
 	repoPrefixPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)+\*$`)
 	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
+	// branchPattern is a full git ref, optionally with IAM StringLike
+	// wildcards: printable ASCII without spaces or the characters git
+	// forbids in refs (~ ^ : \ and control characters).
+	branchPattern = regexp.MustCompile(`^refs/[!-9;-\[\]_-}]+$`)
 )
 
 // ValidateUUID checks a CircleCI organization or project ID and returns it
@@ -132,6 +144,15 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// ValidateBranch checks a --branch value: a full git ref such as
+// refs/heads/main, where * and ? are IAM StringLike wildcards.
+func ValidateBranch(flag, ref string) error {
+	if len(ref) > 255 || !branchPattern.MatchString(ref) || strings.Contains(ref, "..") || strings.HasSuffix(ref, "/") {
+		return &InputError{Flag: flag, Value: ref, Rule: "must be a full git ref such as refs/heads/main or refs/tags/v* (* and ? are wildcards)"}
+	}
+	return nil
 }
 
 // Validate checks every field exactly as AWS and CircleCI define it and
@@ -189,6 +210,15 @@ func (s Spec) Validate() (Spec, error) {
 	if s.AllProjects && s.ProjectCondition == policy.ClaimKey {
 		return Spec{}, &InputError{Flag: "--project-condition", Value: string(s.ProjectCondition), Rule: "does not apply to --all-projects, which restricts sub to org/<ORG>/project/*"}
 	}
+	out.Branches = nil
+	for _, b := range s.Branches {
+		if err := ValidateBranch("--branch", b); err != nil {
+			return Spec{}, err
+		}
+		if !slices.Contains(out.Branches, b) {
+			out.Branches = append(out.Branches, b)
+		}
+	}
 	if out.RoleName == "" {
 		out.RoleName = DefaultRoleName
 	}
@@ -198,6 +228,10 @@ func (s Spec) Validate() (Spec, error) {
 	if err := ValidateRegion("--region", s.Region); err != nil {
 		return Spec{}, err
 	}
+	if err := validateTags("--tag", s.Tags); err != nil {
+		return Spec{}, err
+	}
+	out.Tags = maps.Clone(s.Tags)
 	if s.Image != "" {
 		if _, err := ParseImage("--image", s.Image); err != nil {
 			return Spec{}, err

@@ -70,9 +70,16 @@ func TestValidateRejects(t *testing.T) {
 		{"region az", func(s *Spec) { s.Region = "us-east-1a" }, "--region", "region code"},
 		{"image not ecr", func(s *Spec) { s.Image = "docker.io/library/alpine:3" }, "--image", "ECR image"},
 		{"image bad tag", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:-bad" }, "--image", "tag"},
-		{"image tag too long", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:" + strings.Repeat("t", 129) }, "--image", "tag"},
+		{"image tag too long", func(s *Spec) {
+			s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:" + strings.Repeat("t", 129)
+		}, "--image", "tag"},
 		{"image bad digest", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc" }, "--image", "digest"},
 		{"image bad repo", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/App:1" }, "--image", "repository name"},
+		{"branch short name", func(s *Spec) { s.Branches = []string{"main"} }, "--branch", "full git ref"},
+		{"branch with space", func(s *Spec) { s.Branches = []string{"refs/heads/my branch"} }, "--branch", "full git ref"},
+		{"branch with colon", func(s *Spec) { s.Branches = []string{"refs/heads/a:b"} }, "--branch", "full git ref"},
+		{"branch with dot-dot", func(s *Spec) { s.Branches = []string{"refs/heads/a..b"} }, "--branch", "full git ref"},
+		{"branch trailing slash", func(s *Spec) { s.Branches = []string{"refs/heads/"} }, "--branch", "full git ref"},
 		{"only patterns without image", func(s *Spec) { s.Repositories = []string{"team/*"} }, "--image", "is required when"},
 	}
 	for _, tt := range tests {
@@ -108,12 +115,18 @@ func TestValidateAccepts(t *testing.T) {
 				t.Errorf("defaults = %q, %q", s.RoleName, s.ProjectCondition)
 			}
 		}},
-		{"uppercase uuids normalized", func(s *Spec) { s.OrgID = strings.ToUpper(testOrg); s.ProjectIDs = []string{strings.ToUpper(testProject)} }, func(t *testing.T, s Spec) {
+		{"uppercase uuids normalized", func(s *Spec) {
+			s.OrgID = strings.ToUpper(testOrg)
+			s.ProjectIDs = []string{strings.ToUpper(testProject)}
+		}, func(t *testing.T, s Spec) {
 			if s.OrgID != testOrg || s.ProjectIDs[0] != testProject {
 				t.Errorf("ids = %q, %q; want lowercase", s.OrgID, s.ProjectIDs)
 			}
 		}},
-		{"duplicates removed", func(s *Spec) { s.Repositories = []string{"app", "app"}; s.ProjectIDs = []string{testProject, testProject} }, func(t *testing.T, s Spec) {
+		{"duplicates removed", func(s *Spec) {
+			s.Repositories = []string{"app", "app"}
+			s.ProjectIDs = []string{testProject, testProject}
+		}, func(t *testing.T, s Spec) {
 			if len(s.Repositories) != 1 || len(s.ProjectIDs) != 1 {
 				t.Errorf("not deduplicated: %v %v", s.Repositories, s.ProjectIDs)
 			}
@@ -125,14 +138,22 @@ func TestValidateAccepts(t *testing.T) {
 		{"repo with namespace and separators", func(s *Spec) { s.Repositories = []string{"team-a/sub.ns/my_app-1"} }, nil},
 		{"repo pattern plus name", func(s *Spec) { s.Repositories = []string{"team/*", "app"} }, nil},
 		{"cross-account arn", func(s *Spec) { s.Repositories = []string{"arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"} }, nil},
-		{"arn pattern", func(s *Spec) { s.Repositories = []string{"arn:aws:ecr:us-east-1:210987654321:repository/team/*"}; s.Image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/x:1" }, nil},
+		{"arn pattern", func(s *Spec) {
+			s.Repositories = []string{"arn:aws:ecr:us-east-1:210987654321:repository/team/*"}
+			s.Image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/x:1"
+		}, nil},
 		{"gov region", func(s *Spec) { s.Region = "us-gov-west-1" }, nil},
 		{"china arn", func(s *Spec) { s.Repositories = []string{"arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"} }, nil},
 		{"sub condition", func(s *Spec) { s.ProjectCondition = policy.Sub }, nil},
+		{"branches", func(s *Spec) { s.Branches = []string{"refs/heads/main", "refs/heads/release-*", "refs/tags/v?.*"} }, nil},
 		{"all projects", func(s *Spec) { s.ProjectIDs = nil; s.AllProjects = true }, nil},
-		{"image with digest", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + strings.Repeat("a", 64) }, nil},
+		{"image with digest", func(s *Spec) {
+			s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + strings.Repeat("a", 64)
+		}, nil},
 		{"image without tag", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app" }, nil},
-		{"image with 128-char tag", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:" + strings.Repeat("t", 128) }, nil},
+		{"image with 128-char tag", func(s *Spec) {
+			s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:" + strings.Repeat("t", 128)
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
