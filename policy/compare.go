@@ -263,7 +263,15 @@ func normalizeCondition(v any) (any, error) {
 				return nil, fmt.Errorf("parse policy condition %s %s: %w", op, key, err)
 			}
 			// Condition keys are case-insensitive in IAM; values are not.
-			nk[strings.ToLower(key)] = set
+			// Two spellings of one key under one operator are two AND-ed
+			// tests, which one object key cannot express; refuse rather
+			// than keep whichever spelling map iteration happened to visit
+			// last, which would make the canonical form nondeterministic.
+			lower := strings.ToLower(key)
+			if _, dup := nk[lower]; dup {
+				return nil, fmt.Errorf("parse policy condition %s: key %s appears more than once with different letter case", op, key)
+			}
+			nk[lower] = set
 		}
 		out[op] = nk
 	}

@@ -24,16 +24,63 @@ type Document struct {
 	Statement []Statement `json:"Statement"`
 }
 
-// Statement is one statement of a Document. Fields this tool never emits
-// (NotAction, NotPrincipal, NotResource) are absent on purpose: documents read
-// back from AWS are compared through Canonical, which keeps every field.
+// Statement is one statement of a Document. The builders never set
+// NotPrincipal, NotAction or NotResource; those fields exist so that a
+// document read back from AWS with Parse keeps them and Evaluate can honour
+// them instead of silently dropping a hand-added exclusion. Documents are
+// still compared through Canonical, which keeps every field.
 type Statement struct {
-	Sid       string                `json:"Sid,omitempty"`
-	Effect    string                `json:"Effect"`
-	Principal map[string]Values     `json:"Principal,omitempty"`
-	Action    Values                `json:"Action"`
-	Resource  Values                `json:"Resource,omitempty"`
-	Condition map[string]Conditions `json:"Condition,omitempty"`
+	Sid          string                `json:"Sid,omitempty"`
+	Effect       string                `json:"Effect"`
+	Principal    Principals            `json:"Principal,omitempty"`
+	NotPrincipal Principals            `json:"NotPrincipal,omitempty"`
+	Action       Values                `json:"Action,omitempty"`
+	NotAction    Values                `json:"NotAction,omitempty"`
+	Resource     Values                `json:"Resource,omitempty"`
+	NotResource  Values                `json:"NotResource,omitempty"`
+	Condition    map[string]Conditions `json:"Condition,omitempty"`
+}
+
+// Principals maps principal types ("Federated", "AWS", "Service", ...) to
+// principal identifiers. IAM also accepts the bare string "*" for "everyone";
+// it is held as {"*": ["*"]} so that a document using it still parses, and is
+// written back as "*".
+type Principals map[string]Values
+
+// Wildcard is the key and value Principals uses for the bare "*" principal.
+const Wildcard = "*"
+
+// MarshalJSON writes the bare-"*" form as the string "*" and every other
+// value as an object.
+func (p Principals) MarshalJSON() ([]byte, error) {
+	if p.IsWildcard() {
+		return marshal(Wildcard)
+	}
+	return marshal(map[string]Values(p))
+}
+
+// UnmarshalJSON accepts the string "*" or an object of principal types.
+func (p *Principals) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		if s != Wildcard {
+			return fmt.Errorf("principal %q is neither \"*\" nor an object", s)
+		}
+		*p = Principals{Wildcard: {Wildcard}}
+		return nil
+	}
+	var m map[string]Values
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*p = m
+	return nil
+}
+
+// IsWildcard reports whether p is the bare "*" principal.
+func (p Principals) IsWildcard() bool {
+	v, ok := p[Wildcard]
+	return ok && len(p) == 1 && len(v) == 1 && v[0] == Wildcard
 }
 
 // Conditions maps condition keys to the values of one condition operator.
