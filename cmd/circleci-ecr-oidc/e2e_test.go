@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 		panic("build the binary for end-to-end tests: " + err.Error())
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 

@@ -148,7 +148,7 @@ func (m *Moto) Reset(tb testing.TB) {
 	if err != nil {
 		tb.Fatalf("awstest: reset moto: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("awstest: reset moto: unexpected status %s", resp.Status)
 	}
@@ -266,7 +266,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -318,7 +318,7 @@ func waitReady(url string, exited <-chan struct{}) error {
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			return nil
 		}
 		select {

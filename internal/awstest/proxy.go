@@ -159,7 +159,7 @@ func NewProxy(tb testing.TB, target string) *Proxy {
 	if err != nil {
 		tb.Fatalf("awstest: proxy listen: %v", err)
 	}
-	p.srv.Listener.Close()
+	_ = p.srv.Listener.Close()
 	p.srv.Listener = l
 	p.srv.Start()
 	tb.Cleanup(func() {
@@ -510,7 +510,7 @@ func identify(r *http.Request) (proto protocol, service, op string, err error) {
 	service = scopeService(r.Header.Get("Authorization"))
 
 	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
+	_ = r.Body.Close()
 	if err != nil {
 		return protoUnknown, service, "", fmt.Errorf("read request body: %w", err)
 	}

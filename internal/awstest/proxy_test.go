@@ -536,7 +536,7 @@ func TestProxyWithoutMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { resp.Body.Close() })
+		t.Cleanup(func() { _ = resp.Body.Close() })
 		return resp
 	}
 	readBody := func(resp *http.Response) string {
