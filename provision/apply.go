@@ -48,13 +48,22 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 
 // Options tune Apply.
 type Options struct {
-	// Progress, if set, is called from the goroutine running each change.
+	// Progress, if set, is called from the goroutine running each change,
+	// and once, with only a Message, when ctx ends while changes are in
+	// flight. It must be safe for concurrent use.
 	Progress func(Event)
 	// PropagationWaits are the pauses before retrying a write that failed
 	// with NoSuchEntity because IAM has not yet propagated a role created a
 	// moment earlier. Nil means DefaultPropagationWaits.
 	PropagationWaits []time.Duration
+	// InterruptGrace bounds how long AWS calls already in flight when ctx
+	// ends may still take to return. Zero means DefaultInterruptGrace.
+	InterruptGrace time.Duration
 }
+
+// DefaultInterruptGrace is long enough for an IAM write and the SDK's
+// retries of it, and short enough that an interrupted run still ends soon.
+const DefaultInterruptGrace = 30 * time.Second
 
 // DefaultPropagationWaits bound the propagation retries to about 30 seconds.
 var DefaultPropagationWaits = []time.Duration{
@@ -62,9 +71,13 @@ var DefaultPropagationWaits = []time.Duration{
 }
 
 // Apply makes the plan's changes. Changes on the role wait for the role's
-// creation; everything else runs concurrently. The first failure cancels
-// the changes not yet started; changes in flight finish. On failure or
-// cancellation it returns an *ApplyError with what was and was not applied.
+// creation; everything else runs concurrently. The first failure, or the
+// end of ctx (an interruption), stops changes from starting; changes in
+// flight finish, because an AWS call cut off half way leaves unknown
+// whether it landed, and the report must say exactly what was done. Their
+// calls run on a context that outlives ctx by at most opts.InterruptGrace.
+// On failure or cancellation Apply returns an *ApplyError with what was and
+// was not applied; its error wraps ctx's cause when ctx ended.
 func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, error) {
 	if opts.Progress == nil {
 		opts.Progress = func(Event) {}
@@ -72,15 +85,33 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 	if opts.PropagationWaits == nil {
 		opts.PropagationWaits = DefaultPropagationWaits
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	if opts.InterruptGrace <= 0 {
+		opts.InterruptGrace = DefaultInterruptGrace
+	}
+	// calls carries the AWS calls; ctx only schedules. Cancelling ctx (a
+	// signal) or sched (a failure) never cuts off a call already sent.
+	calls, endCalls := outlive(ctx, opts.InterruptGrace)
+	defer endCalls()
+	sched, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	var (
 		mu       sync.Mutex
 		applied  = make([]bool, len(p.Changes))
+		inFlight int
 		firstErr error
 		wg       sync.WaitGroup
 	)
+	// Say why an interrupted run does not end at once.
+	stopNote := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		n := inFlight
+		mu.Unlock()
+		if n > 0 {
+			opts.Progress(Event{Message: fmt.Sprintf("interrupted: starting no further changes; waiting for %d change(s) in flight to finish, so that the report is exact", n)})
+		}
+	})
+	defer stopNote()
 	roleCreated := make(chan struct{})
 	roleCreateIndex := slices.IndexFunc(p.Changes, func(c Change) bool {
 		return c.Action == ActionCreate && c.Resource == ResourceRole
@@ -103,17 +134,26 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 			if c.Resource != ResourceProvider && i != roleCreateIndex {
 				select {
 				case <-roleCreated:
-				case <-ctx.Done():
+				case <-sched.Done():
 					return
 				}
 			}
-			if ctx.Err() != nil {
+			if sched.Err() != nil {
 				return
 			}
+			mu.Lock()
+			inFlight++
+			mu.Unlock()
 			opts.Progress(Event{Change: c})
-			err := applyChange(ctx, api, p, c, opts)
+			err := applyChange(sched, calls, api, p, c, opts)
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
 			opts.Progress(Event{Change: c, Done: true, Err: err})
 			if err != nil {
+				if cause := context.Cause(calls); cause != nil && errors.Is(err, context.Canceled) {
+					err = fmt.Errorf("%w; it may or may not have been applied", cause)
+				}
 				fail(fmt.Errorf("%s: %w", describeChange(c), err))
 				return
 			}
@@ -140,9 +180,30 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 	case firstErr != nil:
 		return res, &ApplyError{Result: res, Err: firstErr}
 	case len(res.NotApplied) > 0:
-		return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all changes were applied: %w", context.Cause(ctx))}
+		return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all changes were applied: %w", context.Cause(sched))}
 	}
 	return res, nil
+}
+
+// outlive returns a context for AWS calls that keeps ctx's values but not
+// its cancellation: it ends grace after ctx ends, or when stop is called.
+// Its cause then wraps context.Canceled, so that running out of grace
+// still reads as the interruption it follows.
+func outlive(ctx context.Context, grace time.Duration) (calls context.Context, stop func()) {
+	calls, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stopAfter := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel(fmt.Errorf("give up waiting %s for the AWS call after the interruption: %w", grace, context.Canceled))
+		case <-calls.Done():
+		}
+	})
+	return calls, func() {
+		stopAfter()
+		cancel(nil)
+	}
 }
 
 // describeChange phrases a change as the verb-first action that failed.
@@ -163,17 +224,19 @@ func describeChange(c Change) string {
 	}
 }
 
-func applyChange(ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options) error {
+// applyChange makes one change. sched ends waits between retries; ctx
+// carries the AWS calls themselves (see Apply).
+func applyChange(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options) error {
 	switch {
 	case c.Resource == ResourceProvider && c.Action == ActionCreate:
-		return createProvider(ctx, api, p)
+		return createProvider(sched, ctx, api, p, c, opts)
 	case c.Resource == ResourceProvider && c.Action == ActionAddAudience:
 		return addAudience(ctx, api, p)
 	case c.Resource == ResourceRole && c.Action == ActionCreate:
-		return createRole(ctx, api, p)
+		return createRole(sched, ctx, api, p, c, opts)
 	}
 	// The rest act on a role that may have been created a moment ago.
-	return retryPropagation(ctx, opts, c, func() error {
+	return retryPropagation(sched, opts, c, "role "+p.RoleName, func() error {
 		switch c.Resource {
 		case ResourceTrustPolicy:
 			doc, err := p.TrustPolicy.JSON()
@@ -197,25 +260,27 @@ func applyChange(ctx context.Context, api IAMAPI, p *Plan, c Change, opts Option
 	})
 }
 
-// retryPropagation retries fn while IAM says the role does not exist yet.
-func retryPropagation(ctx context.Context, opts Options, c Change, fn func() error) error {
+// retryPropagation retries fn while IAM says the entity (what, e.g. "role
+// ci-pull") does not exist yet. It waits on sched, so an interruption ends
+// the waiting but never a call fn has started.
+func retryPropagation(sched context.Context, opts Options, c Change, what string, fn func() error) error {
 	err := fn()
 	for _, wait := range opts.PropagationWaits {
 		if !isNotFound(err) {
 			return err
 		}
-		opts.Progress(Event{Change: c, Message: fmt.Sprintf("role %s not visible yet (IAM propagation); retrying in %s", c.Name, wait)})
+		opts.Progress(Event{Change: c, Message: fmt.Sprintf("%s not visible yet (IAM propagation); retrying in %s", what, wait)})
 		select {
 		case <-time.After(wait):
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
+		case <-sched.Done():
+			return fmt.Errorf("stop waiting for %s to propagate: %w", what, context.Cause(sched))
 		}
 		err = fn()
 	}
 	return err
 }
 
-func createProvider(ctx context.Context, api IAMAPI, p *Plan) error {
+func createProvider(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options) error {
 	_, err := api.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
 		Url:          aws.String(policy.IssuerURL(p.Spec.OrgID)),
 		ClientIDList: []string{p.Spec.OrgID},
@@ -224,13 +289,20 @@ func createProvider(ctx context.Context, api IAMAPI, p *Plan) error {
 	if !isAlreadyExists(err) {
 		return err
 	}
-	// Another run created it between our read and this write: re-read and
-	// make sure it has our audience, as the plan would have.
-	prov, err := observeProvider(ctx, api, p.ProviderARN)
-	if err != nil {
+	// Another run created it between our read and this write (or our own
+	// earlier attempt landed and its answer was lost): re-read, and give it
+	// our audience if it lacks it, as the plan would have. Its tags are
+	// left alone: the provider is shared.
+	var out *iam.GetOpenIDConnectProviderOutput
+	err = retryPropagation(sched, opts, c, "OIDC provider "+p.ProviderARN, func() error {
+		var err error
+		out, err = api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(p.ProviderARN)})
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("re-read OIDC provider created concurrently: %w", err)
 	}
-	if prov != nil && slices.Contains(prov.ClientIDs, p.Spec.OrgID) {
+	if slices.Contains(out.ClientIDList, p.Spec.OrgID) {
 		return nil
 	}
 	return addAudience(ctx, api, p)
@@ -243,7 +315,7 @@ func addAudience(ctx context.Context, api IAMAPI, p *Plan) error {
 	return err
 }
 
-func createRole(ctx context.Context, api IAMAPI, p *Plan) error {
+func createRole(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options) error {
 	doc, err := p.TrustPolicy.JSON()
 	if err != nil {
 		return err
@@ -257,23 +329,44 @@ func createRole(ctx context.Context, api IAMAPI, p *Plan) error {
 	if !isAlreadyExists(err) {
 		return err
 	}
-	// Another run won the race. Continue only if what it created is ours;
-	// the dependent changes then converge it (they are idempotent puts).
-	out, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p.RoleName)})
+	// Another run won the race (or our own earlier attempt landed and its
+	// answer was lost). Continue only if the role passes the same ownership
+	// rule the plan applies; the dependent changes then converge it (they
+	// are idempotent puts), and the trust policy and tags are converged
+	// here, since the plan, expecting a new role, holds no changes for them.
+	var out *iam.GetRoleOutput
+	err = retryPropagation(sched, opts, c, "role "+p.RoleName, func() error {
+		var err error
+		out, err = api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p.RoleName)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("re-read role created concurrently: %w", err)
 	}
+	existing := &ObservedRole{Tags: map[string]string{}}
 	for _, t := range out.Role.Tags {
-		if aws.ToString(t.Key) == ManagedTag && aws.ToString(t.Value) == "true" {
-			current, err := policy.Decode(aws.ToString(out.Role.AssumeRolePolicyDocument))
-			if err != nil || policy.Equal(current, doc) {
-				return err
-			}
-			_, err = api.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(p.RoleName), PolicyDocument: aws.String(doc)})
+		existing.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if err := checkOwnership(existing, p.Spec); err != nil {
+		return fmt.Errorf("another run created a role named %s meanwhile: %w", p.RoleName, err)
+	}
+	current, err := policy.Decode(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return fmt.Errorf("re-read role created concurrently: %w", err)
+	}
+	if !policy.Equal(current, doc) {
+		if _, err := api.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(p.RoleName), PolicyDocument: aws.String(doc)}); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("a role named %s appeared meanwhile: %w", p.RoleName, ErrNotOwned)
+	if len(missingTags(existing.Tags, p.Tags())) == 0 {
+		return nil
+	}
+	if err := checkTagCount(p.RoleName, existing.Tags, p.Tags()); err != nil {
+		return err
+	}
+	_, err = api.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(p.RoleName), Tags: iamTags(p.Tags())})
+	return err
 }
 
 func iamTags(tags map[string]string) []iamtypes.Tag {

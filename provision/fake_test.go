@@ -285,3 +285,104 @@ func (f *fakeAWS) GetAccountSummary(context.Context, *iam.GetAccountSummaryInput
 }
 
 func (f *fakeAWS) String() string { return fmt.Sprint(f.calls) }
+
+// The calls below are destroy's.
+
+func (f *fakeAWS) ListRoles(_ context.Context, in *iam.ListRolesInput, _ ...func(*iam.Options)) (*iam.ListRolesOutput, error) {
+	if err := f.record("ListRoles"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	names := make([]string, 0, len(f.roles))
+	for n := range f.roles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	// One role per page, so every test exercises pagination.
+	start := 0
+	if in.Marker != nil {
+		start = slices.Index(names, aws.ToString(in.Marker))
+		if start < 0 {
+			return nil, apiError("InvalidInput")
+		}
+	}
+	out := &iam.ListRolesOutput{}
+	if start < len(names) {
+		n := names[start]
+		r := f.roles[n]
+		out.Roles = []iamtypes.Role{{RoleName: aws.String(n), Arn: aws.String("arn:aws:iam::123456789012:role/" + n), AssumeRolePolicyDocument: aws.String(url.QueryEscape(r.trust))}}
+	}
+	if start+1 < len(names) {
+		out.IsTruncated = true
+		out.Marker = aws.String(names[start+1])
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DeleteRolePolicy(_ context.Context, in *iam.DeleteRolePolicyInput, _ ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error) {
+	if err := f.record("DeleteRolePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := r.inline[aws.ToString(in.PolicyName)]; !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	delete(r.inline, aws.ToString(in.PolicyName))
+	return &iam.DeleteRolePolicyOutput{}, nil
+}
+
+func (f *fakeAWS) DetachRolePolicy(_ context.Context, in *iam.DetachRolePolicyInput, _ ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error) {
+	if err := f.record("DetachRolePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	i := slices.Index(r.attached, aws.ToString(in.PolicyArn))
+	if i < 0 {
+		return nil, apiError("NoSuchEntity")
+	}
+	r.attached = slices.Delete(r.attached, i, i+1)
+	return &iam.DetachRolePolicyOutput{}, nil
+}
+
+func (f *fakeAWS) DeleteRole(_ context.Context, in *iam.DeleteRoleInput, _ ...func(*iam.Options)) (*iam.DeleteRoleOutput, error) {
+	if err := f.record("DeleteRole"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	// IAM refuses to delete a role that still has policies.
+	if len(r.inline) > 0 || len(r.attached) > 0 {
+		return nil, apiError("DeleteConflict")
+	}
+	delete(f.roles, aws.ToString(in.RoleName))
+	return &iam.DeleteRoleOutput{}, nil
+}
+
+func (f *fakeAWS) DeleteOpenIDConnectProvider(_ context.Context, in *iam.DeleteOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.DeleteOpenIDConnectProviderOutput, error) {
+	if err := f.record("DeleteOpenIDConnectProvider"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	arn := aws.ToString(in.OpenIDConnectProviderArn)
+	if _, ok := f.providers[arn]; !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	delete(f.providers, arn)
+	return &iam.DeleteOpenIDConnectProviderOutput{}, nil
+}

@@ -3,6 +3,7 @@ package provision
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -258,11 +259,8 @@ func (p *Plan) planRole() error {
 		)
 		return nil
 	}
-	if !role.Owned() && !p.Spec.Adopt {
-		return fmt.Errorf("refuse to change role %s: %w (it has no %s=true tag); choose another --role-name, or pass --adopt to take it over", p.RoleName, ErrNotOwned, ManagedTag)
-	}
-	if owner := role.Tags[OrgIDTag]; role.Owned() && owner != "" && owner != p.Spec.OrgID && !p.Spec.Adopt {
-		return fmt.Errorf("refuse to change role %s: %w for this organization (it was created for CircleCI organization %s); choose another --role-name, or pass --adopt", p.RoleName, ErrNotOwned, owner)
+	if err := checkOwnership(role, p.Spec); err != nil {
+		return err
 	}
 	if !policy.Equal(role.TrustPolicy, trust) {
 		p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceTrustPolicy, Name: p.RoleName, Reason: "the trust policy differs from the desired one"})
@@ -273,8 +271,15 @@ func (p *Plan) planRole() error {
 	case !policy.Equal(role.PermissionsPolicy, perms):
 		p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the permissions policy differs from the desired one"})
 	}
-	if role.Tags[ManagedTag] != "true" || role.Tags[OrgIDTag] != p.Spec.OrgID {
-		p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: "add ownership tags"})
+	if missing := missingTags(role.Tags, p.Tags()); len(missing) > 0 {
+		if err := checkTagCount(p.RoleName, role.Tags, p.Tags()); err != nil {
+			return err
+		}
+		reason := "add ownership tags"
+		if len(missingTags(role.Tags, ownershipTags(p.Spec.OrgID))) == 0 {
+			reason = "set tags " + strings.Join(missing, ", ")
+		}
+		p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: reason})
 	}
 	var extra []string
 	for _, name := range role.InlinePolicies {
@@ -291,7 +296,13 @@ func (p *Plan) planRole() error {
 	return nil
 }
 
-// Tags returns the ownership tags put on what the tool creates.
+// Tags returns the tags put on what the tool creates and on a role it
+// owns: the --tag values plus the ownership tags, which always win.
 func (p *Plan) Tags() map[string]string {
-	return map[string]string{ManagedTag: "true", OrgIDTag: p.Spec.OrgID}
+	tags := maps.Clone(p.Spec.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, ownershipTags(p.Spec.OrgID))
+	return tags
 }

@@ -22,13 +22,18 @@ func symbol(a Action) string {
 func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Account %s (%s), region %s, acting as %s\n\n", p.Account, p.Partition, p.Region, p.CallerARN)
-	provState := "exists, audience present (no change)"
-	roleState := "exists, matches (no change)"
-	if !p.ProviderExists {
-		provState = "will be created"
-	}
-	if !p.RoleExists {
-		roleState = "will be created"
+	provState, roleState := "exists, matches (no change)", "exists, matches (no change)"
+	for _, c := range p.Changes {
+		switch {
+		case c.Action == ActionCreate && c.Resource == ResourceProvider:
+			provState = "will be created"
+		case c.Resource == ResourceProvider:
+			provState = "exists (shared): the organization ID will be added as an audience"
+		case !p.RoleExists:
+			roleState = "will be created"
+		default:
+			roleState = "exists, will be updated (see the changes below)"
+		}
 	}
 	fmt.Fprintf(&b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
 	fmt.Fprintf(&b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)

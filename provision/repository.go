@@ -96,10 +96,13 @@ func (r Repository) Local(account string) bool {
 // <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest].
 type Image struct {
 	Account, Region, Domain, Repository, Tag, Digest string
+	// FIPS is true for the dkr.ecr-fips endpoint, which String keeps so
+	// that the snippet pulls through the endpoint the user named.
+	FIPS bool
 }
 
 var (
-	imagePattern = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)/([^:@]+)(?::([^@]+))?(?:@(.+))?$`)
+	imagePattern = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)/([^:@]+)(?::([^@]+))?(?:@(.+))?$`)
 	tagPattern   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	digestRegexp = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 )
@@ -112,7 +115,7 @@ func ParseImage(flag, value string) (Image, error) {
 	if m == nil {
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule}
 	}
-	img := Image{Account: m[1], Region: m[2], Domain: m[3], Repository: m[4], Tag: m[5], Digest: m[6]}
+	img := Image{Account: m[1], FIPS: m[2] != "", Region: m[3], Domain: m[4], Repository: m[5], Tag: m[6], Digest: m[7]}
 	switch {
 	case !regionPattern.MatchString(img.Region):
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (malformed region " + img.Region + ")"}
@@ -120,7 +123,7 @@ func ParseImage(flag, value string) (Image, error) {
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (repository name must follow ECR's rules)"}
 	case img.Tag != "" && !tagPattern.MatchString(img.Tag):
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')"}
-	case m[6] != "" && !digestRegexp.MatchString(img.Digest):
+	case m[7] != "" && !digestRegexp.MatchString(img.Digest):
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (a digest is sha256: followed by 64 lowercase hex digits)"}
 	}
 	return img, nil
@@ -128,7 +131,11 @@ func ParseImage(flag, value string) (Image, error) {
 
 // String returns the image URI.
 func (i Image) String() string {
-	s := fmt.Sprintf("%s.dkr.ecr.%s.%s/%s", i.Account, i.Region, i.Domain, i.Repository)
+	endpoint := "ecr"
+	if i.FIPS {
+		endpoint = "ecr-fips"
+	}
+	s := fmt.Sprintf("%s.dkr.%s.%s.%s/%s", i.Account, endpoint, i.Region, i.Domain, i.Repository)
 	if i.Tag != "" {
 		s += ":" + i.Tag
 	}

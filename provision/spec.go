@@ -11,6 +11,7 @@ package provision
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -50,6 +51,10 @@ type Spec struct {
 	Adopt bool
 	// AllowMissingRepos turns a repository that does not exist into a warning.
 	AllowMissingRepos bool
+	// Tags are extra tags (--tag) put on the role and the provider when the
+	// tool creates them, and on an existing role it owns. They never
+	// replace the ownership tags.
+	Tags map[string]string
 }
 
 // InputError is an invalid input, reported before any AWS call. Front ends
@@ -223,6 +228,10 @@ func (s Spec) Validate() (Spec, error) {
 	if err := ValidateRegion("--region", s.Region); err != nil {
 		return Spec{}, err
 	}
+	if err := validateTags("--tag", s.Tags); err != nil {
+		return Spec{}, err
+	}
+	out.Tags = maps.Clone(s.Tags)
 	if s.Image != "" {
 		if _, err := ParseImage("--image", s.Image); err != nil {
 			return Spec{}, err

@@ -44,4 +44,9 @@ echo "== second run, same inputs: nothing to change, zero writes"
 echo "== $ circleci-ecr-oidc plan ${args[*]} --detailed-exitcode"
 "$bin" plan "${args[@]}" --detailed-exitcode
 echo
+echo "== the same resources as Terraform instead, with no AWS calls (or --format cloudformation)"
+echo "== $ circleci-ecr-oidc export --format terraform --out <dir> ${args[*]}"
+"$bin" export --format terraform --out "$workdir/terraform" "${args[@]}"
+grep -E '^(resource|data|variable|output) ' "$workdir/terraform/main.tf"
+echo
 echo "== demo done; the emulator stops now"

@@ -1,19 +1,36 @@
-// Package templates holds the text a person pastes somewhere else, such as
-// the .circleci/config.yml snippet, as embedded text/template files. IAM
-// documents are never rendered here: they are Go values (package policy).
+// Package templates holds the text a person pastes or applies somewhere else
+// as embedded text/template files: the .circleci/config.yml snippet and the
+// Terraform and CloudFormation exports. IAM documents are never written by a
+// template: they are Go values (package policy), rendered into the target
+// syntax before they reach one.
 package templates
 
 import (
 	"bytes"
 	"embed"
 	"fmt"
+	"strings"
 	"text/template"
 )
 
-//go:embed *.tmpl
+//go:embed *.tmpl export/*.tmpl
 var files embed.FS
 
-var parsed = template.Must(template.New("").Option("missingkey=error").ParseFS(files, "*.tmpl"))
+var funcs = template.FuncMap{
+	"hcl":    HCLString,
+	"json":   JSONString,
+	"join":   strings.Join,
+	"indent": indent,
+	"tagWidth": func(tags []Tag) int {
+		w := 0
+		for _, t := range tags {
+			w = max(w, len(HCLString(t.Key)))
+		}
+		return w
+	},
+}
+
+var parsed = template.Must(template.New("").Funcs(funcs).Option("missingkey=error").ParseFS(files, "*.tmpl", "export/*.tmpl"))
 
 // Snippet is the data of the config.yml snippet.
 type Snippet struct {

@@ -52,6 +52,10 @@ func systemStreams() IOStreams {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal stops the run gracefully: Apply waits for the AWS
+	// calls in flight and reports. Restoring the default handling then lets
+	// a second signal end the process at once.
+	context.AfterFunc(ctx, stop)
 	return run(ctx, os.Args[1:], systemStreams())
 }
 

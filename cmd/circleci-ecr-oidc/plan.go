@@ -12,6 +12,8 @@ type planOptions struct {
 	IO               IOStreams
 	Flags            specFlags
 	DetailedExitcode bool
+	// ConfigFile is the config.yml whose patch plan shows without writing.
+	ConfigFile string
 }
 
 func newCmdPlan(io IOStreams, runF func(context.Context, *planOptions) error) *cobra.Command {
@@ -32,10 +34,14 @@ pending, so a scheduled job can detect drift.`,
 	}
 	opts.Flags.register(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on error")
+	cmd.Flags().StringVar(&opts.ConfigFile, "config-file", "", "show the diff setup --config-file would make to this .circleci/config.yml (never writes it)")
 	return cmd
 }
 
 func runPlan(ctx context.Context, opts *planOptions) error {
+	if err := checkConfigFile(opts.ConfigFile); err != nil {
+		return err
+	}
 	p, _, err := preparePlan(ctx, opts.IO, &opts.Flags)
 	if err != nil {
 		return err
@@ -50,7 +56,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	}
 	out := &result{Plan: p, Snippet: snippet, Applied: !p.HasChanges(), NotApplied: p.Changes}
 	if opts.Flags.output == "json" {
-		return writeJSONThen(opts.IO, out, pending)
+		return showPlannedConfig(opts, p, writeJSONThen(opts.IO, out, pending))
 	}
 	if err := p.WriteText(opts.IO.Out, p.HasChanges()); err != nil {
 		return err
@@ -58,5 +64,5 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if p.HasChanges() {
 		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to apply.")
 	}
-	return pending
+	return showPlannedConfig(opts, p, pending)
 }

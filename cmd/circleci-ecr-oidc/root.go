@@ -35,6 +35,8 @@ with the same inputs changes nothing.`,
 	root.SetErr(io.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(newCmdSetup(io, nil), newCmdPlan(io, nil), newCmdSnippet(io))
+	root.AddCommand(newCmdVerify(io, nil), newCmdDestroy(io, nil))
+	root.AddCommand(newCmdExport(io, nil), newCmdPermissions(io), newCmdGenDocs(io))
 	return root
 }
 
@@ -45,6 +47,7 @@ type specFlags struct {
 	projectIDs       []string
 	allProjects      bool
 	projectCondition string
+	branches         []string
 	roleName         string
 	region           string
 	profile          string
@@ -52,14 +55,20 @@ type specFlags struct {
 	output           string
 	adopt            bool
 	allowMissing     bool
+	maxAttempts      attemptsValue
+	tags             tagsValue
+	// set tells flags given explicitly from defaults.
+	set *pflag.FlagSet
 }
 
 func (f *specFlags) register(fs *pflag.FlagSet) {
+	f.set = fs
 	fs.StringVar(&f.orgID, "org-id", "", "CircleCI organization ID, a UUID (Organization Settings → Overview)")
 	fs.StringSliceVar(&f.repos, "repo", nil, "ECR repository name, repository ARN, or name prefix ending in /* (repeatable, comma-separated)")
 	fs.StringSliceVar(&f.projectIDs, "project-id", nil, "CircleCI project ID allowed to assume the role (repeatable)")
 	fs.BoolVar(&f.allProjects, "all-projects", false, "allow every project of the organization instead of --project-id")
 	fs.StringVar(&f.projectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id, default) or sub")
+	fs.StringArrayVar(&f.branches, "branch", nil, "pin the role to a git ref such as refs/heads/main (repeatable; * and ? are wildcards; V2 tokens only)")
 	fs.StringVar(&f.roleName, "role-name", provision.DefaultRoleName, "IAM role name")
 	fs.StringVar(&f.region, "region", "", "AWS region of the repositories (default: from the profile or AWS_REGION)")
 	fs.StringVar(&f.profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
@@ -67,6 +76,8 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create")
 	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
+	fs.Var(&f.maxAttempts, "max-attempts", "attempts per AWS call, first try included, 1 to 20 (default: AWS_MAX_ATTEMPTS, else 3)")
+	fs.Var(&f.tags, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
 }
 
 // missing lists the required flags that were not given.
@@ -91,11 +102,13 @@ func (f *specFlags) spec(region string) provision.Spec {
 		ProjectIDs:        f.projectIDs,
 		AllProjects:       f.allProjects,
 		ProjectCondition:  policy.ProjectCondition(f.projectCondition),
+		Branches:          f.branches,
 		RoleName:          f.roleName,
 		Region:            region,
 		Image:             f.image,
 		Adopt:             f.adopt,
 		AllowMissingRepos: f.allowMissing,
+		Tags:              f.tags.tags,
 	}
 }
 
@@ -108,8 +121,9 @@ func (f *specFlags) validateOutput() error {
 
 // loadAWSConfig loads the SDK's default configuration chain (environment,
 // shared files, --profile, AWS_ENDPOINT_URL) without making any AWS call.
-// The standard retryer applies to every client built from it.
-func loadAWSConfig(ctx context.Context, profile, region string) (aws.Config, error) {
+// extra options apply last (e.g. --max-attempts). The standard retryer, with
+// the attempts so resolved, applies to every client built from it.
+func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRetryMode(aws.RetryModeStandard)}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
@@ -117,7 +131,7 @@ func loadAWSConfig(ctx context.Context, profile, region string) (aws.Config, err
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, append(opts, extra...)...)
 	if err != nil {
 		var missing config.SharedConfigProfileNotExistError
 		if errors.As(err, &missing) {
@@ -125,6 +139,7 @@ func loadAWSConfig(ctx context.Context, profile, region string) (aws.Config, err
 		}
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	cfg.Retryer = newRetryer(cfg.RetryMaxAttempts)
 	return cfg, nil
 }
 
@@ -134,6 +149,12 @@ func awsHint(err error) error {
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.ErrorCode(); {
 		case code == "AccessDenied" || code == "AccessDeniedException" || strings.HasSuffix(code, "UnauthorizedOperation"):
+			// Name the denied action: AWS's message does not always.
+			var opErr *smithy.OperationError
+			if errors.As(err, &opErr) && opErr.ServiceID != "" && opErr.OperationName != "" {
+				action := strings.ToLower(opErr.ServiceID) + ":" + opErr.OperationName
+				return &hintError{err, "the AWS identity is not allowed " + action + "; grant it (docs/permissions.md lists the IAM actions each command uses) and run the same command again"}
+			}
 			return &hintError{err, "the AWS identity lacks a permission this step needs; docs/permissions.md lists the IAM actions each command uses"}
 		case code == "InvalidClientTokenId" || code == "ExpiredToken" || code == "ExpiredTokenException" || code == "SignatureDoesNotMatch":
 			return &hintError{err, "the AWS credentials are invalid or expired; refresh them (aws sso login, or new keys) and retry"}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,10 @@ type setupOptions struct {
 	IO    IOStreams
 	Flags specFlags
 	Yes   bool
+	// Accessible selects plain line prompts (also ACCESSIBLE=anything).
+	Accessible bool
+	// ConfigFile is the config.yml to patch after a successful setup.
+	ConfigFile string
 }
 
 func newCmdSetup(io IOStreams, runF func(context.Context, *setupOptions) error) *cobra.Command {
@@ -42,6 +45,8 @@ plan and exits non-zero without writing.`,
 	}
 	opts.Flags.register(cmd.Flags())
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation")
+	cmd.Flags().BoolVar(&opts.Accessible, "accessible", false, "ask with plain line prompts for screen readers (also: ACCESSIBLE=1)")
+	cmd.Flags().StringVar(&opts.ConfigFile, "config-file", "", configFileUsage)
 	return cmd
 }
 
@@ -58,6 +63,12 @@ type result struct {
 }
 
 func runSetup(ctx context.Context, opts *setupOptions) error {
+	if err := checkConfigFile(opts.ConfigFile); err != nil {
+		return err
+	}
+	if wantsWizard(opts) {
+		return runSetupWizard(ctx, opts)
+	}
 	p, clients, err := preparePlan(ctx, opts.IO, &opts.Flags)
 	if err != nil {
 		return err
@@ -69,7 +80,7 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}
 	if !p.HasChanges() {
 		out.Applied, out.NotApplied = true, []provision.Change{}
-		return writeResult(opts.IO, opts.Flags.output, out, nil)
+		return thenPatchConfig(ctx, opts, p, writeResult(opts.IO, opts.Flags.output, out, nil))
 	}
 	if opts.Flags.output == "text" {
 		if err := p.WriteText(opts.IO.Out, true); err != nil {
@@ -85,7 +96,7 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 			}
 			return err
 		}
-		ok, err := confirm(opts.IO, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account))
+		ok, err := confirm(ctx, opts, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account))
 		if err != nil {
 			return err
 		}
@@ -107,7 +118,7 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 	}
 	out.Applied = true
 	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
-	return writeResult(opts.IO, opts.Flags.output, out, nil)
+	return thenPatchConfig(ctx, opts, p, writeResult(opts.IO, opts.Flags.output, out, nil))
 }
 
 // preparePlan validates the flags, loads the AWS configuration, reads the
@@ -129,7 +140,7 @@ func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Pl
 			return nil, provision.Clients{}, err
 		}
 	}
-	cfg, err := loadAWSConfig(ctx, f.profile, f.region)
+	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
 	if err != nil {
 		return nil, provision.Clients{}, err
 	}
@@ -183,20 +194,6 @@ func writeJSONThen(io IOStreams, out *result, err error) error {
 	return err
 }
 
-// confirm asks a yes/no question on stderr; the default is no.
-func confirm(io IOStreams, question string) (bool, error) {
-	fmt.Fprintf(io.ErrOut, "%s [y/N] ", question)
-	line, err := bufio.NewReader(io.In).ReadString('\n')
-	if err != nil && line == "" {
-		return false, errAborted
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
-}
-
 func progressPrinter(io IOStreams) func(provision.Event) {
 	return func(e provision.Event) {
 		switch {
@@ -221,5 +218,5 @@ func reportPartial(io IOStreams, res provision.Result) {
 	for _, c := range res.NotApplied {
 		fmt.Fprintf(io.ErrOut, "  not done  %s\n", c)
 	}
-	fmt.Fprintf(io.ErrOut, "Run the same command again to complete the rest once the cause is fixed.\n")
+	fmt.Fprintf(io.ErrOut, "Run the same command again to complete the rest (after fixing the cause, if it failed); it changes only what is still missing.\n")
 }

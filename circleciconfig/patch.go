@@ -1,0 +1,577 @@
+// Package circleciconfig edits a CircleCI config.yml in place, as a YAML
+// syntax tree: it parses the file with gopkg.in/yaml.v3 to find what to
+// change and where, then splices new text into the original bytes at the
+// positions the tree gives. Neither yaml.v3 nor goccy/go-yaml re-encodes a
+// real config byte for byte (both drop blank lines or the spacing before
+// comments, reflow flow sequences, or rewrite merge keys), so the document
+// is never re-serialised: every byte outside the edited aws_auth entries
+// (comments, blank lines, anchors, quoting, indentation, CRLF line endings)
+// stays as it was.
+package circleciconfig
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"gopkg.in/yaml.v3"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// Target says which images to patch and which role they pull with.
+type Target struct {
+	// RoleARN is the role put in aws_auth.oidc_role_arn.
+	RoleARN string
+	// Repositories are the repository ARNs the role can pull from; an ARN
+	// whose name ends in "*" (such as repository/team/*) covers every
+	// repository with that name prefix.
+	Repositories []string
+}
+
+// ForPlan returns the target for a provisioning plan: its role and the
+// repositories its pull policy grants.
+func ForPlan(p *provision.Plan) Target {
+	t := Target{RoleARN: p.RoleARN}
+	for _, r := range p.Repositories {
+		t.Repositories = append(t.Repositories, r.ARN)
+	}
+	return t
+}
+
+// Change is one docker image entry whose aws_auth was added or replaced.
+type Change struct {
+	// Section is "jobs" or "executors"; Name is the job or executor.
+	Section, Name string
+	// Index is the entry's position in the docker list (0 is the primary
+	// container).
+	Index int
+	// Image is the image as written in the file.
+	Image string
+	// Was describes the aws_auth the entry had before: "none", "static
+	// keys", "role <ARN>" or "other".
+	Was string
+}
+
+func (c Change) String() string {
+	return fmt.Sprintf("%s.%s docker[%d] %s: aws_auth was %s, now oidc_role_arn", c.Section, c.Name, c.Index, c.Image, c.Was)
+}
+
+// Report says what Patch changed and what the user should know about it.
+type Report struct {
+	// Changes lists the entries edited, in document order.
+	Changes []Change
+	// Current counts the matching entries that already pulled with
+	// exactly the role and were left as they were.
+	Current int
+	// Warnings need the user's action for the patched config to work.
+	Warnings []string
+	// Notes explain what was left alone and why.
+	Notes []string
+}
+
+// Patch returns src with aws_auth set to exactly {oidc_role_arn: target
+// role} on every docker image entry, in jobs and in executors, whose image
+// is in one of the target's repositories; static-key aws_auth entries and
+// other roles on those entries are replaced. Everything else in src is
+// kept byte for byte. Entries reached through an alias or a merge key
+// (<<: *defaults) are edited where the anchor defines them. Images written
+// with << parameters.x >> or an environment variable cannot be matched and
+// are left alone, with a note. Patch is idempotent: patching its output
+// changes nothing. A document that is not a mapping is an error.
+func Patch(src []byte, t Target) ([]byte, Report, error) {
+	out, rep, err := patch(src, t)
+	if err != nil || len(rep.Changes) == 0 {
+		return out, rep, err
+	}
+	// The edits must leave valid YAML in which every change took, so that
+	// a second patch finds nothing to do; anything else is a bug here, and
+	// writing the file would break the user's pipelines.
+	_, again, err := patch(out, t)
+	if err != nil {
+		return nil, rep, fmt.Errorf("patch config: the edited document is broken (a bug; the file was not changed): %w", err)
+	}
+	if len(again.Changes) > 0 {
+		return nil, rep, fmt.Errorf("patch config: the edit did not take at %s (a bug; the file was not changed)", again.Changes[0])
+	}
+	return out, rep, nil
+}
+
+// Check reports whether src is a config Patch can edit: YAML whose first
+// document is a mapping, or empty. It lets a command reject a bad file
+// before it changes anything elsewhere.
+func Check(src []byte) error {
+	_, err := parse(src)
+	return err
+}
+
+// parse returns the first document's root mapping, or nil for an empty
+// document.
+func parse(src []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("parse config: the document is a %s, not a mapping", kindName(root.Kind))
+	}
+	return root, nil
+}
+
+func patch(src []byte, t Target) ([]byte, Report, error) {
+	var rep Report
+	if t.RoleARN == "" {
+		return nil, rep, errors.New("patch config: no role ARN to patch in")
+	}
+	matchers, err := newMatchers(t.Repositories)
+	if err != nil {
+		return nil, rep, err
+	}
+	root, err := parse(src)
+	if err != nil {
+		return nil, rep, err
+	}
+	if root == nil {
+		return src, rep, nil
+	}
+	p := &patcher{
+		src: src, text: newText(src), target: t, matchers: matchers,
+		done: map[*yaml.Node]bool{}, report: &rep,
+	}
+	p.step = p.indentStep(root)
+
+	oidcJobs := map[string]bool{}
+	var oidcJobOrder []string
+	addJob := func(name string) {
+		if !oidcJobs[name] {
+			oidcJobs[name] = true
+			oidcJobOrder = append(oidcJobOrder, name)
+		}
+	}
+	patchedExecutors := map[string]bool{}
+	for _, section := range []string{"executors", "jobs"} {
+		for _, kv := range pairs(lookup(root, section)) {
+			if p.patchDocker(section, kv.key.Value, kv.value) {
+				if section == "jobs" {
+					addJob(kv.key.Value)
+				} else {
+					patchedExecutors[kv.key.Value] = true
+				}
+			}
+		}
+	}
+	// Jobs that run in a patched executor pull with the role too.
+	users := map[string][]string{}
+	for _, kv := range pairs(lookup(root, "jobs")) {
+		if ex := executorName(kv.value); patchedExecutors[ex] {
+			users[ex] = append(users[ex], kv.key.Value)
+			addJob(kv.key.Value)
+		}
+	}
+	for _, kv := range pairs(lookup(root, "executors")) {
+		if names := users[kv.key.Value]; len(names) > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("executor %s pulls with the role, and so do the jobs that use it: %s", kv.key.Value, strings.Join(names, ", ")))
+		}
+	}
+	usage := workflowUsage(root)
+	for _, job := range oidcJobOrder {
+		u := usage[job]
+		switch {
+		case u == nil:
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("job %s pulls its image with OIDC, but no workflow runs it: when one does, give it a context (CircleCI issues OIDC tokens only to jobs with a context)", job))
+		case !u.withContext:
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("job %s pulls its image with OIDC, but no workflow runs it with a context: add context: <any context> to its workflow entry (CircleCI issues OIDC tokens only to jobs with a context)", job))
+		}
+	}
+
+	if len(p.edits) == 0 {
+		return src, rep, nil
+	}
+	out, err := p.text.apply(p.edits)
+	if err != nil {
+		return nil, rep, err
+	}
+	return out, rep, nil
+}
+
+type patcher struct {
+	src      []byte
+	text     *text
+	target   Target
+	matchers []matcher
+	step     int
+	// done marks entries already handled, which happens when jobs share a
+	// docker list through an anchor.
+	done   map[*yaml.Node]bool
+	edits  []edit
+	report *Report
+}
+
+// patchDocker patches the docker list of one job or executor and reports
+// whether any of its images pulls with the role (patched now or before).
+func (p *patcher) patchDocker(section, name string, body *yaml.Node) bool {
+	docker := lookup(body, "docker")
+	if docker == nil || docker.Kind != yaml.SequenceNode {
+		return false
+	}
+	uses := false
+	for i, item := range docker.Content {
+		entry := resolve(item)
+		if entry.Kind != yaml.MappingNode {
+			continue
+		}
+		img := lookupDirect(entry, "image")
+		if img == nil || img.Kind != yaml.ScalarNode {
+			continue
+		}
+		if strings.Contains(img.Value, "<<") || strings.Contains(img.Value, "$") {
+			p.report.Notes = append(p.report.Notes, fmt.Sprintf("%s.%s docker[%d]: image %q is built from a parameter or variable, so it cannot be matched; add aws_auth by hand if it is one of the role's repositories", section, name, i, img.Value))
+			continue
+		}
+		parsed, err := provision.ParseImage("image", img.Value)
+		if err != nil {
+			continue // not a private ECR image: not ours
+		}
+		if !p.matches(parsed) {
+			p.report.Notes = append(p.report.Notes, fmt.Sprintf("%s.%s docker[%d]: image %s is in ECR but not in a repository the role can pull; left as it is", section, name, i, img.Value))
+			continue
+		}
+		uses = true
+		was, ok := p.current(entry)
+		if ok {
+			p.report.Current++
+			continue
+		}
+		if !p.done[entry] {
+			if err := p.editEntry(entry); err != nil {
+				p.report.Notes = append(p.report.Notes, fmt.Sprintf("%s.%s docker[%d]: left as it is because %v; set aws_auth by hand", section, name, i, err))
+				continue
+			}
+			p.done[entry] = true
+		}
+		p.report.Changes = append(p.report.Changes, Change{Section: section, Name: name, Index: i, Image: img.Value, Was: was})
+	}
+	return uses
+}
+
+// current describes the entry's aws_auth and reports whether it is
+// already exactly {oidc_role_arn: the target role}.
+func (p *patcher) current(entry *yaml.Node) (string, bool) {
+	_, v := lookupPair(entry, "aws_auth")
+	if v == nil {
+		return "none", false
+	}
+	v = resolve(v)
+	if v.Kind != yaml.MappingNode {
+		return "other", false
+	}
+	keys := map[string]string{}
+	for _, kv := range pairs(v) {
+		keys[kv.key.Value] = resolve(kv.value).Value
+	}
+	if role, ok := keys["oidc_role_arn"]; ok {
+		if role == p.target.RoleARN && len(keys) == 1 {
+			return "role " + role, true
+		}
+		return "role " + role, false
+	}
+	if _, ok := keys["aws_access_key_id"]; ok {
+		return "static keys", false
+	}
+	return "other", false
+}
+
+// editEntry queues the text edit that gives entry the role's aws_auth.
+func (p *patcher) editEntry(entry *yaml.Node) error {
+	arnValue := p.target.RoleARN
+	k, v := lookupPair(entry, "aws_auth")
+	if a := anchorIn(v); a != "" {
+		// Replacing the value would delete the anchor, and any alias to it
+		// elsewhere would stop parsing.
+		return fmt.Errorf("its aws_auth defines the anchor &%s, which other parts of the file may use", a)
+	}
+	if entry.Style&yaml.FlowStyle != 0 {
+		flow := "{oidc_role_arn: " + arnValue + "}"
+		if k != nil {
+			start := p.text.offset(v)
+			end, err := p.text.flowValueEnd(start)
+			if err != nil {
+				return err
+			}
+			p.edits = append(p.edits, edit{start: start, end: end, text: flow})
+			return nil
+		}
+		start := p.text.offset(entry)
+		end, err := p.text.flowValueEnd(start)
+		if err != nil {
+			return err
+		}
+		// Insert before the closing brace, after any blanks before it, and
+		// after a trailing comma if the mapping has one.
+		at := end - 1
+		for at > start && (isSpace(p.src[at-1]) || p.src[at-1] == '\n' || p.src[at-1] == '\r') {
+			at--
+		}
+		sep := ", "
+		if p.src[at-1] == ',' {
+			sep = " "
+		}
+		p.edits = append(p.edits, edit{start: at, end: at, text: sep + "aws_auth: " + flow})
+		return nil
+	}
+	nl := p.text.newline
+	if k != nil {
+		indent := k.Column - 1 + p.step
+		if rv := resolve(v); v.Kind == yaml.MappingNode && rv.Style&yaml.FlowStyle == 0 && len(rv.Content) > 0 && rv.Content[0].Line > k.Line {
+			// Keep the nested indentation the file already uses here.
+			indent = p.text.indentOf(rv.Content[0].Line)
+		}
+		start := p.text.offset(k)
+		last := p.text.lastLineOf(k)
+		end := p.text.lineEnd(last)
+		p.edits = append(p.edits, edit{start: start, end: end,
+			text: "aws_auth:" + nl + strings.Repeat(" ", indent) + "oidc_role_arn: " + arnValue})
+		return nil
+	}
+	// Insert a new pair right after the image, where CircleCI's docs put it.
+	key := lookupKeyNode(entry, "image")
+	keyIndent, ok := p.text.indentFor(key)
+	if !ok {
+		return errors.New("a tab before the image key leaves the indentation to use unclear")
+	}
+	last := p.text.lastLineOf(key)
+	at := p.text.nextLineStart(last)
+	prefix := ""
+	if at == len(p.src) && (len(p.src) == 0 || p.src[len(p.src)-1] != '\n') {
+		prefix = nl
+	}
+	p.edits = append(p.edits, edit{start: at, end: at,
+		text: prefix + strings.Repeat(" ", keyIndent) + "aws_auth:" + nl +
+			strings.Repeat(" ", keyIndent+p.step) + "oidc_role_arn: " + arnValue + nl})
+	return nil
+}
+
+// indentStep guesses the file's indentation step from how far the first
+// job (or executor) is indented under its section, defaulting to two.
+func (p *patcher) indentStep(root *yaml.Node) int {
+	for _, section := range []string{"jobs", "executors"} {
+		k, v := lookupPair(root, section)
+		if k == nil || v.Kind != yaml.MappingNode || v.Style&yaml.FlowStyle != 0 || len(v.Content) == 0 {
+			continue
+		}
+		if step := v.Content[0].Column - k.Column; step > 0 && step <= 8 {
+			return step
+		}
+	}
+	return 2
+}
+
+// matcher is one granted repository, or a name prefix for a pattern.
+type matcher struct {
+	account, region, name string
+	prefix                bool
+}
+
+func newMatchers(repos []string) ([]matcher, error) {
+	ms := make([]matcher, 0, len(repos))
+	for _, r := range repos {
+		a, err := arn.Parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("parse repository ARN %q: %w", r, err)
+		}
+		name, ok := strings.CutPrefix(a.Resource, "repository/")
+		if !ok || a.Service != "ecr" {
+			return nil, fmt.Errorf("parse repository ARN %q: not an ECR repository", r)
+		}
+		m := matcher{account: a.AccountID, region: a.Region, name: name}
+		if prefix, ok := strings.CutSuffix(name, "*"); ok {
+			m.name, m.prefix = prefix, true
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+func (p *patcher) matches(img provision.Image) bool {
+	return slices.ContainsFunc(p.matchers, func(m matcher) bool {
+		if m.account != img.Account || m.region != img.Region {
+			return false
+		}
+		if m.prefix {
+			return strings.HasPrefix(img.Repository, m.name)
+		}
+		return img.Repository == m.name
+	})
+}
+
+// usage is how the workflows run one job.
+type usage struct{ withContext bool }
+
+// workflowUsage maps each job name referenced by a workflow (as "- job" or
+// "- job: {...}") to whether any of those references has a context.
+func workflowUsage(root *yaml.Node) map[string]*usage {
+	u := map[string]*usage{}
+	for _, wf := range pairs(lookup(root, "workflows")) {
+		jobs := lookup(resolve(wf.value), "jobs")
+		if jobs == nil || jobs.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range jobs.Content {
+			item = resolve(item)
+			var name string
+			var cfg *yaml.Node
+			switch item.Kind {
+			case yaml.ScalarNode:
+				name = item.Value
+			case yaml.MappingNode:
+				if len(item.Content) < 2 {
+					continue
+				}
+				name, cfg = item.Content[0].Value, resolve(item.Content[1])
+			default:
+				continue
+			}
+			if u[name] == nil {
+				u[name] = &usage{}
+			}
+			if ctx := lookup(cfg, "context"); ctx != nil && !empty(ctx) {
+				u[name].withContext = true
+			}
+		}
+	}
+	return u
+}
+
+// executorName returns the executor a job names, as "executor: x" or
+// "executor: {name: x}".
+func executorName(job *yaml.Node) string {
+	ex := lookup(resolve(job), "executor")
+	if ex == nil {
+		return ""
+	}
+	if ex.Kind == yaml.MappingNode {
+		ex = lookup(ex, "name")
+	}
+	if ex == nil || ex.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return ex.Value
+}
+
+func empty(n *yaml.Node) bool {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Tag == "!!null" || n.Value == ""
+	case yaml.SequenceNode, yaml.MappingNode:
+		return len(n.Content) == 0
+	}
+	return false
+}
+
+type pair struct{ key, value *yaml.Node }
+
+// pairs returns a mapping's key-value pairs (values unresolved), or none
+// for anything else.
+func pairs(m *yaml.Node) []pair {
+	m = resolve(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make([]pair, 0, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "<<" {
+			continue
+		}
+		out = append(out, pair{m.Content[i], m.Content[i+1]})
+	}
+	return out
+}
+
+// lookup returns the resolved value of key in mapping m, following merge
+// keys (<<: *a or <<: [*a, *b]) the way YAML does: the mapping's own keys
+// win, then the merged mappings in order.
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	m = resolve(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	if v := lookupDirect(m, key); v != nil {
+		return v
+	}
+	_, merge := lookupPair(m, "<<")
+	if merge == nil {
+		return nil
+	}
+	merge = resolve(merge)
+	sources := []*yaml.Node{merge}
+	if merge.Kind == yaml.SequenceNode {
+		sources = merge.Content
+	}
+	for _, s := range sources {
+		if v := lookup(s, key); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// lookupDirect returns the resolved value of one of m's own keys.
+func lookupDirect(m *yaml.Node, key string) *yaml.Node {
+	_, v := lookupPair(m, key)
+	return resolve(v)
+}
+
+// lookupPair returns the key node and the unresolved value of key in m.
+func lookupPair(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func lookupKeyNode(m *yaml.Node, key string) *yaml.Node {
+	k, _ := lookupPair(m, key)
+	return k
+}
+
+// anchorIn returns the first anchor defined in n or below it, or "".
+func anchorIn(n *yaml.Node) string {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return ""
+	}
+	if n.Anchor != "" {
+		return n.Anchor
+	}
+	for _, c := range n.Content {
+		if a := anchorIn(c); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+// resolve follows aliases to the anchored node.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(k yaml.Kind) string {
+	return cmp.Or(map[yaml.Kind]string{
+		yaml.SequenceNode: "sequence", yaml.ScalarNode: "scalar", yaml.MappingNode: "mapping",
+	}[k], "node")
+}

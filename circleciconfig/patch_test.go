@@ -1,0 +1,313 @@
+package circleciconfig
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const testRole = "arn:aws:iam::123456789012:role/circleci-ecr-pull"
+
+var testTarget = Target{
+	RoleARN: testRole,
+	Repositories: []string{
+		"arn:aws:ecr:us-east-1:123456789012:repository/app",
+		"arn:aws:ecr:us-east-1:123456789012:repository/tools/*",
+	},
+}
+
+// TestGolden patches every testdata/NAME.in.yml and compares the output,
+// the unified diff and the report with NAME.out.yml, NAME.diff and
+// NAME.report.txt. go test -update rewrites them.
+func TestGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/*.in.yml")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".in.yml")
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, rep, err := Patch(src, testTarget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			diff, err := Diff(".circleci/config.yml", src, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "testdata/"+name+".out.yml", out)
+			golden(t, "testdata/"+name+".diff", []byte(diff))
+			golden(t, "testdata/"+name+".report.txt", []byte(reportText(rep)))
+
+			// The output is valid YAML, and patching it again changes
+			// nothing: the diff of a second run is empty.
+			var n yaml.Node
+			if err := yaml.Unmarshal(out, &n); err != nil {
+				t.Errorf("output does not parse: %v", err)
+			}
+			again, rep2, err := Patch(out, testTarget)
+			if err != nil {
+				t.Fatalf("second patch: %v", err)
+			}
+			if d, _ := Diff("config.yml", out, again); d != "" || len(rep2.Changes) != 0 {
+				t.Errorf("second patch is not a no-op: %v\n%s", rep2.Changes, d)
+			}
+			// Lines the diff does not touch are byte for byte the same,
+			// line endings included.
+			if bytes.Contains(src, []byte("\r\n")) && bytes.Count(out, []byte("\n")) != bytes.Count(out, []byte("\r\n")) {
+				t.Errorf("output mixes line endings:\n%q", out)
+			}
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		d, _ := Diff(path, want, got)
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, d)
+	}
+}
+
+func reportText(r Report) string {
+	var b strings.Builder
+	for _, c := range r.Changes {
+		fmt.Fprintf(&b, "change: %s\n", c)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
+
+// The golden files are checked by eye once; these assertions pin down
+// what matters in them so that a careless -update cannot bless a
+// regression.
+func TestPatchProperties(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("unrelated images are untouched", func(t *testing.T) {
+		src := read("unrelated.in.yml")
+		out, rep, err := Patch(src, testTarget)
+		if err != nil || !bytes.Equal(out, src) || len(rep.Changes) != 0 {
+			t.Errorf("err %v, changes %v, equal %v", err, rep.Changes, bytes.Equal(out, src))
+		}
+	})
+	t.Run("already patched is a no-op", func(t *testing.T) {
+		src := read("already.in.yml")
+		out, rep, err := Patch(src, testTarget)
+		if err != nil || !bytes.Equal(out, src) || len(rep.Changes) != 0 || len(rep.Warnings) != 0 {
+			t.Errorf("err %v, report %+v", err, rep)
+		}
+	})
+	t.Run("every matching entry pulls with the role and has no keys", func(t *testing.T) {
+		for _, name := range []string{"add", "static-keys", "other-role", "realistic", "executors", "crlf"} {
+			out, _, err := Patch(read(name+".in.yml"), testTarget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct {
+				Jobs, Executors map[string]struct {
+					Docker []struct {
+						Image   string
+						AWSAuth map[string]string `yaml:"aws_auth"`
+					}
+				}
+			}
+			if err := yaml.Unmarshal(out, &cfg); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for section, m := range map[string]map[string]struct {
+				Docker []struct {
+					Image   string
+					AWSAuth map[string]string `yaml:"aws_auth"`
+				}
+			}{"jobs": cfg.Jobs, "executors": cfg.Executors} {
+				for job, body := range m {
+					for i, d := range body.Docker {
+						ours := strings.HasPrefix(d.Image, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:") && !strings.Contains(d.Image, "<<") ||
+							strings.HasPrefix(d.Image, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@") ||
+							strings.HasPrefix(d.Image, "123456789012.dkr.ecr.us-east-1.amazonaws.com/tools/")
+						if ours && (len(d.AWSAuth) != 1 || d.AWSAuth["oidc_role_arn"] != testRole) {
+							t.Errorf("%s: %s.%s docker[%d] %s has aws_auth %v", name, section, job, i, d.Image, d.AWSAuth)
+						}
+					}
+				}
+			}
+		}
+	})
+	t.Run("warns about jobs without a context", func(t *testing.T) {
+		_, rep, err := Patch(read("realistic.in.yml"), testTarget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(rep.Warnings, "\n")
+		for _, job := range []string{"build", "lint", "release"} {
+			if !strings.Contains(joined, "job "+job+" ") {
+				t.Errorf("no context warning for %s:\n%s", job, joined)
+			}
+		}
+		for _, job := range []string{"test", "integration"} {
+			if strings.Contains(joined, "job "+job+" ") {
+				t.Errorf("context warning for %s, which has one:\n%s", job, joined)
+			}
+		}
+		if !strings.Contains(strings.Join(rep.Notes, "\n"), "pipeline.parameters.tag") {
+			t.Errorf("no note about the parameterised image: %v", rep.Notes)
+		}
+	})
+	t.Run("executor users are checked for a context", func(t *testing.T) {
+		_, rep, err := Patch(read("executors.in.yml"), testTarget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(rep.Warnings, "\n")
+		if !strings.Contains(joined, "job package ") || strings.Contains(joined, "job compile ") || strings.Contains(joined, "job docs ") {
+			t.Errorf("warnings:\n%s", joined)
+		}
+	})
+}
+
+func TestPatchEdgeCases(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{
+			name: "no newline at the end of the file",
+			in:   "jobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+			want: "jobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        aws_auth:\n          oidc_role_arn: " + testRole + "\n",
+		},
+		{
+			name: "four-space indentation is kept",
+			in:   "jobs:\n    a:\n        docker:\n            -   image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n                user: ci\n",
+			want: "jobs:\n    a:\n        docker:\n            -   image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n                aws_auth:\n                    oidc_role_arn: " + testRole + "\n                user: ci\n",
+		},
+		{
+			name: "aws_auth from an alias is replaced in place",
+			in:   "keys: &keys\n  aws_access_key_id: a\n  aws_secret_access_key: b\njobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        aws_auth: *keys\n",
+			want: "keys: &keys\n  aws_access_key_id: a\n  aws_secret_access_key: b\njobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        aws_auth:\n          oidc_role_arn: " + testRole + "\n",
+		},
+		{
+			name: "aws_auth before the image",
+			in:   "jobs:\n  a:\n    docker:\n      - aws_auth:\n          oidc_role_arn: arn:aws:iam::123456789012:role/old\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n",
+			want: "jobs:\n  a:\n    docker:\n      - aws_auth:\n          oidc_role_arn: " + testRole + "\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n",
+		},
+		{
+			name: "quoted braces in a flow entry",
+			in:   "jobs:\n  a:\n    docker: [{image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app', name: 'x}y' } ] # c\n",
+			want: "jobs:\n  a:\n    docker: [{image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app', name: 'x}y', aws_auth: {oidc_role_arn: " + testRole + "} } ] # c\n",
+		},
+		{
+			name: "flow entry over two lines with a trailing comma",
+			in:   "jobs:\n  a:\n    docker:\n      - { image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/tools/x,\n          user: ci, }\n",
+			want: "jobs:\n  a:\n    docker:\n      - { image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/tools/x,\n          user: ci, aws_auth: {oidc_role_arn: " + testRole + "} }\n",
+		},
+		{
+			name: "aws_auth merged into the entry is overridden by an explicit key",
+			in:   "auth: &auth\n  aws_auth: {aws_access_key_id: a, aws_secret_access_key: b}\njobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        <<: *auth\n",
+			want: "auth: &auth\n  aws_auth: {aws_access_key_id: a, aws_secret_access_key: b}\njobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        aws_auth:\n          oidc_role_arn: " + testRole + "\n        <<: *auth\n",
+		},
+		{
+			name: "empty document",
+			in:   "",
+			want: "",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := Patch([]byte(c.in), testTarget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != c.want {
+				d, _ := Diff("want", []byte(c.want), out)
+				t.Errorf("got:\n%s\ndiff from want:\n%s", out, d)
+			}
+		})
+	}
+}
+
+func TestPatchErrors(t *testing.T) {
+	if _, _, err := Patch([]byte("jobs: [unclosed"), testTarget); err == nil || !strings.HasPrefix(err.Error(), "parse config: ") {
+		t.Errorf("invalid YAML: err = %v", err)
+	}
+	// An anchored aws_auth is left alone with a note: replacing it would
+	// break the aliases to it.
+	anchored := "jobs:\n  a:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        aws_auth: &keys\n          aws_access_key_id: a\n          aws_secret_access_key: b\n  b:\n    docker:\n      - image: cimg/base:current\n        aws_auth: *keys\n"
+	out, rep, err := Patch([]byte(anchored), testTarget)
+	if err != nil || string(out) != anchored || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "&keys") {
+		t.Errorf("anchored aws_auth: err %v, notes %v\n%s", err, rep.Notes, out)
+	}
+	if _, _, err := Patch([]byte("- a\n- b\n"), testTarget); err == nil {
+		t.Error("a sequence document was accepted")
+	}
+	if _, _, err := Patch([]byte("jobs: {}\n"), Target{RoleARN: testRole, Repositories: []string{"app"}}); err == nil {
+		t.Error("a repository name instead of an ARN was accepted")
+	}
+}
+
+func TestDiffEqualIsEmpty(t *testing.T) {
+	if d, err := Diff("x", []byte("a\n"), []byte("a\n")); d != "" || err != nil {
+		t.Errorf("Diff = %q, %v", d, err)
+	}
+}
+
+// FuzzPatch checks that Patch never panics, and that whatever it returns
+// without an error parses and is a fixed point.
+func FuzzPatch(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/*.in.yml")
+	for _, in := range inputs {
+		b, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, _, err := Patch(src, testTarget)
+		if err != nil {
+			if strings.Contains(err.Error(), "a bug") {
+				t.Fatalf("%v\n%s", err, src)
+			}
+			return
+		}
+		var n yaml.Node
+		if err := yaml.Unmarshal(out, &n); err != nil {
+			t.Fatalf("output does not parse: %v\n%s", err, out)
+		}
+		again, rep, err := Patch(out, testTarget)
+		if err != nil || len(rep.Changes) > 0 || !bytes.Equal(again, out) {
+			t.Fatalf("not a fixed point: %v %v", err, rep.Changes)
+		}
+	})
+}

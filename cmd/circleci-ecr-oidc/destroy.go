@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// destroyOptions are destroy's flags and dependencies.
+type destroyOptions struct {
+	IO       IOStreams
+	OrgID    string
+	RoleName string
+	Region   string
+	Profile  string
+	Output   string
+	Yes      bool
+}
+
+func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
+	opts := &destroyOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "destroy",
+		Short: "Delete the role and the OIDC provider that setup created, and nothing else",
+		Long: `destroy reads the account and shows what it will delete and what it will keep, and why.
+It deletes the role only if it carries the circleci-ecr-oidc:managed=true tag (its
+policies are deleted or detached first), and the OIDC provider only if setup created it
+and no other role in the account trusts it. A provider it did not create is never
+deleted. Running it again when nothing is left changes nothing and exits 0.
+
+It asks for confirmation on a terminal; --yes skips the question. Without a terminal
+and without --yes it prints the plan and exits 1 without deleting anything.`,
+		Example: `  circleci-ecr-oidc destroy --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d --yes`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runDestroy(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&opts.OrgID, "org-id", "", "CircleCI organization ID, a UUID (Organization Settings → Overview)")
+	fs.StringVar(&opts.RoleName, "role-name", provision.DefaultRoleName, "IAM role name")
+	fs.StringVar(&opts.Region, "region", "", "AWS region for the STS call (IAM is global; default: from the profile or AWS_REGION, else us-east-1)")
+	fs.StringVar(&opts.Profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
+	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	fs.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
+	return cmd
+}
+
+// destroyResult is destroy's JSON output: the plan plus what happened.
+type destroyResult struct {
+	*provision.DestroyPlan
+	// Applied is true when nothing the plan deletes is left: the deletions
+	// were made, or there were none.
+	Applied    bool               `json:"applied"`
+	Deleted    []provision.Change `json:"deleted"`
+	NotDeleted []provision.Change `json:"not_deleted"`
+	Error      string             `json:"error,omitempty"`
+}
+
+func runDestroy(ctx context.Context, opts *destroyOptions) error {
+	if opts.Output != "text" && opts.Output != "json" {
+		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
+	}
+	if err := checkIdentityFlags(opts.OrgID, opts.RoleName); err != nil {
+		return err
+	}
+	org, _ := provision.ValidateUUID("--org-id", opts.OrgID)
+	if opts.Region != "" {
+		if err := provision.ValidateRegion("--region", opts.Region); err != nil {
+			return err
+		}
+	}
+	cfg, err := loadAWSConfig(ctx, opts.Profile, opts.Region)
+	if err != nil {
+		return err
+	}
+	if cfg.Region == "" {
+		// IAM is global; STS only needs some region to sign for.
+		cfg.Region = "us-east-1"
+	}
+	clients := provision.NewClients(cfg)
+	fmt.Fprintf(opts.IO.ErrOut, "Reading the role, the provider and the roles that trust it...\n")
+	st, err := provision.ObserveDestroy(ctx, clients, org, opts.RoleName)
+	if err != nil {
+		return awsHint(err)
+	}
+	p := provision.NewDestroyPlan(org, opts.RoleName, st)
+	out := &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}
+	if opts.Output == "text" {
+		if _, err := io.WriteString(opts.IO.Out, destroyText(p)); err != nil {
+			return fmt.Errorf("write the plan: %w", err)
+		}
+	}
+	if !p.HasChanges() {
+		out.Applied, out.NotDeleted = true, []provision.Change{}
+		return writeDestroyJSON(opts, out, nil)
+	}
+	if !opts.Yes {
+		if !opts.IO.CanPrompt() {
+			err := fmt.Errorf("refuse to delete %d resource(s) without confirmation: no terminal to ask on; rerun with --yes to delete", len(p.Deletes))
+			out.Error = err.Error()
+			return writeDestroyJSON(opts, out, err)
+		}
+		ok, err := confirm(ctx, &setupOptions{IO: opts.IO, Flags: specFlags{profile: opts.Profile}},
+			fmt.Sprintf("Delete these %d resource(s) from account %s?", len(p.Deletes), p.Account))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(opts.IO.ErrOut, "Nothing was deleted.")
+			return nil
+		}
+	}
+
+	res, derr := provision.Destroy(ctx, clients.IAM, p, destroyProgress(opts.IO))
+	out.Deleted, out.NotDeleted = res.Applied, res.NotApplied
+	if derr != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "Deleted %d of %d; run destroy again to finish once the cause is fixed.\n", len(res.Applied), len(p.Deletes))
+		out.Error = derr.Error()
+		err := awsHint(derr)
+		if strings.Contains(derr.Error(), "DeleteConflict") {
+			err = &hintError{derr, "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
+		}
+		return writeDestroyJSON(opts, out, err)
+	}
+	out.Applied = true
+	fmt.Fprintf(opts.IO.ErrOut, "Deleted %d resource(s).\n", len(res.Applied))
+	return writeDestroyJSON(opts, out, nil)
+}
+
+// writeDestroyJSON prints out when --output json and returns err unchanged.
+func writeDestroyJSON(opts *destroyOptions, out *destroyResult, err error) error {
+	if opts.Output != "json" {
+		return err
+	}
+	enc := json.NewEncoder(opts.IO.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if jerr := enc.Encode(out); jerr != nil {
+		return fmt.Errorf("write JSON output: %w", jerr)
+	}
+	return err
+}
+
+func destroyProgress(io IOStreams) func(provision.Event) {
+	return func(e provision.Event) {
+		switch {
+		case !e.Done:
+		case e.Err != nil:
+			fmt.Fprintf(io.ErrOut, "  ✗ %s\n", e.Change)
+		default:
+			fmt.Fprintf(io.ErrOut, "  ✓ %s\n", e.Change)
+		}
+	}
+}
+
+// destroyText renders the destroy plan for people.
+func destroyText(p *provision.DestroyPlan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Account %s (%s), acting as %s\n", p.Account, p.Partition, p.CallerARN)
+	fmt.Fprintf(&b, "OIDC provider  %s\nIAM role       %s\n", p.ProviderARN, p.RoleARN)
+	switch {
+	case len(p.Deletes) == 0 && len(p.Keeps) == 0:
+		fmt.Fprintf(&b, "\nNothing to delete: there is no role named %s and no OIDC provider for the organization.\n", p.RoleName)
+	case len(p.Deletes) == 0:
+		fmt.Fprintf(&b, "\nNothing to delete.\n")
+	default:
+		fmt.Fprintf(&b, "\nWill delete, in this order (%d):\n", len(p.Deletes))
+		for _, c := range p.Deletes {
+			fmt.Fprintf(&b, "  - %s %s %s\n      (%s)\n", c.Action, c.Resource, c.Name, c.Reason)
+		}
+	}
+	if len(p.Keeps) > 0 {
+		fmt.Fprintf(&b, "\nWill keep:\n")
+		for _, k := range p.Keeps {
+			fmt.Fprintf(&b, "  = %s %s\n      (%s)\n", k.Resource, k.Name, k.Reason)
+			if len(k.UsedBy) > 0 && !strings.Contains(k.Reason, "other roles") {
+				fmt.Fprintf(&b, "      trusted by: %s\n", strings.Join(k.UsedBy, ", "))
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// exportOptions are export's flags and dependencies.
+type exportOptions struct {
+	IO     IOStreams
+	Flags  specFlags
+	Format string
+	OutDir string
+	// Yes is accepted and ignored, so that a setup command line works with
+	// the verb changed to export.
+	Yes bool
+}
+
+func newCmdExport(io IOStreams, runF func(context.Context, *exportOptions) error) *cobra.Command {
+	opts := &exportOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write what setup would create as Terraform or CloudFormation, without AWS calls",
+		Long: `export takes the flags of setup and writes the same OIDC provider, role, trust policy,
+inline ECR pull policy and tags as a Terraform configuration (main.tf) or a
+CloudFormation template (stack.yaml), to stdout or into --out DIR.
+
+It makes no AWS call: the account ID and partition are resolved when the output is
+applied (Terraform data sources, CloudFormation pseudo parameters), and repositories
+named without an ARN are in --region (or the configured default region). So it needs
+no credentials, and does not check that the repositories exist.
+
+If the organization's OIDC provider exists already, apply the Terraform output with
+-var create_oidc_provider=false, or deploy the template with CreateOIDCProvider=false.`,
+		Example: `  circleci-ecr-oidc export --format terraform --out infra/circleci-oidc \
+    --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d --repo app \
+    --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e --region us-east-1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runExport(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	opts.Flags.register(fs)
+	fs.StringVar(&opts.Format, "format", "", "output format: terraform or cloudformation (required)")
+	fs.StringVar(&opts.OutDir, "out", "", "directory to write the files into, created if missing; files of the same name are replaced (default: stdout)")
+	fs.BoolVarP(&opts.Yes, "yes", "y", false, "ignored: export never writes to AWS")
+	// Accepted so that a setup command line works unchanged, but they do
+	// not apply to an export: it makes no calls and prints no snippet.
+	for _, name := range []string{"yes", "output", "adopt", "allow-missing-repos", "image"} {
+		_ = fs.MarkHidden(name)
+	}
+	return cmd
+}
+
+func runExport(ctx context.Context, opts *exportOptions) error {
+	f := &opts.Flags
+	if opts.Format == "" {
+		return &provision.InputError{Flag: "--format", Rule: "is required: terraform or cloudformation"}
+	}
+	format, err := export.ParseFormat(opts.Format)
+	if err != nil {
+		return &provision.InputError{Flag: "--format", Value: opts.Format, Rule: "must be terraform or cloudformation"}
+	}
+	if m := f.missing(); len(m) > 0 {
+		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required"}
+	}
+	if _, err := f.spec("us-east-1").Validate(); err != nil {
+		return err
+	}
+	region := f.region
+	if region == "" {
+		// Only the configured default region is read (environment or
+		// profile); loading the configuration makes no AWS call.
+		cfg, err := loadAWSConfig(ctx, f.profile, "")
+		if err != nil {
+			return err
+		}
+		region = cfg.Region
+	}
+	spec, err := f.spec(region).Validate()
+	if err != nil {
+		return err
+	}
+	warnTrustPolicySize(opts.IO, spec)
+	files, err := export.Render(format, spec)
+	if err != nil {
+		return err
+	}
+	if opts.OutDir == "" {
+		for _, file := range files {
+			if _, err := fmt.Fprint(opts.IO.Out, file.Content); err != nil {
+				return fmt.Errorf("write export: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	for _, file := range files {
+		path := filepath.Join(opts.OutDir, file.Name)
+		if err := os.WriteFile(path, []byte(file.Content), 0o644); err != nil {
+			return fmt.Errorf("write export: %w", err)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s\n", path)
+	}
+	switch format {
+	case export.Terraform:
+		fmt.Fprintf(opts.IO.ErrOut, "Next: terraform -chdir=%s init && terraform -chdir=%s apply (add -var create_oidc_provider=false if the organization's OIDC provider exists already).\n", opts.OutDir, opts.OutDir)
+	case export.CloudFormation:
+		fmt.Fprintf(opts.IO.ErrOut, "Next: aws cloudformation deploy --template-file %s --stack-name circleci-ecr-oidc --capabilities CAPABILITY_NAMED_IAM (add --parameter-overrides CreateOIDCProvider=false if the organization's OIDC provider exists already).\n", filepath.Join(opts.OutDir, files[0].Name))
+	}
+	return nil
+}
+
+// warnTrustPolicySize warns when the trust policy would exceed the default
+// quota. Export cannot read the account's quota, which may have been raised,
+// so it warns instead of refusing as setup does.
+func warnTrustPolicySize(io IOStreams, spec provision.Spec) {
+	// A commercial partition and a 12-digit account give the real length.
+	trust, _, err := provision.Documents(spec, "aws", "123456789012")
+	if err != nil {
+		return
+	}
+	if size, err := trust.Size(); err == nil && size > provision.DefaultTrustPolicyQuota {
+		fmt.Fprintf(io.ErrOut, "Warning: the trust policy is %d characters, over the default quota of %d; applying fails unless the account's quota was raised. Split the projects across roles.\n", size, provision.DefaultTrustPolicyQuota)
+	}
+}

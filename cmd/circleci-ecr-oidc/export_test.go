@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+const exportOtherProject = "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b"
+
+// exportSpecArgs are the spec flags of the export tests: a repository by
+// name, a prefix pattern, two projects, a branch pin and an extra tag.
+var exportSpecArgs = []string{"--org-id", testOrg, "--repo", "app,team/*", "--project-id", testProject + "," + exportOtherProject,
+	"--branch", "refs/heads/main", "--tag", "team=platform", "--region", "us-east-1"}
+
+// inStrictCI reports whether the tests run in CI, where a missing tool is a
+// failure rather than a reason to skip.
+func inStrictCI() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
+	case "", "false", "0":
+		return false
+	}
+	return true
+}
+
+// requireTool returns the path of an external tool the test needs. Outside
+// CI a missing tool skips the test, saying so; in CI it fails it.
+func requireTool(t *testing.T, name, why string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if inStrictCI() {
+			t.Fatalf("%s is required in CI (%s) but is not on PATH: %v", name, why, err)
+		}
+		t.Skipf("skipping: %s is not on PATH (needed to %s); CI never skips this test", name, why)
+	}
+	return path
+}
+
+// terraformMirror finds a local filesystem mirror holding the hashicorp/aws
+// provider, so that terraform init works offline. TF_PROVIDER_MIRROR names
+// one explicitly.
+func terraformMirror(t *testing.T) string {
+	t.Helper()
+	home, _ := os.UserHomeDir()
+	candidates := []string{
+		os.Getenv("TF_PROVIDER_MIRROR"),
+		"/opt/tf-plugins",
+		filepath.Join(home, ".terraform.d", "plugins"),
+		filepath.Join(home, ".local", "share", "terraform", "plugins"),
+		"/usr/local/share/terraform/plugins",
+		"/usr/share/terraform/plugins",
+	}
+	for _, dir := range candidates {
+		if dir == "" {
+			continue
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, "registry.terraform.io", "hashicorp", "aws", "*")); len(m) > 0 {
+			return dir
+		}
+	}
+	msg := "no local filesystem mirror with registry.terraform.io/hashicorp/aws found (set TF_PROVIDER_MIRROR to its root)"
+	if inStrictCI() {
+		t.Fatal(msg)
+	}
+	t.Skip("skipping: " + msg)
+	return ""
+}
+
+// terraform runs terraform in dir and fails the test on a non-zero exit.
+func terraform(t *testing.T, bin, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("terraform %s: %s", args[0], time.Since(start).Round(10*time.Millisecond))
+	return string(out)
+}
+
+// iamState is what setup or an export created, read back through the SDK.
+type iamState struct {
+	Trust, Permissions string
+	RoleDescription    string
+	RoleTags           map[string]string
+	ProviderARN        string
+	ClientIDs          []string
+	ProviderTags       map[string]string
+	Providers          int
+}
+
+func readIAMState(t *testing.T, cfg aws.Config, roleName string) iamState {
+	t.Helper()
+	ctx := context.Background()
+	api := iam.NewFromConfig(cfg)
+	var s iamState
+	role, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+	if err != nil {
+		t.Fatalf("read role %s: %v", roleName, err)
+	}
+	s.Trust, _ = url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	s.RoleDescription = aws.ToString(role.Role.Description)
+	s.RoleTags = map[string]string{}
+	for _, tag := range role.Role.Tags {
+		s.RoleTags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	pol, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String("circleci-ecr-oidc-pull")})
+	if err != nil {
+		t.Fatalf("read inline policy: %v", err)
+	}
+	s.Permissions, _ = url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+	list, err := api.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Providers = len(list.OpenIDConnectProviderList)
+	s.ProviderARN = policy.ProviderARN("aws", awstest.AccountID, testOrg)
+	prov, err := api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(s.ProviderARN)})
+	if err != nil {
+		t.Fatalf("read provider: %v", err)
+	}
+	s.ClientIDs = slices.Sorted(slices.Values(prov.ClientIDList))
+	s.ProviderTags = map[string]string{}
+	for _, tag := range prov.Tags {
+		s.ProviderTags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return s
+}
+
+func indentJSON(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return s
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
+
+// compareIAMState asserts that got matches the reference semantically: the
+// documents through policy.Equal (IAM may reorder or re-encode them).
+func compareIAMState(t *testing.T, got, want iamState, provider bool) {
+	t.Helper()
+	if !policy.Equal(got.Trust, want.Trust) {
+		t.Errorf("trust policy differs from setup's:\n got %s\nwant %s", got.Trust, want.Trust)
+	}
+	if !policy.Equal(got.Permissions, want.Permissions) {
+		t.Errorf("permissions policy differs from setup's:\n got %s\nwant %s", got.Permissions, want.Permissions)
+	}
+	if got.RoleDescription != want.RoleDescription {
+		t.Errorf("role description %q, setup's %q", got.RoleDescription, want.RoleDescription)
+	}
+	if !maps.Equal(got.RoleTags, want.RoleTags) {
+		t.Errorf("role tags %v, setup's %v", got.RoleTags, want.RoleTags)
+	}
+	if !slices.Equal(got.ClientIDs, want.ClientIDs) {
+		t.Errorf("provider audiences %v, setup's %v", got.ClientIDs, want.ClientIDs)
+	}
+	if provider && !maps.Equal(got.ProviderTags, want.ProviderTags) {
+		t.Errorf("provider tags %v, setup's %v", got.ProviderTags, want.ProviderTags)
+	}
+	if got.Providers != 1 {
+		t.Errorf("account has %d OIDC providers, want 1", got.Providers)
+	}
+}
+
+// TestExportTerraformRoundTrip applies the Terraform export with the
+// hashicorp/aws provider from the local mirror against moto_server and
+// compares what it created with what setup creates for the same flags,
+// first creating the provider, then adopting one that exists.
+func TestExportTerraformRoundTrip(t *testing.T) {
+	tf := requireTool(t, "terraform", "validate and apply the Terraform export")
+	mirror := terraformMirror(t)
+	moto := awstest.StartMoto(t)
+	cfg := awstest.Config(context.Background(), t, moto.URL())
+	env := moto.Environ(moto.URL())
+
+	// The reference: what setup creates.
+	if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBinary(t, env, append([]string{"setup", "--yes"}, exportSpecArgs...)...); r.code != 0 {
+		t.Fatalf("setup exit %d: %s", r.code, r.stderr)
+	}
+	want := readIAMState(t, cfg, "circleci-ecr-pull")
+	t.Logf("setup created:\ntrust policy %s\npermissions policy %s\nprovider audiences %v, tags %v; role tags %v",
+		indentJSON(want.Trust), indentJSON(want.Permissions), want.ClientIDs, want.ProviderTags, want.RoleTags)
+
+	dir := t.TempDir()
+	if r := runBinary(t, env, append([]string{"export", "--format", "terraform", "--out", dir}, exportSpecArgs...)...); r.code != 0 {
+		t.Fatalf("export exit %d: %s", r.code, r.stderr)
+	}
+	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
+	rc := `provider_installation {
+  filesystem_mirror {
+    path    = "` + mirror + `"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+`
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tfEnv := append(env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"TF_PLUGIN_CACHE_DIR=", "AWS_EC2_METADATA_DISABLED=true")
+	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
+	terraform(t, tf, dir, tfEnv, "validate", "-no-color")
+	terraform(t, tf, dir, tfEnv, "fmt", "-check", "-diff", "-no-color")
+
+	// The two applies run in parallel, each against its own emulator; the
+	// initialized directory is shared, each with its own state file.
+	t.Run("create provider", func(t *testing.T) {
+		t.Parallel()
+		moto.Reset(t)
+		terraform(t, tf, dir, tfEnv, "apply", "-auto-approve", "-input=false", "-no-color", "-state=create.tfstate")
+		got := readIAMState(t, cfg, "circleci-ecr-pull")
+		t.Logf("terraform created:\ntrust policy %s\npermissions policy %s\nprovider audiences %v, tags %v; role tags %v",
+			indentJSON(got.Trust), indentJSON(got.Permissions), got.ClientIDs, got.ProviderTags, got.RoleTags)
+		compareIAMState(t, got, want, true)
+
+		// setup recognises what Terraform created as its own: nothing to do.
+		if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("app")}); err != nil {
+			t.Fatal(err)
+		}
+		if r := runBinary(t, env, append([]string{"plan", "--detailed-exitcode"}, exportSpecArgs...)...); r.code != 0 {
+			t.Errorf("plan after terraform apply exit %d, want 0 (no changes)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("adopt provider", func(t *testing.T) {
+		t.Parallel()
+		moto := awstest.StartMoto(t)
+		cfg := awstest.Config(context.Background(), t, moto.URL())
+		env := slices.Clone(tfEnv)
+		env = append(env, "AWS_ENDPOINT_URL="+moto.URL()) // later entries win
+		// A provider created elsewhere, without our tags: Terraform must use
+		// it, not create a second one or fail with EntityAlreadyExists.
+		if _, err := iam.NewFromConfig(cfg).CreateOpenIDConnectProvider(context.Background(), &iam.CreateOpenIDConnectProviderInput{
+			Url: aws.String(policy.IssuerURL(testOrg)), ClientIDList: []string{testOrg},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		terraform(t, tf, dir, env, "apply", "-auto-approve", "-input=false", "-no-color", "-state=adopt.tfstate", "-var", "create_oidc_provider=false")
+		got := readIAMState(t, cfg, "circleci-ecr-pull")
+		compareIAMState(t, got, want, false)
+		if len(got.ProviderTags) != 0 {
+			t.Errorf("the adopted provider was changed: tags %v", got.ProviderTags)
+		}
+	})
+}
+
+// TestExportCloudFormationLints checks exported templates with cfn-lint,
+// the AWS CloudFormation linter: no errors; warnings are logged.
+func TestExportCloudFormationLints(t *testing.T) {
+	lint := requireTool(t, "cfn-lint", "lint the CloudFormation export")
+	dir := t.TempDir()
+	variants := map[string][]string{
+		"names-patterns-arns": {"--org-id", testOrg, "--repo", "app,team/*,arn:aws:ecr:eu-west-1:210987654321:repository/shared/base", "--project-id", testProject + "," + exportOtherProject},
+		"sub":                 {"--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--project-condition", "sub", "--role-name", "ci-pull"},
+		"all-projects":        {"--org-id", testOrg, "--repo", "tools/*", "--all-projects", "--image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/tools/builder:1"},
+	}
+	var files []string
+	for name, args := range variants {
+		r := runBinary(t, hermeticEnv(), append([]string{"export", "--format", "cloudformation", "--region", "us-east-1"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("export %s exit %d: %s", name, r.code, r.stderr)
+		}
+		path := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(path, []byte(r.stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+	}
+	slices.Sort(files)
+	// The golden file too, which has a branch pin and an extra tag.
+	files = append(files, filepath.Join("..", "..", "export", "testdata", "stack.yaml"))
+	cmd := exec.Command(lint, files...)
+	out, err := cmd.CombinedOutput()
+	code := cmd.ProcessState.ExitCode()
+	// cfn-lint's exit status is a bit mask: 1 fatal, 2 error, 4 warning,
+	// 8 informational.
+	if err != nil && code < 0 {
+		t.Fatalf("run cfn-lint: %v", err)
+	}
+	if code&3 != 0 {
+		t.Fatalf("cfn-lint found errors (exit %d):\n%s", code, out)
+	}
+	t.Logf("cfn-lint exit %d on %d templates; output: %q", code, len(files), out)
+}
+
+// hermeticEnv is the test process's environment without AWS settings, so
+// that export shows it needs no credentials.
+func hermeticEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
+}
+
+func TestExportCommand(t *testing.T) {
+	args := append([]string{"export", "--format", "terraform"}, exportSpecArgs...)
+	stdout := runBinary(t, hermeticEnv(), args...)
+	if stdout.code != 0 || !strings.Contains(stdout.stdout, `resource "aws_iam_role" "circleci"`) {
+		t.Fatalf("export to stdout exit %d\nstdout: %s\nstderr: %s", stdout.code, stdout.stdout, stdout.stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "new", "dir")
+	// --yes and the other setup-only flags are accepted, so that a setup
+	// command line works with the verb changed.
+	files := runBinary(t, hermeticEnv(), append(args, "--out", dir, "--yes", "--output", "json")...)
+	if files.code != 0 || files.stdout != "" {
+		t.Fatalf("export --out exit %d, stdout %q, stderr %s", files.code, files.stdout, files.stderr)
+	}
+	written, err := os.ReadFile(filepath.Join(dir, "main.tf"))
+	if err != nil || string(written) != stdout.stdout {
+		t.Errorf("main.tf differs from the stdout export (err %v)", err)
+	}
+	if !strings.Contains(files.stderr, "terraform -chdir="+dir+" init") {
+		t.Errorf("stderr lacks the next step: %s", files.stderr)
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no format", exportSpecArgs, "--format is required"},
+		{"bad format", append([]string{"--format", "pulumi"}, exportSpecArgs...), "must be terraform or cloudformation"},
+		{"missing flags", []string{"--format", "terraform", "--org-id", testOrg}, "--repo"},
+		{"bad org", []string{"--format", "terraform", "--org-id", "acme", "--repo", "app", "--all-projects"}, "--org-id"},
+		{"no region", []string{"--format", "terraform", "--org-id", testOrg, "--repo", "app", "--all-projects"}, "--region is required"},
+	} {
+		r := runBinary(t, hermeticEnv(), append([]string{"export"}, c.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d mentioning %q", c.name, r.code, r.stderr, exitUsage, c.want)
+		}
+	}
+}

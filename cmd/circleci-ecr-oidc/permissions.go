@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// permissionsOptions are the flags of permissions.
+type permissionsOptions struct {
+	IO       IOStreams
+	Output   string
+	Commands []string
+	Scope    provision.OperatorScope
+}
+
+var (
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+)
+
+func newCmdPermissions(io IOStreams) *cobra.Command {
+	opts := &permissionsOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "permissions",
+		Short: "Print the IAM policy the identity running setup or plan needs (no AWS calls)",
+		Long: `permissions prints the IAM actions circleci-ecr-oidc calls, why and when, and an IAM
+policy that allows exactly those: reads on "*" only where IAM requires it, writes scoped
+to the organization's OIDC provider and to the role name. With --output json it prints
+the policy document alone, ready for aws iam put-role-policy or create-policy.
+
+plan needs only the reads; setup needs the reads and the writes.`,
+		Example: `  circleci-ecr-oidc permissions --output json --account-id 123456789012 \
+    --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d > operator-policy.json`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return runPermissions(opts) },
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text (actions and policy) or json (the policy document alone)")
+	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable)")
+	fs.StringVar(&opts.Scope.OrgID, "org-id", "", "CircleCI organization ID to scope the provider actions to (default: any organization)")
+	fs.StringVar(&opts.Scope.Account, "account-id", "", "AWS account ID to scope the resources to (default: any account, *)")
+	fs.StringVar(&opts.Scope.RoleName, "role-name", provision.DefaultOperatorRoleName, "role name, or a pattern with *, that setup may create and change")
+	fs.StringVar(&opts.Scope.Partition, "partition", "aws", "AWS partition: aws, aws-cn, aws-us-gov, ...")
+	return cmd
+}
+
+func runPermissions(opts *permissionsOptions) error {
+	if opts.Output != "text" && opts.Output != "json" {
+		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
+	}
+	for _, c := range opts.Commands {
+		if !slices.Contains([]string{provision.CommandSetup, provision.CommandPlan, provision.CommandDestroy}, c) {
+			return &provision.InputError{Flag: "--command", Value: c, Rule: "must be setup, plan or destroy"}
+		}
+	}
+	if opts.Scope.OrgID != "" {
+		org, err := provision.ValidateUUID("--org-id", opts.Scope.OrgID)
+		if err != nil {
+			return err
+		}
+		opts.Scope.OrgID = org
+	}
+	if a := opts.Scope.Account; a != "" && a != "*" && !accountIDPattern.MatchString(a) {
+		return &provision.InputError{Flag: "--account-id", Value: a, Rule: "must be a 12-digit AWS account ID"}
+	}
+	if !partitionPattern.MatchString(opts.Scope.Partition) {
+		return &provision.InputError{Flag: "--partition", Value: opts.Scope.Partition, Rule: "must be an AWS partition such as aws, aws-cn or aws-us-gov"}
+	}
+	// A pattern is a role name with "*" wildcards.
+	if err := provision.ValidateRoleName("--role-name", strings.ReplaceAll(opts.Scope.RoleName, "*", "x")); err != nil {
+		return err
+	}
+
+	doc, err := provision.OperatorPolicy(opts.Scope, opts.Commands...).Indented()
+	if err != nil {
+		return err
+	}
+	out := opts.IO.Out
+	if opts.Output == "json" {
+		_, err := fmt.Fprintln(out, doc)
+		return err
+	}
+	fmt.Fprintf(out, "IAM actions circleci-ecr-oidc calls for %s:\n\n", strings.Join(opts.Commands, ", "))
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tRESOURCE\tWHY")
+	for _, p := range provision.Permissions {
+		if !slices.ContainsFunc(opts.Commands, func(c string) bool { return slices.Contains(p.Commands, c) }) {
+			continue
+		}
+		why := p.Why
+		if p.Conditional != "" {
+			why += " (" + p.Conditional + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Action, p.Scope, why)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nA policy that allows them (--output json prints it alone):\n\n%s\n", doc)
+	return nil
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/wizard"
+)
+
+// wantsWizard reports whether setup should ask for what the flags left out:
+// only on a terminal, so that CI and pipes keep failing with the list of
+// missing flags.
+func wantsWizard(opts *setupOptions) bool {
+	return len(opts.Flags.missing()) > 0 && opts.IO.CanPrompt()
+}
+
+// accessible reports whether prompts should be huh's accessible line
+// prompts: --accessible, ACCESSIBLE set to anything (as huh's examples
+// use), or a dumb terminal, which cannot redraw.
+func accessible(opts *setupOptions) bool {
+	return opts.Accessible || os.Getenv("ACCESSIBLE") != "" || os.Getenv("TERM") == "dumb"
+}
+
+// profileShown says which AWS profile is in use and where it comes from.
+func profileShown(f *specFlags) string {
+	switch p := os.Getenv("AWS_PROFILE"); {
+	case f.profile != "":
+		return f.profile + " (from --profile)"
+	case p != "":
+		return p + " (from AWS_PROFILE; change with --profile)"
+	}
+	return ""
+}
+
+func newWizard(opts *setupOptions, deps wizard.Deps) *wizard.Wizard {
+	return wizard.New(deps, wizard.Options{
+		In: opts.IO.In, Out: opts.IO.ErrOut, Accessible: accessible(opts), Profile: profileShown(&opts.Flags),
+	})
+}
+
+// runSetupWizard is setup on a terminal with required values missing. The
+// wizard fills the flags that were not given; from there the path is the
+// one the flags take (validate, observe, plan), then the wizard's review,
+// Apply with a line per change, the result (the snippet alone on stdout,
+// everything else on stderr) and, with --config-file, the file's patch.
+func runSetupWizard(ctx context.Context, opts *setupOptions) error {
+	f := &opts.Flags
+	if err := f.validateOutput(); err != nil {
+		return err
+	}
+	// A bad flag is reported before any question, as without the wizard.
+	if err := checkGivenFlags(f); err != nil {
+		return err
+	}
+	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
+	if err != nil {
+		return err
+	}
+	wz := newWizard(opts, awsLookups(cfg, provision.NewClients(cfg)))
+	spec, err := wz.Fill(ctx, f.spec(cfg.Region), givenFlags(f))
+	if err != nil {
+		return wizardError(err)
+	}
+	f.setSpec(spec)
+
+	p, clients, err := preparePlan(ctx, opts.IO, f)
+	if err != nil {
+		return err
+	}
+	snippet, err := renderSnippet(p)
+	if err != nil {
+		return err
+	}
+	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}
+	if !p.HasChanges() {
+		if err := p.WriteText(opts.IO.ErrOut, false); err != nil {
+			return err
+		}
+		out.Applied, out.NotApplied = true, []provision.Change{}
+		return thenPatchConfig(ctx, opts, p, wizardResult(opts, out))
+	}
+	if opts.Yes {
+		if err := p.WriteText(opts.IO.ErrOut, true); err != nil {
+			return err
+		}
+	} else {
+		ok, err := wz.Review(ctx, p)
+		if err != nil {
+			return wizardError(err)
+		}
+		if !ok {
+			fmt.Fprintln(opts.IO.ErrOut, "Nothing was changed.")
+			return nil
+		}
+	}
+
+	fmt.Fprintf(opts.IO.ErrOut, "Applying %d change(s):\n", len(p.Changes))
+	res, applyErr := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
+	out.NotApplied = res.NotApplied
+	if applyErr != nil {
+		reportPartial(opts.IO, res)
+		if f.output == "json" {
+			out.Error = applyErr.Error()
+			return writeJSONThen(opts.IO, out, awsHint(applyErr))
+		}
+		return awsHint(applyErr)
+	}
+	out.Applied = true
+	return thenPatchConfig(ctx, opts, p, wizardResult(opts, out))
+}
+
+// wizardResult prints the role, the snippet (alone on stdout, so that
+// `setup > snippet.yml` captures just it) and the next steps.
+func wizardResult(opts *setupOptions, out *result) error {
+	if opts.Flags.output == "json" {
+		return writeJSONThen(opts.IO, out, nil)
+	}
+	e := opts.IO.ErrOut
+	fmt.Fprintf(e, "\nRole %s is ready. The config.yml snippet:\n\n", out.RoleARN)
+	if _, err := fmt.Fprint(opts.IO.Out, out.Snippet); err != nil {
+		return fmt.Errorf("write the snippet: %w", err)
+	}
+	fmt.Fprintf(e, "\nNext steps:\n")
+	fmt.Fprintf(e, "  1. Paste the snippet into the job in .circleci/config.yml.\n")
+	fmt.Fprintf(e, "  2. Run the job with a context (any context) in its workflow, so that CircleCI gives it an OIDC token.\n")
+	fmt.Fprintf(e, "  3. Remove AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the job's contexts and project: static keys take precedence.\n")
+	fmt.Fprintf(e, "  4. The first pull may fail while IAM propagates the new role; rerun the job after a minute.\n")
+	return nil
+}
+
+// confirm asks on the terminal whether to apply; the default is No.
+func confirm(ctx context.Context, opts *setupOptions, question string) (bool, error) {
+	ok, err := newWizard(opts, wizard.Deps{}).Confirm(ctx, question)
+	return ok, wizardError(err)
+}
+
+// wizardError maps a quit to errAborted (exit 130).
+func wizardError(err error) error {
+	if errors.Is(err, wizard.ErrAborted) {
+		return fmt.Errorf("%w: nothing was changed", errAborted)
+	}
+	if err != nil {
+		return awsHint(err)
+	}
+	return nil
+}
+
+// givenFlags says which questions the flags answered already.
+func givenFlags(f *specFlags) wizard.Given {
+	return wizard.Given{
+		OrgID:            f.orgID != "",
+		Repositories:     len(f.repos) > 0,
+		Projects:         len(f.projectIDs) > 0 || f.allProjects,
+		ProjectCondition: f.projectCondition != "",
+		// --role-name has a default value, so only an explicit flag counts.
+		RoleName: f.set != nil && f.set.Changed("role-name"),
+		Region:   f.region != "",
+		Image:    f.image != "",
+	}
+}
+
+// setSpec stores the wizard's answers as if they had been flags.
+func (f *specFlags) setSpec(s provision.Spec) {
+	f.orgID, f.repos, f.projectIDs, f.allProjects = s.OrgID, s.Repositories, s.ProjectIDs, s.AllProjects
+	f.projectCondition, f.roleName, f.region, f.image = string(s.ProjectCondition), s.RoleName, s.Region, s.Image
+}
+
+// Placeholders that stand in for missing values while the given flags are
+// checked; they never reach AWS.
+const (
+	placeholderOrgID     = "00000000-0000-4000-8000-000000000001"
+	placeholderProjectID = "00000000-0000-4000-8000-000000000002"
+	placeholderRepo      = "placeholder"
+)
+
+// checkGivenFlags validates the flags that were given, with placeholders
+// for the missing ones, so that the wizard never asks around a bad flag.
+func checkGivenFlags(f *specFlags) error {
+	probe := f.spec(cmp.Or(f.region, "us-east-1"))
+	probe.OrgID = cmp.Or(probe.OrgID, placeholderOrgID)
+	if len(probe.Repositories) == 0 {
+		probe.Repositories = []string{placeholderRepo}
+	}
+	if len(probe.ProjectIDs) == 0 && !probe.AllProjects {
+		probe.ProjectIDs = []string{placeholderProjectID}
+	}
+	_, err := probe.Validate()
+	return err
+}
+
+// awsLookups are the wizard's two AWS reads, made with the same clients as
+// the engine.
+func awsLookups(cfg aws.Config, c provision.Clients) wizard.Deps {
+	return wizard.Deps{
+		Identity: func(ctx context.Context) (wizard.Identity, error) {
+			api := c.STS
+			if cfg.Region == "" {
+				// STS needs a region to sign for; the wizard asks for the
+				// repositories' region only after showing who is acting.
+				api = sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = "us-east-1" })
+			}
+			out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil {
+				return wizard.Identity{}, err
+			}
+			caller, err := arn.Parse(aws.ToString(out.Arn))
+			if err != nil {
+				return wizard.Identity{}, fmt.Errorf("unexpected caller ARN %q: %w", aws.ToString(out.Arn), err)
+			}
+			return wizard.Identity{Account: aws.ToString(out.Account), Partition: caller.Partition, ARN: caller.String()}, nil
+		},
+		ListRepositories: func(ctx context.Context, region string) ([]string, error) {
+			pages := ecr.NewDescribeRepositoriesPaginator(c.ECR(region), &ecr.DescribeRepositoriesInput{MaxResults: aws.Int32(1000)})
+			var names []string
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("list ECR repositories in %s: %w", region, err)
+				}
+				for _, r := range page.Repositories {
+					names = append(names, aws.ToString(r.RepositoryName))
+				}
+			}
+			return names, nil
+		},
+	}
+}

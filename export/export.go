@@ -1,0 +1,122 @@
+// Package export writes what setup would create as infrastructure code
+// instead of creating it: a Terraform configuration or a CloudFormation
+// template with the same OIDC provider, role, trust policy, inline pull
+// policy and tags.
+//
+// Export makes no AWS call. The account ID and partition are resolved by the
+// target when it is applied (Terraform data sources, CloudFormation pseudo
+// parameters), so the output does not depend on the credentials of whoever
+// exported it and can be reviewed, committed and applied elsewhere. The policy
+// documents are built by the same functions setup uses (provision.Documents)
+// with placeholder partition and account, then rendered into the target's
+// syntax with the placeholders replaced by the target's references; they are
+// never written by hand in a template.
+package export
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
+)
+
+// Format is an export target.
+type Format string
+
+// The export targets.
+const (
+	Terraform      Format = "terraform"
+	CloudFormation Format = "cloudformation"
+)
+
+// Formats lists the export targets, for help and validation.
+var Formats = []Format{Terraform, CloudFormation}
+
+// File is one generated file.
+type File struct {
+	// Name is the file's base name, e.g. "main.tf".
+	Name    string
+	Content string
+}
+
+// Placeholders for the values only the target knows. No validated input can
+// contain them: a NUL byte is in no UUID, repository name or ARN, git ref or
+// pattern.
+const (
+	partitionToken = "\x00PARTITION\x00"
+	accountToken   = "\x00ACCOUNT\x00"
+)
+
+// Render returns the files of the export of a validated spec in format.
+func Render(format Format, spec provision.Spec) ([]File, error) {
+	trust, perms, err := provision.Documents(spec, partitionToken, accountToken)
+	if err != nil {
+		return nil, err
+	}
+	data := templates.Export{
+		OrgID: spec.OrgID, ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Branches: spec.Branches,
+		Repositories: spec.Repositories, Region: spec.Region,
+		IssuerURL: policy.IssuerURL(spec.OrgID), ClientIDs: []string{spec.OrgID},
+		RoleName: spec.RoleName, PolicyName: provision.PolicyName, RoleDescription: provision.RoleDescription,
+		Description: "CircleCI OIDC provider and ECR pull role for organization " + spec.OrgID + " (circleci-ecr-oidc)",
+	}
+	// The tags a plan puts on what setup creates: --tag values plus the
+	// ownership tags.
+	tags := (&provision.Plan{Spec: spec}).Tags()
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		data.Tags = append(data.Tags, templates.Tag{Key: k, Value: tags[k]})
+	}
+	providerARN := policy.ProviderARN(partitionToken, accountToken, spec.OrgID)
+
+	switch format {
+	case Terraform:
+		r := hclRenderer{providerARN: providerARN}
+		if data.TrustPolicy, err = r.document(trust); err != nil {
+			return nil, err
+		}
+		if data.PermissionsPolicy, err = r.document(perms); err != nil {
+			return nil, err
+		}
+		out, err := templates.RenderTerraform(data)
+		if err != nil {
+			return nil, err
+		}
+		return []File{{Name: "main.tf", Content: out}}, nil
+	case CloudFormation:
+		r := cfnRenderer{providerARN: providerARN}
+		if data.TrustPolicy, err = r.document(trust); err != nil {
+			return nil, err
+		}
+		if data.PermissionsPolicy, err = r.document(perms); err != nil {
+			return nil, err
+		}
+		data.ProviderARN = renderJSON(r.providerRef(), 0, false)
+		out, err := templates.RenderCloudFormation(data)
+		if err != nil {
+			return nil, err
+		}
+		return []File{{Name: "stack.yaml", Content: out}}, nil
+	}
+	return nil, fmt.Errorf("render export: unknown format %q; use %s", format, formatList())
+}
+
+// ParseFormat checks a --format value.
+func ParseFormat(s string) (Format, error) {
+	f := Format(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(Formats, f) {
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown export format %q; use %s", s, formatList())
+}
+
+func formatList() string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, " or ")
+}

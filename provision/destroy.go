@@ -1,0 +1,273 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// Actions and resources of a destroy plan.
+const (
+	// ActionDelete deletes a role, an inline policy or a provider.
+	ActionDelete Action = "delete"
+	// ActionDetach detaches a managed policy from the role; the managed
+	// policy itself is left alone.
+	ActionDetach Action = "detach"
+	// ResourceAttachedPolicy is a managed policy attached to the role.
+	ResourceAttachedPolicy Resource = "attached-policy"
+)
+
+// DestroyState is what ObserveDestroy read: everything destroy decides on.
+type DestroyState struct {
+	Account   string
+	Partition string
+	CallerARN string
+	// Role is nil when no role of that name exists.
+	Role *ObservedRole
+	// Provider is nil when the organization has no provider in the account.
+	Provider *ObservedProvider
+	// TrustingRoles names every role in the account, the named one
+	// included, whose trust policy names the provider as a federated
+	// principal, sorted.
+	TrustingRoles []string
+}
+
+// Kept is something destroy leaves in place, and why.
+type Kept struct {
+	Resource Resource `json:"resource"`
+	Name     string   `json:"name"`
+	Reason   string   `json:"reason"`
+	// UsedBy names the other roles that trust a kept provider.
+	UsedBy []string `json:"used_by,omitempty"`
+}
+
+// DestroyPlan says what destroy deletes, in order, and what it keeps.
+type DestroyPlan struct {
+	Account     string `json:"account"`
+	Partition   string `json:"partition"`
+	CallerARN   string `json:"caller_arn"`
+	OrgID       string `json:"org_id"`
+	ProviderARN string `json:"provider_arn"`
+	RoleName    string `json:"role_name"`
+	RoleARN     string `json:"role_arn"`
+	// Deletes are the writes, in the order they must happen: the role's
+	// policies, the role, then the provider.
+	Deletes []Change `json:"deletes"`
+	Keeps   []Kept   `json:"keeps"`
+}
+
+// HasChanges reports whether the plan deletes anything.
+func (p *DestroyPlan) HasChanges() bool { return len(p.Deletes) > 0 }
+
+// ObserveDestroy reads what destroy needs for the organization's provider
+// and the named role: the caller, the role with its policies and tags, the
+// provider with its tags, and, when the provider exists, every role in the
+// account whose trust policy federates it (ListRoles, all pages). It only
+// reads.
+func ObserveDestroy(ctx context.Context, c Clients, orgID, roleName string) (*DestroyState, error) {
+	st := &DestroyState{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		id, err := c.STS.GetCallerIdentity(gctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return fmt.Errorf("read caller identity: %w", err)
+		}
+		caller, err := arn.Parse(aws.ToString(id.Arn))
+		if err != nil {
+			return fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
+		}
+		st.Account, st.Partition, st.CallerARN = aws.ToString(id.Account), caller.Partition, caller.String()
+		providerARN := policy.ProviderARN(st.Partition, st.Account, orgID)
+		p, err := observeProvider(gctx, c.IAM, providerARN)
+		if err != nil || p == nil {
+			return err
+		}
+		st.Provider = p
+		st.TrustingRoles, err = rolesTrusting(gctx, c.IAM, providerARN)
+		return err
+	})
+	g.Go(func() error {
+		r, err := observeRole(gctx, c.IAM, roleName)
+		st.Role = r
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// rolesTrusting lists every role whose trust policy names providerARN as a
+// federated principal (in Principal or NotPrincipal). A trust policy that
+// cannot be parsed counts as trusting the provider if its text mentions the
+// ARN at all: keeping a provider is always the safe mistake.
+func rolesTrusting(ctx context.Context, api IAMAPI, providerARN string) ([]string, error) {
+	var names []string
+	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list roles to find those that trust %s: %w", providerARN, err)
+		}
+		for _, r := range page.Roles {
+			if trusts(aws.ToString(r.AssumeRolePolicyDocument), providerARN) {
+				names = append(names, aws.ToString(r.RoleName))
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// trusts reports whether a (possibly URL-encoded) trust policy names the
+// provider as a federated principal.
+func trusts(document, providerARN string) bool {
+	doc, err := policy.Parse(document)
+	if err != nil {
+		decoded, derr := policy.Decode(document)
+		if derr != nil {
+			decoded = document
+		}
+		return strings.Contains(decoded, providerARN)
+	}
+	for _, st := range doc.Statement {
+		for _, p := range []policy.Principals{st.Principal, st.NotPrincipal} {
+			if slices.Contains(p["Federated"], providerARN) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// NewDestroyPlan decides, from state alone, what destroy deletes:
+//
+//   - the role, only if it carries ManagedTag=true and no other
+//     organization's OrgIDTag; its inline policies are deleted and its
+//     managed policies detached first, as IAM requires;
+//   - the provider, only if it carries ManagedTag=true (this tool created
+//     it) and no role other than one being deleted trusts it.
+//
+// Everything else that exists is kept, with the reason. A provider this
+// tool did not create is never deleted. With nothing left, the plan is
+// empty, so a second destroy is a no-op.
+func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
+	p := &DestroyPlan{
+		Account: st.Account, Partition: st.Partition, CallerARN: st.CallerARN, OrgID: orgID,
+		ProviderARN: policy.ProviderARN(st.Partition, st.Account, orgID),
+		RoleName:    roleName,
+		RoleARN:     fmt.Sprintf("arn:%s:iam::%s:role/%s", st.Partition, st.Account, roleName),
+		Deletes:     []Change{}, Keeps: []Kept{},
+	}
+	deleteRole := false
+	if r := st.Role; r != nil {
+		if r.ARN != "" {
+			p.RoleARN = r.ARN
+		}
+		owner := r.Tags[OrgIDTag]
+		switch {
+		case !r.Owned():
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
+				Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag)", ManagedTag)})
+		case owner != "" && owner != orgID:
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
+				Reason: fmt.Sprintf("created by circleci-ecr-oidc for another CircleCI organization, %s", owner)})
+		default:
+			deleteRole = true
+			for _, name := range slices.Sorted(slices.Values(r.InlinePolicies)) {
+				reason := "inline policy of the role; IAM deletes a role only without policies"
+				if name == PolicyName {
+					reason = "the ECR pull policy setup wrote"
+				}
+				p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRolePolicy, Name: roleName + "/" + name, Reason: reason})
+			}
+			for _, a := range slices.Sorted(slices.Values(r.AttachedPolicies)) {
+				p.Deletes = append(p.Deletes, Change{Action: ActionDetach, Resource: ResourceAttachedPolicy, Name: roleName + "/" + a,
+					Reason: "managed policy attached to the role; it is detached, not deleted"})
+			}
+			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName,
+				Reason: fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)})
+		}
+	}
+	if prov := st.Provider; prov != nil {
+		var users []string
+		for _, name := range st.TrustingRoles {
+			if deleteRole && name == roleName {
+				continue
+			}
+			users = append(users, name)
+		}
+		switch {
+		case prov.Tags[ManagedTag] != "true":
+			k := Kept{Resource: ResourceProvider, Name: p.ProviderARN,
+				Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag); it was there before setup and is never deleted", ManagedTag), UsedBy: users}
+			p.Keeps = append(p.Keeps, k)
+		case len(users) > 0:
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN,
+				Reason: "still trusted by other roles: " + strings.Join(users, ", "), UsedBy: users})
+		default:
+			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceProvider, Name: p.ProviderARN,
+				Reason: fmt.Sprintf("tagged %s=true and no other role trusts it", ManagedTag)})
+		}
+	}
+	return p
+}
+
+// Destroy makes the plan's deletions in order and stops at the first
+// failure, returning an *ApplyError with what was and was not done. An
+// entity that is already gone (NoSuchEntity) counts as deleted, so an
+// interrupted destroy can simply be run again.
+func Destroy(ctx context.Context, api IAMAPI, p *DestroyPlan, progress func(Event)) (Result, error) {
+	if progress == nil {
+		progress = func(Event) {}
+	}
+	res := Result{Applied: []Change{}, NotApplied: []Change{}}
+	for i, c := range p.Deletes {
+		if err := ctx.Err(); err != nil {
+			res.NotApplied = append(res.NotApplied, p.Deletes[i:]...)
+			return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all deletions were made: %w", context.Cause(ctx))}
+		}
+		progress(Event{Change: c})
+		err := destroyOne(ctx, api, p, c)
+		if isNotFound(err) {
+			err = nil
+		}
+		progress(Event{Change: c, Done: true, Err: err})
+		if err != nil {
+			res.NotApplied = append(res.NotApplied, p.Deletes[i:]...)
+			return res, &ApplyError{Result: res, Err: fmt.Errorf("%s %s %s: %w", c.Action, c.Resource, c.Name, err)}
+		}
+		res.Applied = append(res.Applied, c)
+	}
+	return res, nil
+}
+
+func destroyOne(ctx context.Context, api IAMAPI, p *DestroyPlan, c Change) error {
+	role := aws.String(p.RoleName)
+	switch c.Resource {
+	case ResourceRolePolicy:
+		name := strings.TrimPrefix(c.Name, p.RoleName+"/")
+		_, err := api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String(name)})
+		return err
+	case ResourceAttachedPolicy:
+		policyARN := strings.TrimPrefix(c.Name, p.RoleName+"/")
+		_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: role, PolicyArn: aws.String(policyARN)})
+		return err
+	case ResourceRole:
+		_, err := api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
+		return err
+	case ResourceProvider:
+		_, err := api.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(c.Name)})
+		return err
+	}
+	return fmt.Errorf("unknown deletion %s", c)
+}

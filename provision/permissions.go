@@ -1,0 +1,132 @@
+package provision
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// Scope is the kind of resource an IAM action is authorized against.
+type Scope string
+
+// The resource scopes of the operator's permissions.
+const (
+	// ScopeAny is for actions IAM only authorizes on "*".
+	ScopeAny        Scope = "*"
+	ScopeProvider   Scope = "oidc-provider"
+	ScopeRole       Scope = "role"
+	ScopeRepository Scope = "repository"
+)
+
+// Permission is one IAM action the operator's identity needs, and why.
+type Permission struct {
+	// Action is the IAM action, e.g. "iam:CreateRole". For an action the
+	// tool calls it is the service prefix and the API operation's name.
+	Action string
+	Scope  Scope
+	// Commands are the commands that need the action.
+	Commands []string
+	// Write is true for actions that change the account.
+	Write bool
+	// Why says what the tool uses the action for.
+	Why string
+	// Conditional says when the action is needed, if not on every run.
+	Conditional string
+	// AuthorizationOnly is true for an action the tool never calls as an
+	// operation, which IAM checks as part of another call (tags given at
+	// creation are authorized with the Tag* action).
+	AuthorizationOnly bool
+}
+
+// Commands whose permissions Permissions lists.
+const (
+	CommandPlan    = "plan"
+	CommandSetup   = "setup"
+	CommandDestroy = "destroy"
+)
+
+var (
+	observeCommands = []string{CommandPlan, CommandSetup, CommandDestroy}
+	planCommands    = []string{CommandPlan, CommandSetup}
+	setupCommands   = []string{CommandSetup}
+	destroyCommands = []string{CommandDestroy}
+)
+
+// Permissions lists every IAM action the operator needs to run plan, setup
+// and destroy, in the order the documentation shows them. Keep it in step with
+// the IAMAPI, ECRAPI and STSAPI interfaces: a test checks that each of their
+// methods is listed, and an end-to-end test that every call setup makes is
+// allowed by OperatorPolicy.
+var Permissions = []Permission{
+	{Action: "sts:GetCallerIdentity", Commands: observeCommands, Scope: ScopeAny, Why: "account and partition for every ARN (allowed to every identity)"},
+	{Action: "iam:GetAccountSummary", Commands: planCommands, Scope: ScopeAny, Why: "the account's trust-policy and inline-policy size quotas", Conditional: "optional: without it the documented defaults 2,048 and 10,240 apply"},
+	{Action: "ecr:DescribeRepositories", Commands: planCommands, Scope: ScopeRepository, Why: "check that the named repositories exist (not for prefix/* or other accounts); list them in the wizard"},
+	{Action: "iam:GetOpenIDConnectProvider", Commands: observeCommands, Scope: ScopeProvider, Why: "does the organization's provider exist, with which audiences"},
+	{Action: "iam:GetRole", Commands: observeCommands, Scope: ScopeRole, Why: "does the role exist, is it ours (tags), its trust policy"},
+	{Action: "iam:GetRolePolicy", Commands: observeCommands, Scope: ScopeRole, Why: "the current " + PolicyName + " inline policy"},
+	{Action: "iam:ListRolePolicies", Commands: observeCommands, Scope: ScopeRole, Why: "other inline policies on the role (reported, never changed)"},
+	{Action: "iam:ListAttachedRolePolicies", Commands: observeCommands, Scope: ScopeRole, Why: "managed policies attached to the role (reported, never changed)"},
+	{Action: "iam:CreateOpenIDConnectProvider", Commands: setupCommands, Scope: ScopeProvider, Write: true, Why: "create the organization's provider", Conditional: "when the account has no provider for the organization"},
+	{Action: "iam:TagOpenIDConnectProvider", Commands: setupCommands, Scope: ScopeProvider, Write: true, Why: "tag the provider at creation", Conditional: "with CreateOpenIDConnectProvider, which IAM authorizes its tags with", AuthorizationOnly: true},
+	{Action: "iam:AddClientIDToOpenIDConnectProvider", Commands: setupCommands, Scope: ScopeProvider, Write: true, Why: "add the organization ID as an audience of an existing provider", Conditional: "when an existing provider lacks the organization ID"},
+	{Action: "iam:CreateRole", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "create the role", Conditional: "when the role does not exist"},
+	{Action: "iam:TagRole", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "tag the role at creation (IAM authorizes CreateRole's tags with it); add the ownership tags to an adopted role", Conditional: "when the role is created, or adopted with --adopt"},
+	{Action: "iam:UpdateAssumeRolePolicy", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "restore or update the trust policy of a role the tool owns or adopts", Conditional: "when an existing role's trust policy differs"},
+	{Action: "iam:PutRolePolicy", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "create or update the " + PolicyName + " inline policy", Conditional: "when the inline policy is missing or differs"},
+	{Action: "iam:ListRoles", Commands: destroyCommands, Scope: ScopeAny, Why: "find the other roles that trust the provider, which destroy then keeps", Conditional: "when the organization's provider exists"},
+	{Action: "iam:DeleteRolePolicy", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "delete the role's inline policies before the role"},
+	{Action: "iam:DetachRolePolicy", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "detach managed policies from the role before deleting it (the policies are kept)", Conditional: "when managed policies are attached"},
+	{Action: "iam:DeleteRole", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "delete the role"},
+	{Action: "iam:DeleteOpenIDConnectProvider", Commands: destroyCommands, Scope: ScopeProvider, Write: true, Why: "delete the provider", Conditional: "when no other role trusts it"},
+}
+
+// OperatorScope narrows the resources of OperatorPolicy. Empty fields allow
+// any value ("*"), except Partition ("aws") and RoleName ("circleci-ecr-*",
+// which covers the default role name).
+type OperatorScope struct {
+	Partition string
+	Account   string
+	OrgID     string
+	// RoleName is a role name or a pattern with "*".
+	RoleName string
+}
+
+// DefaultOperatorRoleName is the role name pattern OperatorPolicy allows
+// when none is given: it covers DefaultRoleName and sibling roles.
+const DefaultOperatorRoleName = "circleci-ecr-*"
+
+// OperatorPolicy returns the IAM policy an identity needs to run the given
+// commands (all of them when none is given), with every action but the few
+// IAM only authorizes on "*" scoped to the organization's provider, the role
+// name and the account's repositories. One statement per resource scope, in
+// a stable order; a scope no action needs is left out.
+func OperatorPolicy(scope OperatorScope, commands ...string) policy.Document {
+	partition := cmp.Or(scope.Partition, "aws")
+	account := cmp.Or(scope.Account, "*")
+	org := cmp.Or(scope.OrgID, "*")
+	resources := map[Scope]string{
+		ScopeAny:        "*",
+		ScopeRepository: fmt.Sprintf("arn:%s:ecr:*:%s:repository/*", partition, account),
+		ScopeProvider:   policy.ProviderARN(partition, account, org),
+		ScopeRole:       fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, cmp.Or(scope.RoleName, DefaultOperatorRoleName)),
+	}
+	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role"}
+	doc := policy.Document{Version: policy.Version}
+	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole} {
+		var actions policy.Values
+		for _, p := range Permissions {
+			if p.Scope == s && (len(commands) == 0 || slices.ContainsFunc(commands, func(c string) bool { return slices.Contains(p.Commands, c) })) {
+				actions = append(actions, p.Action)
+			}
+		}
+		if len(actions) == 0 {
+			continue
+		}
+		doc.Statement = append(doc.Statement, policy.Statement{
+			Sid: sids[s], Effect: "Allow", Action: actions, Resource: policy.Values{resources[s]},
+		})
+	}
+	return doc
+}

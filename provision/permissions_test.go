@@ -1,0 +1,68 @@
+package provision
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// TestPermissionsCoverClientInterfaces checks that every SDK call the engine
+// can make (the methods of its client interfaces) is in Permissions, so that
+// adding a call without documenting its permission fails here first.
+func TestPermissionsCoverClientInterfaces(t *testing.T) {
+	listed := map[string]bool{}
+	for _, p := range Permissions {
+		if listed[p.Action] {
+			t.Errorf("%s is listed twice", p.Action)
+		}
+		listed[p.Action] = true
+	}
+	for prefix, iface := range map[string]reflect.Type{
+		"iam": reflect.TypeFor[IAMAPI](),
+		"ecr": reflect.TypeFor[ECRAPI](),
+		"sts": reflect.TypeFor[STSAPI](),
+	} {
+		for m := range iface.Methods() {
+			if action := prefix + ":" + m.Name; !listed[action] {
+				t.Errorf("%s (a method of the %s interface) is not in Permissions", action, iface.Name())
+			}
+		}
+	}
+}
+
+func TestOperatorPolicy(t *testing.T) {
+	doc := OperatorPolicy(OperatorScope{Account: "123456789012", OrgID: testOrg, RoleName: "ci-pull"})
+	if n, err := doc.Size(); err != nil || n > 6144 {
+		t.Errorf("policy size %d (err %v), over the 6,144 of a managed policy", n, err)
+	}
+	var actions []string
+	for _, s := range doc.Statement {
+		actions = append(actions, s.Action...)
+		for _, r := range s.Resource {
+			if r != "*" && !strings.Contains(r, "123456789012") {
+				t.Errorf("statement %s resource %s is not scoped to the account", s.Sid, r)
+			}
+		}
+		if s.Sid == "OIDCProvider" && s.Resource[0] != policy.ProviderARN("aws", "123456789012", testOrg) {
+			t.Errorf("provider statement resource %v", s.Resource)
+		}
+		if s.Sid == "Role" && s.Resource[0] != "arn:aws:iam::123456789012:role/ci-pull" {
+			t.Errorf("role statement resource %v", s.Resource)
+		}
+	}
+	if len(actions) != len(Permissions) {
+		t.Errorf("policy has %d actions, Permissions %d", len(actions), len(Permissions))
+	}
+	// plan only reads.
+	for _, s := range OperatorPolicy(OperatorScope{}, CommandPlan).Statement {
+		for _, a := range s.Action {
+			i := slices.IndexFunc(Permissions, func(p Permission) bool { return p.Action == a })
+			if Permissions[i].Write {
+				t.Errorf("plan's policy allows %s", a)
+			}
+		}
+	}
+}

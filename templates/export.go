@@ -1,0 +1,87 @@
+package templates
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Export is the data of the Terraform and CloudFormation exports. The policy
+// fields are expressions in the target's syntax, rendered by package export
+// from the documents package policy builds; the templates only place them.
+type Export struct {
+	OrgID       string
+	ProjectIDs  []string
+	AllProjects bool
+	// Branches are the git refs the role is pinned to, if any.
+	Branches     []string
+	Repositories []string
+	// Region is where repositories named without an ARN are.
+	Region      string
+	IssuerURL   string
+	ClientIDs   []string
+	RoleName    string
+	PolicyName  string
+	Description string
+	// RoleDescription is the description setup puts on the role.
+	RoleDescription string
+	// Tags are the ownership tags, in a stable order.
+	Tags []Tag
+	// TrustPolicy and PermissionsPolicy are the documents as expressions:
+	// an HCL object for jsonencode in Terraform, JSON (a YAML flow mapping)
+	// in CloudFormation. Their first line is not indented; later lines are
+	// indented relative to it.
+	TrustPolicy, PermissionsPolicy string
+	// ProviderARN is the expression for the provider's ARN (CloudFormation).
+	ProviderARN string
+}
+
+// Tag is one resource tag.
+type Tag struct{ Key, Value string }
+
+// RenderTerraform renders the Terraform configuration (main.tf).
+func RenderTerraform(e Export) (string, error) {
+	return render("main.tf.tmpl", "Terraform configuration", e)
+}
+
+// RenderCloudFormation renders the CloudFormation template (YAML).
+func RenderCloudFormation(e Export) (string, error) {
+	return render("stack.yaml.tmpl", "CloudFormation template", e)
+}
+
+func render(name, what string, e Export) (string, error) {
+	if e.OrgID == "" || e.RoleName == "" || e.TrustPolicy == "" || e.PermissionsPolicy == "" {
+		return "", fmt.Errorf("render %s: organization, role name and both policies are required", what)
+	}
+	var buf bytes.Buffer
+	if err := parsed.ExecuteTemplate(&buf, name, e); err != nil {
+		return "", fmt.Errorf("render %s: %w", what, err)
+	}
+	return buf.String(), nil
+}
+
+// HCLString quotes s as an HCL string literal: JSON's escapes, which HCL
+// shares, plus "$${" and "%%{" so that no input starts an interpolation or a
+// template directive.
+func HCLString(s string) string {
+	q := JSONString(s)
+	q = strings.ReplaceAll(q, "${", "$${")
+	return strings.ReplaceAll(q, "%{", "%%{")
+}
+
+// JSONString quotes s as a JSON string, which is also a valid YAML
+// double-quoted scalar, without HTML escaping.
+func JSONString(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// indent prefixes every line of s but the first with n spaces, so that a
+// multi-line expression can follow a key in a template.
+func indent(n int, s string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
+}
