@@ -78,7 +78,7 @@ func startTerminal(t *testing.T, env []string, args ...string) *terminal {
 			t.Logf("last screen:\n%s", term.history())
 		}
 		_ = exec.Command("tmux", "-S", term.sock, "kill-server").Run()
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 	})
 	term.started = time.Now()
 	term.tmux("-f", "/dev/null", "new-session", "-d", "-s", session, "-x", termColumns, "-y", termRows, "sh "+scriptPath)
