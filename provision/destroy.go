@@ -7,9 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
@@ -77,15 +75,10 @@ func ObserveDestroy(ctx context.Context, c Clients, orgID, roleName string) (*De
 	st := &DestroyState{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		id, err := c.STS.GetCallerIdentity(gctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			return fmt.Errorf("read caller identity: %w", err)
+		var err error
+		if st.Account, st.Partition, st.CallerARN, err = observeCaller(gctx, c.STS); err != nil {
+			return err
 		}
-		caller, err := arn.Parse(aws.ToString(id.Arn))
-		if err != nil {
-			return fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
-		}
-		st.Account, st.Partition, st.CallerARN = aws.ToString(id.Account), caller.Partition, caller.String()
 		providerARN := policy.ProviderARN(st.Partition, st.Account, orgID)
 		p, err := observeProvider(gctx, c.IAM, providerARN)
 		if err != nil || p == nil {

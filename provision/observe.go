@@ -83,6 +83,22 @@ func (r *ObservedRole) Owned() bool {
 	return r != nil && r.Tags[ManagedTag] == "true"
 }
 
+// OtherPolicies lists the role's policies besides ours ("inline NAME",
+// "attached ARN"): they also grant permissions, and the tool reports them
+// but never removes them.
+func (r *ObservedRole) OtherPolicies() []string {
+	var out []string
+	for _, name := range r.InlinePolicies {
+		if name != PolicyName {
+			out = append(out, "inline "+name)
+		}
+	}
+	for _, a := range r.AttachedPolicies {
+		out = append(out, "attached "+a)
+	}
+	return out
+}
+
 // RepositoryState says what the look-up found for one --repo.
 type RepositoryState string
 
@@ -112,15 +128,10 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	obs := &Observed{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		id, err := c.STS.GetCallerIdentity(gctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			return fmt.Errorf("read caller identity: %w", err)
+		var err error
+		if obs.Account, obs.Partition, obs.CallerARN, err = observeCaller(gctx, c.STS); err != nil {
+			return err
 		}
-		caller, err := arn.Parse(aws.ToString(id.Arn))
-		if err != nil {
-			return fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
-		}
-		obs.Account, obs.Partition, obs.CallerARN = aws.ToString(id.Account), caller.Partition, caller.String()
 
 		ig, ictx := errgroup.WithContext(gctx)
 		ig.Go(func() error {
@@ -148,6 +159,20 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		return nil, err
 	}
 	return obs, nil
+}
+
+// observeCaller returns the account, partition and ARN of the identity the
+// tool acts as; every ARN the tool builds depends on the first two.
+func observeCaller(ctx context.Context, api STSAPI) (account, partition, callerARN string, err error) {
+	id, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", "", "", fmt.Errorf("read caller identity: %w", err)
+	}
+	caller, err := arn.Parse(aws.ToString(id.Arn))
+	if err != nil {
+		return "", "", "", fmt.Errorf("read caller identity: unexpected ARN %q: %w", aws.ToString(id.Arn), err)
+	}
+	return aws.ToString(id.Account), caller.Partition, caller.String(), nil
 }
 
 func observeProvider(ctx context.Context, api IAMAPI, providerARN string) (*ObservedProvider, error) {

@@ -281,16 +281,7 @@ func (p *Plan) planRole() error {
 		}
 		p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: reason})
 	}
-	var extra []string
-	for _, name := range role.InlinePolicies {
-		if name != PolicyName {
-			extra = append(extra, "inline "+name)
-		}
-	}
-	for _, a := range role.AttachedPolicies {
-		extra = append(extra, "attached "+a)
-	}
-	if len(extra) > 0 {
+	if extra := role.OtherPolicies(); len(extra) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions (left as they are): %s", p.RoleName, strings.Join(extra, ", ")))
 	}
 	return nil

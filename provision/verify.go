@@ -152,16 +152,7 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 		} else {
 			add(Check{Item: CheckTags, Name: spec.RoleName, OK: true, Detail: "ownership tags present"})
 		}
-		var extra []string
-		for _, name := range role.InlinePolicies {
-			if name != PolicyName {
-				extra = append(extra, "inline "+name)
-			}
-		}
-		for _, a := range role.AttachedPolicies {
-			extra = append(extra, "attached "+a)
-		}
-		if len(extra) > 0 {
+		if extra := role.OtherPolicies(); len(extra) > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions: %s", spec.RoleName, strings.Join(extra, ", ")))
 		}
 	}
