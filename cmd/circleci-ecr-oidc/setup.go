@@ -106,19 +106,31 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 		}
 	}
 
-	res, applyErr := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
-	out.NotApplied = res.NotApplied
-	if applyErr != nil {
-		reportPartial(opts.IO, res)
-		if opts.Flags.output == "json" {
-			out.Error = applyErr.Error()
-			return writeJSONThen(opts.IO, out, awsHint(applyErr))
-		}
-		return awsHint(applyErr)
+	res, err := applyAndReport(ctx, opts, clients, p, out)
+	if err != nil {
+		return err
 	}
-	out.Applied = true
 	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
 	return thenPatchConfig(ctx, opts, p, writeResult(opts.IO, opts.Flags.output, out, nil))
+}
+
+// applyAndReport applies the plan with per-change progress on stderr and
+// records the outcome in out. When the apply stops early it says what was
+// and was not done, writes the JSON result in JSON mode, and returns the
+// error with a hint where one helps.
+func applyAndReport(ctx context.Context, opts *setupOptions, clients provision.Clients, p *provision.Plan, out *result) (provision.Result, error) {
+	res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
+	out.NotApplied = res.NotApplied
+	if err != nil {
+		reportPartial(opts.IO, res)
+		if opts.Flags.output == "json" {
+			out.Error = err.Error()
+			return res, writeJSONThen(opts.IO, out, awsHint(err))
+		}
+		return res, awsHint(err)
+	}
+	out.Applied = true
+	return res, nil
 }
 
 // preparePlan validates the flags, loads the AWS configuration, reads the

@@ -104,17 +104,9 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	}
 
 	fmt.Fprintf(opts.IO.ErrOut, "Applying %d change(s):\n", len(p.Changes))
-	res, applyErr := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
-	out.NotApplied = res.NotApplied
-	if applyErr != nil {
-		reportPartial(opts.IO, res)
-		if f.output == "json" {
-			out.Error = applyErr.Error()
-			return writeJSONThen(opts.IO, out, awsHint(applyErr))
-		}
-		return awsHint(applyErr)
+	if _, err := applyAndReport(ctx, opts, clients, p, out); err != nil {
+		return err
 	}
-	out.Applied = true
 	return thenPatchConfig(ctx, opts, p, wizardResult(opts, out))
 }
 
