@@ -184,7 +184,7 @@ func (p *Plan) checkSizes() error {
 			perProject = (p.TrustPolicySize - base) / (n - 1)
 			fit := 1 + (p.TrustPolicyQuota-base)/max(perProject, 1)
 			return &QuotaError{Document: "trust policy", Size: p.TrustPolicySize, Quota: p.TrustPolicyQuota,
-				Hint: fmt.Sprintf("%d of the %d projects fit; split them across roles or ask AWS to raise the quota (up to 4096)", max(fit, 0), n)}
+				Hint: fmt.Sprintf("%d of the %d projects fit; pass --shard to spread them over roles <name>-1..k, or ask AWS to raise the quota (up to 4096)", max(fit, 0), n)}
 		}
 		return &QuotaError{Document: "trust policy", Size: p.TrustPolicySize, Quota: p.TrustPolicyQuota, Hint: "shorten the inputs"}
 	}

@@ -48,15 +48,17 @@ type specFlags struct {
 	allProjects      bool
 	projectCondition string
 	branches         []string
-	roleName         string
-	region           string
-	profile          string
-	image            string
-	output           string
-	adopt            bool
-	allowMissing     bool
-	maxAttempts      attemptsValue
-	tags             tagsValue
+	// shard is registered by setup and plan only (registerShard).
+	shard        bool
+	roleName     string
+	region       string
+	profile      string
+	image        string
+	output       string
+	adopt        bool
+	allowMissing bool
+	maxAttempts  attemptsValue
+	tags         tagsValue
 	// set tells flags given explicitly from defaults.
 	set *pflag.FlagSet
 }

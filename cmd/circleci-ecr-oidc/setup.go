@@ -45,6 +45,7 @@ plan and exits non-zero without writing.`,
 	}
 	opts.Flags.register(cmd.Flags())
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation")
+	registerShard(cmd.Flags(), &opts.Flags)
 	cmd.Flags().BoolVar(&opts.Accessible, "accessible", false, "ask with plain line prompts for screen readers (also: ACCESSIBLE=1)")
 	cmd.Flags().StringVar(&opts.ConfigFile, "config-file", "", configFileUsage)
 	return cmd
@@ -68,6 +69,9 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 	}
 	if wantsWizard(opts) {
 		return runSetupWizard(ctx, opts)
+	}
+	if opts.Flags.shard {
+		return runShardedSetup(ctx, opts)
 	}
 	p, clients, err := preparePlan(ctx, opts.IO, &opts.Flags)
 	if err != nil {
@@ -136,31 +140,10 @@ func applyAndReport(ctx context.Context, opts *setupOptions, clients provision.C
 // preparePlan validates the flags, loads the AWS configuration, reads the
 // account and plans. No AWS call happens before every input is valid.
 func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Plan, provision.Clients, error) {
-	if err := f.validateOutput(); err != nil {
-		return nil, provision.Clients{}, err
-	}
-	if m := f.missing(); len(m) > 0 {
-		return nil, provision.Clients{}, &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
-	}
-	// Validate what can be checked before the region is known, so that a bad
-	// --org-id is reported even when no region is configured.
-	if _, err := f.spec("us-east-1").Validate(); err != nil {
-		return nil, provision.Clients{}, err
-	}
-	if f.region != "" {
-		if err := provision.ValidateRegion("--region", f.region); err != nil {
-			return nil, provision.Clients{}, err
-		}
-	}
-	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
+	spec, clients, err := prepareSpec(ctx, f)
 	if err != nil {
-		return nil, provision.Clients{}, err
+		return nil, clients, err
 	}
-	spec, err := f.spec(cfg.Region).Validate()
-	if err != nil {
-		return nil, provision.Clients{}, err
-	}
-	clients := provision.NewClients(cfg)
 	fmt.Fprintf(io.ErrOut, "Reading account state (region %s)...\n", spec.Region)
 	obs, err := provision.Observe(ctx, clients, spec)
 	if err != nil {
@@ -168,12 +151,47 @@ func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Pl
 	}
 	p, err := provision.NewPlan(spec, obs)
 	if err != nil {
-		if errors.Is(err, provision.ErrNotOwned) {
-			return nil, clients, &hintError{err, "circleci-ecr-oidc only changes roles it created; --adopt replaces the role's trust policy and adds its pull policy and tags"}
-		}
-		return nil, clients, err
+		return nil, clients, planHint(err)
 	}
 	return p, clients, nil
+}
+
+// planHint adds the hint that helps with a refusal to plan.
+func planHint(err error) error {
+	if errors.Is(err, provision.ErrNotOwned) {
+		return &hintError{err, "circleci-ecr-oidc only changes roles it created; --adopt replaces the role's trust policy and adds its pull policy and tags"}
+	}
+	return err
+}
+
+// prepareSpec validates the flags and builds the AWS clients from the
+// SDK's configuration chain, without any AWS call.
+func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.Clients, error) {
+	if err := f.validateOutput(); err != nil {
+		return provision.Spec{}, provision.Clients{}, err
+	}
+	if m := f.missing(); len(m) > 0 {
+		return provision.Spec{}, provision.Clients{}, &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
+	}
+	// Validate what can be checked before the region is known, so that a bad
+	// --org-id is reported even when no region is configured.
+	if _, err := f.spec("us-east-1").Validate(); err != nil {
+		return provision.Spec{}, provision.Clients{}, err
+	}
+	if f.region != "" {
+		if err := provision.ValidateRegion("--region", f.region); err != nil {
+			return provision.Spec{}, provision.Clients{}, err
+		}
+	}
+	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
+	if err != nil {
+		return provision.Spec{}, provision.Clients{}, err
+	}
+	spec, err := f.spec(cfg.Region).Validate()
+	if err != nil {
+		return provision.Spec{}, provision.Clients{}, err
+	}
+	return spec, provision.NewClients(cfg), nil
 }
 
 func renderSnippet(p *provision.Plan) (string, error) {
@@ -196,7 +214,7 @@ func writeResult(io IOStreams, format string, out *result, err error) error {
 	return err
 }
 
-func writeJSONThen(io IOStreams, out *result, err error) error {
+func writeJSONThen(io IOStreams, out any, err error) error {
 	enc := json.NewEncoder(io.Out)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+func registerShard(fs *pflag.FlagSet, f *specFlags) {
+	fs.BoolVar(&f.shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
+}
+
+// shardedResult is the JSON output of a sharded setup or plan. The
+// top-level role_arn and snippet are the first role's, so that scripts
+// written for one role keep working; shards lists every role.
+type shardedResult struct {
+	Account     string             `json:"account"`
+	Partition   string             `json:"partition"`
+	Region      string             `json:"region"`
+	CallerARN   string             `json:"caller_arn"`
+	ProviderARN string             `json:"provider_arn"`
+	RoleARN     string             `json:"role_arn"`
+	Changes     []provision.Change `json:"changes"`
+	NotApplied  []provision.Change `json:"not_applied"`
+	Applied     bool               `json:"applied"`
+	Snippet     string             `json:"snippet"`
+	Shards      []shardResult      `json:"shards"`
+	UnusedRoles []string           `json:"unused_roles"`
+	Warnings    []string           `json:"warnings"`
+	Error       string             `json:"error,omitempty"`
+}
+
+// shardResult is one role of a sharded setup and the projects it admits.
+type shardResult struct {
+	RoleName         string             `json:"role_name"`
+	RoleARN          string             `json:"role_arn"`
+	Projects         []string           `json:"projects"`
+	Changes          []provision.Change `json:"changes"`
+	TrustPolicySize  int                `json:"trust_policy_size"`
+	TrustPolicyQuota int                `json:"trust_policy_quota"`
+	Snippet          string             `json:"snippet"`
+}
+
+func newShardedResult(sp *provision.ShardedPlan) (*shardedResult, error) {
+	first := sp.Plans[0]
+	out := &shardedResult{
+		Account: first.Account, Partition: first.Partition, Region: first.Region, CallerARN: first.CallerARN,
+		ProviderARN: first.ProviderARN, RoleARN: first.RoleARN,
+		Changes: []provision.Change{}, NotApplied: []provision.Change{}, UnusedRoles: sp.Unused, Warnings: []string{},
+	}
+	if out.UnusedRoles == nil {
+		out.UnusedRoles = []string{}
+	}
+	seen := map[string]bool{}
+	for _, p := range sp.Plans {
+		snippet, err := renderSnippet(p)
+		if err != nil {
+			return nil, err
+		}
+		if out.Snippet == "" {
+			out.Snippet = snippet
+		}
+		out.Changes = append(out.Changes, p.Changes...)
+		out.NotApplied = append(out.NotApplied, p.Changes...)
+		for _, w := range p.Warnings {
+			if !seen[w] {
+				seen[w] = true
+				out.Warnings = append(out.Warnings, w)
+			}
+		}
+		out.Shards = append(out.Shards, shardResult{
+			RoleName: p.RoleName, RoleARN: p.RoleARN, Projects: p.Spec.ProjectIDs, Changes: p.Changes,
+			TrustPolicySize: p.TrustPolicySize, TrustPolicyQuota: p.TrustPolicyQuota, Snippet: snippet,
+		})
+	}
+	return out, nil
+}
+
+// planShards validates the flags and plans every role of a sharded setup.
+func planShards(ctx context.Context, io IOStreams, f *specFlags) (*provision.ShardedPlan, provision.Clients, error) {
+	spec, clients, err := prepareSpec(ctx, f)
+	if err != nil {
+		return nil, clients, err
+	}
+	fmt.Fprintf(io.ErrOut, "Reading account state (region %s, roles %s-N)...\n", spec.Region, spec.RoleName)
+	sp, err := provision.PlanShards(ctx, clients, spec)
+	if err != nil {
+		var input *provision.InputError
+		if errors.As(err, &input) {
+			return nil, clients, err
+		}
+		return nil, clients, planHint(awsHint(err))
+	}
+	return sp, clients, nil
+}
+
+// writeShardedText prints, for each role, the projects it admits and its
+// plan, then the unused roles and the warnings once.
+func writeShardedText(io IOStreams, sp *provision.ShardedPlan, out *shardedResult) error {
+	for i, p := range sp.Plans {
+		fmt.Fprintf(io.Out, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
+		q := *p
+		q.Warnings = nil // printed once below
+		if err := q.WriteText(io.Out, p.HasChanges()); err != nil {
+			return err
+		}
+		fmt.Fprintln(io.Out)
+	}
+	for _, r := range out.UnusedRoles {
+		fmt.Fprintf(io.Out, "Role %s no longer admits any requested project; it is left as it is (remove it with destroy --role-name %s).\n", r, r)
+	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(io.Out, "Warning: %s\n", w)
+	}
+	return nil
+}
+
+// writeShardedSnippets prints each role's snippet; every project's jobs use
+// the snippet of the role that admits it.
+func writeShardedSnippets(io IOStreams, out *shardedResult) {
+	for _, s := range out.Shards {
+		fmt.Fprintf(io.Out, "\n# Jobs of projects %s:\n%s", strings.Join(s.Projects, ", "), s.Snippet)
+	}
+}
+
+func runShardedPlan(ctx context.Context, opts *planOptions) error {
+	sp, _, err := planShards(ctx, opts.IO, &opts.Flags)
+	if err != nil {
+		return err
+	}
+	out, err := newShardedResult(sp)
+	if err != nil {
+		return err
+	}
+	out.Applied = !sp.HasChanges()
+	var pending error
+	if opts.DetailedExitcode && sp.HasChanges() {
+		pending = &silentError{code: exitUsage}
+	}
+	if opts.Flags.output == "json" {
+		return writeJSONThen(opts.IO, out, pending)
+	}
+	if err := writeShardedText(opts.IO, sp, out); err != nil {
+		return err
+	}
+	return pending
+}
+
+func runShardedSetup(ctx context.Context, opts *setupOptions) error {
+	sp, clients, err := planShards(ctx, opts.IO, &opts.Flags)
+	if err != nil {
+		return err
+	}
+	out, err := newShardedResult(sp)
+	if err != nil {
+		return err
+	}
+	json := opts.Flags.output == "json"
+	if !json {
+		if err := writeShardedText(opts.IO, sp, out); err != nil {
+			return err
+		}
+	}
+	if !sp.HasChanges() {
+		out.Applied = true
+		return finishSharded(opts, out, nil)
+	}
+	if !opts.Yes {
+		if !opts.IO.CanPrompt() {
+			err := fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", len(out.Changes))
+			return finishSharded(opts, out, err)
+		}
+		ok, err := confirm(ctx, opts, fmt.Sprintf("Apply these %d change(s) over %d role(s) to account %s?", len(out.Changes), len(sp.Plans), out.Account))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(opts.IO.ErrOut, "Nothing was changed.")
+			return nil
+		}
+	}
+
+	// The roles are independent of each other, so they are applied
+	// concurrently; only the first plan creates or extends the provider.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		applied  []provision.Change
+		notDone  []provision.Change
+		failures []error
+	)
+	for _, p := range sp.Plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
+			mu.Lock()
+			defer mu.Unlock()
+			applied = append(applied, res.Applied...)
+			notDone = append(notDone, res.NotApplied...)
+			if err != nil {
+				failures = append(failures, err)
+			}
+		}()
+	}
+	wg.Wait()
+	out.NotApplied = notDone
+	if out.NotApplied == nil {
+		out.NotApplied = []provision.Change{}
+	}
+	if len(failures) > 0 {
+		reportPartial(opts.IO, provision.Result{Applied: applied, NotApplied: notDone})
+		err := awsHint(errors.Join(failures...))
+		return finishSharded(opts, out, err)
+	}
+	out.Applied = true
+	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(applied), len(sp.Plans))
+	return finishSharded(opts, out, nil)
+}
+
+// finishSharded writes the JSON result, or in text the snippets, and
+// returns err unchanged.
+func finishSharded(opts *setupOptions, out *shardedResult, err error) error {
+	if opts.Flags.output == "json" {
+		if err != nil {
+			out.Error = err.Error()
+		}
+		return writeJSONThen(opts.IO, out, err)
+	}
+	if err == nil {
+		writeShardedSnippets(opts.IO, out)
+	}
+	return err
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+func projectIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i+1, i+1)
+	}
+	return out
+}
+
+// TestShardSpreadsProjectsOverRoles runs setup --shard with more projects
+// than one trust policy holds: several roles, each within the quota, every
+// project on exactly one, a JSON list of which project uses which role, and
+// a rerun that writes nothing.
+func TestShardSpreadsProjectsOverRoles(t *testing.T) {
+	e := startEmulator(t, "app")
+	projects := projectIDs(120)
+	args := []string{"setup", "--org-id", testOrg, "--repo", "app", "--project-id", strings.Join(projects, ",")}
+
+	unsharded := runBinary(t, e.env, append(args, "--yes")...)
+	if unsharded.code != exitError || !strings.Contains(unsharded.stderr, "projects fit") || !strings.Contains(unsharded.stderr, "--shard") {
+		t.Fatalf("without --shard: exit %d, stderr %s", unsharded.code, unsharded.stderr)
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Fatalf("a refused run wrote %v", w)
+	}
+
+	r := runBinary(t, e.env, append(args, "--shard", "--yes", "--output", "json")...)
+	if r.code != 0 {
+		t.Fatalf("setup --shard exit %d: %s", r.code, r.stderr)
+	}
+	var out struct {
+		RoleARN string `json:"role_arn"`
+		Applied bool   `json:"applied"`
+		Shards  []struct {
+			RoleName string   `json:"role_name"`
+			Projects []string `json:"projects"`
+			Snippet  string   `json:"snippet"`
+		} `json:"shards"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if !out.Applied || len(out.Shards) < 3 {
+		t.Fatalf("applied %v over %d roles", out.Applied, len(out.Shards))
+	}
+	t.Logf("120 projects over %d roles; writes %v", len(out.Shards), e.proxy.Writes())
+	if n := e.proxy.Writes()["CreateOpenIDConnectProvider"]; n != 1 {
+		t.Errorf("provider created %d times", n)
+	}
+
+	api := iam.NewFromConfig(e.cfg)
+	seen := map[string]string{}
+	for i, s := range out.Shards {
+		if want := provision.ShardRoleName(provision.DefaultRoleName, i+1); s.RoleName != want {
+			t.Errorf("shard %d is %s, want %s", i, s.RoleName, want)
+		}
+		if !strings.Contains(s.Snippet, "role/"+s.RoleName) {
+			t.Errorf("snippet of %s names another role", s.RoleName)
+		}
+		role, err := api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(s.RoleName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+		if size := policy.Size(trust); size > provision.DefaultTrustPolicyQuota {
+			t.Errorf("%s trust policy is %d characters", s.RoleName, size)
+		}
+		admitted := provision.ProjectsAdmitted(trust, testOrg)
+		if fmt.Sprint(admitted) != fmt.Sprint(s.Projects) {
+			t.Errorf("%s admits %d projects, JSON lists %d", s.RoleName, len(admitted), len(s.Projects))
+		}
+		for _, p := range admitted {
+			if other, dup := seen[p]; dup {
+				t.Errorf("project %s on %s and %s", p, other, s.RoleName)
+			}
+			seen[p] = s.RoleName
+		}
+	}
+	if len(seen) != len(projects) {
+		t.Errorf("%d of %d projects admitted", len(seen), len(projects))
+	}
+
+	e.proxy.Reset()
+	again := runBinary(t, e.env, append(args, "--shard", "--yes")...)
+	if again.code != 0 {
+		t.Fatalf("rerun exit %d: %s", again.code, again.stderr)
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("rerun wrote %v", w)
+	}
+	t.Logf("rerun: %d requests, no writes", e.proxy.Total())
+	if plan := runBinary(t, e.env, "plan", "--org-id", testOrg, "--repo", "app", "--project-id", strings.Join(projects, ","), "--shard", "--detailed-exitcode"); plan.code != 0 {
+		t.Errorf("plan --shard --detailed-exitcode after setup: exit %d\n%s", plan.code, plan.stderr)
+	}
+}

@@ -1,0 +1,237 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/token"
+)
+
+func TestAssignShards(t *testing.T) {
+	// fits admits at most three projects per role.
+	fits := func(ps []string) bool { return len(ps) <= 3 }
+	tests := []struct {
+		name     string
+		projects []string
+		current  [][]string
+		want     [][]string
+	}{
+		{"empty account, fits one role", []string{"b", "a"}, nil, [][]string{{"a", "b"}}},
+		{"empty account, needs three roles", []string{"g", "f", "e", "d", "c", "b", "a"}, nil, [][]string{{"a", "b", "c"}, {"d", "e", "f"}, {"g"}}},
+		{"projects stay where they are", []string{"a", "b", "c", "d"}, [][]string{{"d", "a"}, {"b"}}, [][]string{{"a", "d", "c"}, {"b"}}},
+		{"a new project sorted first does not move others", []string{"0", "a", "b", "c", "d"}, [][]string{{"a", "b", "c"}, {"d"}}, [][]string{{"a", "b", "c"}, {"0", "d"}}},
+		{"removed projects leave their role", []string{"a", "d"}, [][]string{{"a", "b", "c"}, {"d"}}, [][]string{{"a"}, {"d"}}},
+		{"a role whose projects all left stays empty", []string{"d"}, [][]string{{"a"}, {"d"}}, [][]string{nil, {"d"}}},
+		{"freed room is reused before a new role", []string{"a", "c", "x"}, [][]string{{"a", "b", "c"}, {"d", "e", "f"}}, [][]string{{"a", "c", "x"}, nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := AssignShards(tt.projects, tt.current, fits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.want {
+				slices.Sort(tt.want[i])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("AssignShards = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := AssignShards([]string{"a"}, nil, func([]string) bool { return false }); err == nil {
+		t.Error("a project that fits nowhere was assigned")
+	}
+}
+
+func TestProjectsAdmitted(t *testing.T) {
+	for _, cond := range []policy.ProjectCondition{policy.ClaimKey, policy.Sub} {
+		for _, branches := range [][]string{nil, {"refs/heads/main"}} {
+			doc, err := policy.TrustPolicy(policy.Trust{Partition: "aws", Account: "123456789012", OrgID: testOrg,
+				ProjectIDs: []string{testProject, otherProj}, Condition: cond, Branches: branches})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, _ := doc.JSON()
+			want := []string{otherProj, testProject}
+			if got := ProjectsAdmitted(s, testOrg); !slices.Equal(got, want) {
+				t.Errorf("%s %v: ProjectsAdmitted = %v, want %v", cond, branches, got, want)
+			}
+		}
+	}
+	if got := ProjectsAdmitted(`{"Statement":[]}`, testOrg); len(got) != 0 {
+		t.Errorf("empty policy admits %v", got)
+	}
+}
+
+func shardSpec(projects []string) Spec {
+	return Spec{OrgID: testOrg, Repositories: []string{"app"}, ProjectIDs: projects, Region: "us-east-1"}
+}
+
+func applyShards(t *testing.T, f *fakeAWS, sp *ShardedPlan) {
+	t.Helper()
+	for _, p := range sp.Plans {
+		if _, err := Apply(context.Background(), f, p, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPlanShardsConvergesAndKeepsProjectsInPlace(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	projects := manyProjects(120)
+	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.Plans) < 3 {
+		t.Fatalf("%d roles for 120 projects; want several", len(sp.Plans))
+	}
+	providerCreates := 0
+	for i, p := range sp.Plans {
+		if p.RoleName != ShardRoleName(DefaultRoleName, i+1) {
+			t.Errorf("role %d is named %s", i, p.RoleName)
+		}
+		if p.TrustPolicySize > p.TrustPolicyQuota {
+			t.Errorf("%s trust policy %d > quota %d", p.RoleName, p.TrustPolicySize, p.TrustPolicyQuota)
+		}
+		for _, c := range p.Changes {
+			if c.Resource == ResourceProvider {
+				providerCreates++
+			}
+		}
+	}
+	if providerCreates != 1 {
+		t.Errorf("%d provider changes across shards, want 1", providerCreates)
+	}
+	applyShards(t, f, sp)
+	before := map[string]string{}
+	for name, r := range f.roles {
+		for _, p := range ProjectsAdmitted(r.trust, testOrg) {
+			before[p] = name
+		}
+	}
+	if len(before) != 120 {
+		t.Fatalf("%d projects admitted after apply, want 120", len(before))
+	}
+
+	f.calls = nil
+	again, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.HasChanges() || len(f.writes()) != 0 {
+		t.Errorf("rerun plans changes or writes %v", f.writes())
+	}
+
+	// A new project whose ID sorts first lands where there is room (or on a
+	// new role) without moving anyone: exactly one role changes.
+	newcomer := "00000000-aaaa-4000-8000-000000000000"
+	grown, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(append(slices.Clone(projects), newcomer))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var touched []string
+	for _, p := range grown.Plans {
+		if p.HasChanges() {
+			touched = append(touched, p.RoleName)
+		}
+	}
+	if len(touched) != 1 {
+		t.Errorf("adding one project changes roles %v, want exactly one", touched)
+	}
+	applyShards(t, f, grown)
+	for name, r := range f.roles {
+		for _, p := range ProjectsAdmitted(r.trust, testOrg) {
+			if was, ok := before[p]; ok && was != name {
+				t.Errorf("project %s moved from %s to %s", p, was, name)
+			}
+		}
+	}
+}
+
+func TestPlanShardsRefusesForeignShardRole(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	f.roles[ShardRoleName(DefaultRoleName, 1)] = &fakeRole{trust: `{"Version":"2012-10-17","Statement":[]}`, inline: map[string]string{}}
+	if _, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(manyProjects(3)))); err == nil || !strings.Contains(err.Error(), "not managed") {
+		t.Fatalf("PlanShards on a foreign role: %v", err)
+	}
+}
+
+// TestShardedDocumentsProperty checks, for random project and repository
+// sets, that every generated document fits its quota, that the trust
+// policies together admit exactly the requested projects (evaluated with
+// the policy package's evaluator on V1 and V2 tokens), and that the
+// permissions grant exactly the requested repositories.
+func TestShardedDocumentsProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	providerPath := policy.ProviderPath(testOrg)
+	providerARN := policy.ProviderARN("aws", "123456789012", testOrg)
+	for round := range 12 {
+		nProjects := 1 + rng.IntN(500)
+		nRepos := 1 + rng.IntN(150) // one inline policy holds about 160 repository ARNs
+		cond := []policy.ProjectCondition{policy.ClaimKey, policy.Sub}[rng.IntN(2)]
+		projects := make([]string, nProjects)
+		for i := range projects {
+			projects[i] = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.IntN(1<<16), rng.IntN(1<<12), rng.IntN(1<<12), rng.Uint64()>>16)
+		}
+		repos := make([]string, nRepos)
+		f := newFakeAWS()
+		for i := range repos {
+			repos[i] = fmt.Sprintf("team-%d/service-%d", rng.IntN(20), i)
+			f.repos[repos[i]] = true
+		}
+		spec := mustSpec(t, Spec{OrgID: testOrg, Repositories: repos, ProjectIDs: projects, ProjectCondition: cond, Region: "us-east-1"})
+		sp, err := PlanShards(context.Background(), f.clients(), spec)
+		if err != nil {
+			t.Fatalf("round %d (%d projects, %d repos, %s): %v", round, nProjects, nRepos, cond, err)
+		}
+		wantARNs := make([]string, len(repos))
+		for i, r := range repos {
+			wantARNs[i] = "arn:aws:ecr:us-east-1:123456789012:repository/" + r
+		}
+		slices.Sort(wantARNs)
+		var docs []policy.Document
+		for _, p := range sp.Plans {
+			if p.TrustPolicySize > DefaultTrustPolicyQuota || p.PermissionsPolicySize > DefaultRolePolicyQuota {
+				t.Fatalf("round %d: %s documents %d/%d exceed the quotas", round, p.RoleName, p.TrustPolicySize, p.PermissionsPolicySize)
+			}
+			granted := slices.Clone([]string(p.PermissionsPolicy.Statement[0].Resource))
+			slices.Sort(granted)
+			if !slices.Equal(granted, wantARNs) {
+				t.Fatalf("round %d: %s grants %d repositories, want exactly the %d requested", round, p.RoleName, len(granted), len(wantARNs))
+			}
+			docs = append(docs, p.TrustPolicy)
+		}
+		admitted := func(project string, v2 bool) int {
+			sub := "org/" + testOrg + "/project/" + project + "/user/5f1e2d3c-4b5a-4697-8877-665544332211"
+			if v2 {
+				sub += "/vcs-origin/github.com/acme/app/vcs-ref/refs/heads/main"
+			}
+			claims := token.Claims{Subject: sub, Audience: []string{testOrg}}
+			claims.CircleCI.ProjectID = project
+			n := 0
+			for _, d := range docs {
+				if policy.Evaluate(d, policy.Request{ProviderARN: providerARN, Keys: token.RequestKeys(claims, providerPath)}).Allowed {
+					n++
+				}
+			}
+			return n
+		}
+		for _, p := range projects {
+			if admitted(p, false) != 1 || admitted(p, true) != 1 {
+				t.Fatalf("round %d: project %s admitted by %d/%d roles (V1/V2), want exactly 1", round, p, admitted(p, false), admitted(p, true))
+			}
+		}
+		if n := admitted("ffffffff-ffff-4fff-8fff-ffffffffffff", true); n != 0 {
+			t.Fatalf("round %d: an unrequested project is admitted by %d roles", round, n)
+		}
+		t.Logf("round %d: %d projects (%s) over %d roles, %d repositories", round, nProjects, cond, len(sp.Plans), nRepos)
+	}
+}
