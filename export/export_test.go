@@ -84,6 +84,7 @@ func TestSpecFieldsAreExported(t *testing.T) {
 		"Image":             "not exported: only the snippet uses it",
 		"Adopt":             "not exported: Terraform import / CloudFormation import instead",
 		"AllowMissingRepos": "not exported: export does not look repositories up",
+		"Access":            "permissions policy (provision.Documents)",
 	}
 	for f := range reflect.TypeFor[provision.Spec]().Fields() {
 		if _, ok := handled[f.Name]; !ok {

@@ -21,6 +21,53 @@ const (
 	ActionGetAuthorizationToken  = "ecr:GetAuthorizationToken"
 )
 
+// Push actions, which ECR's documentation lists for pushing an image, and
+// ecr:BatchCheckLayerAvailability, which a registry owner usually grants with
+// pulls too.
+const (
+	ActionBatchCheckLayerAvailability = "ecr:BatchCheckLayerAvailability"
+	ActionInitiateLayerUpload         = "ecr:InitiateLayerUpload"
+	ActionUploadLayerPart             = "ecr:UploadLayerPart"
+	ActionCompleteLayerUpload         = "ecr:CompleteLayerUpload"
+	ActionPutImage                    = "ecr:PutImage"
+)
+
+// Access is what the role may do with the named repositories.
+type Access string
+
+// The access levels (--access).
+const (
+	// AccessPull allows pulling images, the default.
+	AccessPull Access = "pull"
+	// AccessPush allows pushing images as well as pulling them.
+	AccessPush Access = "push"
+)
+
+// pushActions are the actions ECR's documentation adds for pushing.
+var pushActions = []string{ActionBatchCheckLayerAvailability, ActionInitiateLayerUpload, ActionUploadLayerPart, ActionCompleteLayerUpload, ActionPutImage}
+
+// RoleActions returns the repository actions the role's permissions policy
+// grants for an access level (the empty level is pull): the two pull
+// actions, plus exactly the five push actions for push.
+func RoleActions(access Access) Values {
+	actions := Values{ActionBatchGetImage, ActionGetDownloadURLForLayer}
+	if access == AccessPush {
+		actions = append(actions, pushActions...)
+	}
+	return actions
+}
+
+// RepositoryActions returns the actions a repository policy in a registry
+// account must allow the role for an access level. Pull adds
+// BatchCheckLayerAvailability to the role's two actions, as ECR's
+// cross-account examples do: docker checks layers before it pulls them.
+func RepositoryActions(access Access) Values {
+	if access == AccessPush {
+		return RoleActions(AccessPush)
+	}
+	return Values{ActionBatchGetImage, ActionGetDownloadURLForLayer, ActionBatchCheckLayerAvailability}
+}
+
 // ProjectCondition selects how the trust policy restricts projects.
 type ProjectCondition string
 
@@ -126,8 +173,17 @@ func TrustPolicy(t Trust) (Document, error) {
 
 // PullPolicy builds the least-privilege permissions policy: the two pull
 // actions on exactly the given repository ARNs (or ARN patterns ending in
-// "/*"), and ecr:GetAuthorizationToken on "*", which IAM requires.
+// "/*"), and ecr:GetAuthorizationToken on "*", which IAM requires. It is
+// PermissionsPolicy(AccessPull, repositoryARNs).
 func PullPolicy(repositoryARNs []string) (Document, error) {
+	return PermissionsPolicy(AccessPull, repositoryARNs)
+}
+
+// PermissionsPolicy builds the role's permissions policy for an access
+// level: the level's repository actions on exactly the given repository
+// ARNs (or ARN patterns ending in "/*"), and ecr:GetAuthorizationToken
+// alone on "*", which IAM requires and which grants nothing on its own.
+func PermissionsPolicy(access Access, repositoryARNs []string) (Document, error) {
 	if len(repositoryARNs) == 0 {
 		return Document{}, fmt.Errorf("build permissions policy: no repositories")
 	}
@@ -136,13 +192,23 @@ func PullPolicy(repositoryARNs []string) (Document, error) {
 			return Document{}, fmt.Errorf("build permissions policy: %q is not a repository ARN", a)
 		}
 	}
+	// The Sid differs per level so that a role switched between levels
+	// shows the change in its policy at a glance.
+	sid := "PullNamedRepositories"
+	switch access {
+	case AccessPull, "":
+	case AccessPush:
+		sid = "PushAndPullNamedRepositories"
+	default:
+		return Document{}, fmt.Errorf("build permissions policy: unknown access level %q", access)
+	}
 	return Document{
 		Version: Version,
 		Statement: []Statement{
 			{
-				Sid:      "PullNamedRepositories",
+				Sid:      sid,
 				Effect:   "Allow",
-				Action:   Values{ActionBatchGetImage, ActionGetDownloadURLForLayer},
+				Action:   RoleActions(access),
 				Resource: sortedUnique(repositoryARNs),
 			},
 			{

@@ -158,3 +158,51 @@ func TestTrustPolicyBranchesGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestPushPolicyGolden(t *testing.T) {
+	arns := []string{
+		"arn:aws:ecr:us-east-1:123456789012:repository/app",
+		"arn:aws:ecr:us-east-1:123456789012:repository/team/*",
+	}
+	doc, err := PermissionsPolicy(AccessPush, arns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := doc.Indented()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "push-policy.json", s+"\n")
+
+	// Push adds exactly the five push actions to the pull actions, on the
+	// named repositories only; GetAuthorizationToken stays alone on "*".
+	want := []string{ActionBatchGetImage, ActionGetDownloadURLForLayer, ActionBatchCheckLayerAvailability,
+		ActionInitiateLayerUpload, ActionUploadLayerPart, ActionCompleteLayerUpload, ActionPutImage}
+	if got := doc.Statement[0].Action; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("push actions = %v, want %v", got, want)
+	}
+	if st := doc.Statement[1]; len(st.Action) != 1 || st.Action[0] != ActionGetAuthorizationToken || len(st.Resource) != 1 || st.Resource[0] != "*" {
+		t.Errorf("login statement = %+v", st)
+	}
+	for _, r := range doc.Statement[0].Resource {
+		if r == "*" {
+			t.Errorf("push actions granted on *")
+		}
+	}
+}
+
+func TestPullPolicyIsPermissionsPolicyPull(t *testing.T) {
+	arns := []string{"arn:aws:ecr:us-east-1:123456789012:repository/app"}
+	a, _ := PullPolicy(arns)
+	b, _ := PermissionsPolicy(AccessPull, arns)
+	c, _ := PermissionsPolicy("", arns)
+	ja, _ := a.JSON()
+	jb, _ := b.JSON()
+	jc, _ := c.JSON()
+	if ja != jb || ja != jc {
+		t.Errorf("PullPolicy %s, PermissionsPolicy(pull) %s, PermissionsPolicy(\"\") %s", ja, jb, jc)
+	}
+	if _, err := PermissionsPolicy("admin", arns); err == nil {
+		t.Error("PermissionsPolicy with an unknown access level succeeded")
+	}
+}

@@ -59,6 +59,9 @@ type Options struct {
 	// InterruptGrace bounds how long AWS calls already in flight when ctx
 	// ends may still take to return. Zero means DefaultInterruptGrace.
 	InterruptGrace time.Duration
+	// Registry reaches the registry account for repository-policy changes
+	// (Clients.Registry); a plan with such changes fails them without it.
+	Registry func(region string) RegistryAPI
 }
 
 // DefaultInterruptGrace is long enough for an IAM write and the SDK's
@@ -219,6 +222,8 @@ func describeChange(c Change) string {
 		return "tag role " + c.Name
 	case c.Resource == ResourceTrustPolicy:
 		return "update the trust policy of role " + c.Name
+	case c.Resource == ResourceRepositoryPolicy:
+		return "set the repository policy of " + c.Name
 	default:
 		return "put inline policy " + c.Name
 	}
@@ -234,6 +239,8 @@ func applyChange(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts
 		return addAudience(ctx, api, p)
 	case c.Resource == ResourceRole && c.Action == ActionCreate:
 		return createRole(sched, ctx, api, p, c, opts)
+	case c.Resource == ResourceRepositoryPolicy:
+		return setRepositoryPolicy(sched, ctx, p, c, opts)
 	}
 	// The rest act on a role that may have been created a moment ago.
 	return retryPropagation(sched, opts, c, "role "+p.RoleName, func() error {

@@ -39,6 +39,14 @@ type ECRAPI interface {
 	DescribeRepositories(ctx context.Context, in *ecr.DescribeRepositoriesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error)
 }
 
+// RegistryAPI lists the ECR calls the engine makes in a registry account
+// (another account holding repositories the role uses), with the
+// credentials of --registry-profile. *ecr.Client satisfies it.
+type RegistryAPI interface {
+	GetRepositoryPolicy(ctx context.Context, in *ecr.GetRepositoryPolicyInput, optFns ...func(*ecr.Options)) (*ecr.GetRepositoryPolicyOutput, error)
+	SetRepositoryPolicy(ctx context.Context, in *ecr.SetRepositoryPolicyInput, optFns ...func(*ecr.Options)) (*ecr.SetRepositoryPolicyOutput, error)
+}
+
 // STSAPI lists the STS calls the engine makes. *sts.Client satisfies it.
 type STSAPI interface {
 	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
@@ -50,6 +58,11 @@ type Clients struct {
 	IAM IAMAPI
 	STS STSAPI
 	ECR func(region string) ECRAPI
+	// Registry, if set, reaches the registry account of repositories in
+	// other accounts (--registry-profile): the plan then reads and merges
+	// their repository policies. Nil means the plan only prints the
+	// statement the registry owner must add.
+	Registry func(region string) RegistryAPI
 }
 
 // NewClients builds the SDK clients once from a loaded configuration (the
@@ -65,6 +78,18 @@ func NewClients(cfg aws.Config) Clients {
 			}
 			return ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
 		},
+	}
+}
+
+// NewRegistryClients returns the Registry field of Clients for a
+// configuration loaded from --registry-profile.
+func NewRegistryClients(cfg aws.Config) func(region string) RegistryAPI {
+	client := ecr.NewFromConfig(cfg)
+	return func(region string) RegistryAPI {
+		if region == "" || region == cfg.Region {
+			return client
+		}
+		return ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
 	}
 }
 

@@ -31,7 +31,7 @@ func Documents(spec Spec, partition, account string) (trust, permissions policy.
 		}
 		arns = append(arns, repo.ARN(partition, account, spec.Region))
 	}
-	permissions, err = policy.PullPolicy(arns)
+	permissions, err = policy.PermissionsPolicy(spec.Access, arns)
 	if err != nil {
 		return policy.Document{}, policy.Document{}, err
 	}

@@ -14,6 +14,7 @@ func TestDocumentsMatchPlan(t *testing.T) {
 		"claim":        validSpec(),
 		"sub":          {OrgID: testOrg, Repositories: []string{"app", "team/*", other}, ProjectIDs: []string{testProject}, ProjectCondition: policy.Sub, Region: "eu-central-1"},
 		"all projects": {OrgID: testOrg, Repositories: []string{"app", "tools/builder"}, AllProjects: true, ProjectCondition: policy.Sub, Region: "us-east-1"},
+		"push":         {OrgID: testOrg, Repositories: []string{"app", "team/*", "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"}, ProjectIDs: []string{testProject}, Region: "us-east-1", Access: policy.AccessPush},
 		"branches":     {OrgID: testOrg, Repositories: []string{"app"}, ProjectIDs: []string{testProject}, Branches: []string{"refs/heads/main", "refs/tags/v*"}, Region: "us-east-1", Tags: map[string]string{"team": "platform"}},
 	}
 	for name, s := range specs {

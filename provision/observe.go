@@ -54,6 +54,10 @@ type Observed struct {
 	TrustPolicyQuota, RolePolicyQuota int
 	// QuotaSource says where the quotas come from ("GetAccountSummary" or "documented defaults").
 	QuotaSource string
+	// RegistryPolicies has the repository policies of the named
+	// repositories in other accounts, read with Clients.Registry; nil when
+	// it is not set.
+	RegistryPolicies []ObservedRepositoryPolicy
 }
 
 // ObservedProvider is an existing IAM OIDC provider.
@@ -144,7 +148,18 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 			obs.Repositories = repos
 			return err
 		})
-		return ig.Wait()
+		if c.Registry != nil {
+			ig.Go(func() error {
+				pols, err := observeRegistryPolicies(ictx, c.Registry, spec, obs.Partition, obs.Account)
+				obs.RegistryPolicies = pols
+				return err
+			})
+		}
+		if err := ig.Wait(); err != nil {
+			return err
+		}
+		obs.resolveRegistryStates()
+		return nil
 	})
 	g.Go(func() error {
 		r, err := observeRole(gctx, c.IAM, spec.RoleName)

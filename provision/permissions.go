@@ -18,6 +18,9 @@ const (
 	ScopeProvider   Scope = "oidc-provider"
 	ScopeRole       Scope = "role"
 	ScopeRepository Scope = "repository"
+	// ScopeRegistryRepository is for actions on repositories of a registry
+	// account, made by the --registry-profile identity.
+	ScopeRegistryRepository Scope = "registry-repository"
 )
 
 // Permission is one IAM action the operator's identity needs, and why.
@@ -45,13 +48,19 @@ const (
 	CommandPlan    = "plan"
 	CommandSetup   = "setup"
 	CommandDestroy = "destroy"
+	// CommandRegistry is not a command: it stands for the identity of
+	// --registry-profile in a registry account, which setup and plan use
+	// for repositories in other accounts. It is never the operator's own
+	// identity, so no other command's policy includes its actions.
+	CommandRegistry = "registry"
 )
 
 var (
-	observeCommands = []string{CommandPlan, CommandSetup, CommandDestroy}
-	planCommands    = []string{CommandPlan, CommandSetup}
-	setupCommands   = []string{CommandSetup}
-	destroyCommands = []string{CommandDestroy}
+	observeCommands  = []string{CommandPlan, CommandSetup, CommandDestroy}
+	planCommands     = []string{CommandPlan, CommandSetup}
+	setupCommands    = []string{CommandSetup}
+	destroyCommands  = []string{CommandDestroy}
+	registryCommands = []string{CommandRegistry}
 )
 
 // Permissions lists every IAM action the operator needs to run plan, setup
@@ -80,6 +89,8 @@ var Permissions = []Permission{
 	{Action: "iam:DetachRolePolicy", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "detach managed policies from the role before deleting it (the policies are kept)", Conditional: "when managed policies are attached"},
 	{Action: "iam:DeleteRole", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "delete the role"},
 	{Action: "iam:DeleteOpenIDConnectProvider", Commands: destroyCommands, Scope: ScopeProvider, Write: true, Why: "delete the provider", Conditional: "when no other role trusts it"},
+	{Action: "ecr:GetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Why: "read the repository policy of a repository in another account (plan and setup with --registry-profile)", Conditional: "only for the --registry-profile identity, with --repo ARNs in its account"},
+	{Action: "ecr:SetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Write: true, Why: "merge the role's statement into that repository policy, keeping its other statements (setup with --registry-profile)", Conditional: "only for the --registry-profile identity, when the statement is missing or differs"},
 }
 
 // OperatorScope narrows the resources of OperatorPolicy. Empty fields allow
@@ -109,12 +120,14 @@ func OperatorPolicy(scope OperatorScope, commands ...string) policy.Document {
 	resources := map[Scope]string{
 		ScopeAny:        "*",
 		ScopeRepository: fmt.Sprintf("arn:%s:ecr:*:%s:repository/*", partition, account),
-		ScopeProvider:   policy.ProviderARN(partition, account, org),
-		ScopeRole:       fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, cmp.Or(scope.RoleName, DefaultOperatorRoleName)),
+		// With --command registry, --account-id is the registry account.
+		ScopeRegistryRepository: fmt.Sprintf("arn:%s:ecr:*:%s:repository/*", partition, account),
+		ScopeProvider:           policy.ProviderARN(partition, account, org),
+		ScopeRole:               fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, cmp.Or(scope.RoleName, DefaultOperatorRoleName)),
 	}
-	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role"}
+	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role", ScopeRegistryRepository: "RegistryRepositoryPolicies"}
 	doc := policy.Document{Version: policy.Version}
-	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole} {
+	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole, ScopeRegistryRepository} {
 		var actions policy.Values
 		for _, p := range Permissions {
 			if p.Scope == s && (len(commands) == 0 || slices.ContainsFunc(commands, func(c string) bool { return slices.Contains(p.Commands, c) })) {

@@ -20,11 +20,17 @@ func TestPermissionsCoverClientInterfaces(t *testing.T) {
 		}
 		listed[p.Action] = true
 	}
-	for prefix, iface := range map[string]reflect.Type{
-		"iam": reflect.TypeFor[IAMAPI](),
-		"ecr": reflect.TypeFor[ECRAPI](),
-		"sts": reflect.TypeFor[STSAPI](),
+	for _, c := range []struct {
+		prefix string
+		iface  reflect.Type
+	}{
+		{"iam", reflect.TypeFor[IAMAPI]()},
+		{"ecr", reflect.TypeFor[ECRAPI]()},
+		{"sts", reflect.TypeFor[STSAPI]()},
+		// RegistryAPI is ECR in a registry account.
+		{"ecr", reflect.TypeFor[RegistryAPI]()},
 	} {
+		prefix, iface := c.prefix, c.iface
 		for m := range iface.Methods() {
 			if action := prefix + ":" + m.Name; !listed[action] {
 				t.Errorf("%s (a method of the %s interface) is not in Permissions", action, iface.Name())

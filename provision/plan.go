@@ -30,6 +30,9 @@ const (
 	ResourceRole        Resource = "iam-role"
 	ResourceTrustPolicy Resource = "trust-policy"
 	ResourceRolePolicy  Resource = "role-policy"
+	// ResourceRepositoryPolicy is the repository policy of a repository in
+	// another account (registry.go); its change's Name is the repository ARN.
+	ResourceRepositoryPolicy Resource = "repository-policy"
 )
 
 // Change is one write the plan will make. Its JSON form is part of the
@@ -78,6 +81,10 @@ type Plan struct {
 	Repositories []RepositoryStatus `json:"repositories"`
 	Changes      []Change           `json:"changes"`
 	Warnings     []string           `json:"warnings"`
+	// RegistryPolicyStatements are the statements the repository policies
+	// of repositories in other accounts need, one per such repository;
+	// setup merges those marked managed (--registry-profile).
+	RegistryPolicyStatements []RegistryPolicyStatement `json:"registry_policy_statements"`
 }
 
 // HasChanges reports whether applying the plan would write anything.
@@ -124,7 +131,7 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 		case RepoMissing:
 			missing = append(missing, r.Input)
 		case RepoOtherAccount:
-			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in a repository policy", r.Input))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in its repository policy; give the registry's owner the statement shown, or pass --registry-profile with credentials for that account to merge it", r.Input))
 		}
 	}
 	if len(missing) > 0 {
@@ -143,7 +150,7 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.PermissionsPolicy, err = policy.PullPolicy(arns)
+	p.PermissionsPolicy, err = policy.PermissionsPolicy(spec.Access, arns)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +170,9 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 		return nil, err
 	}
 	if err := p.planRole(); err != nil {
+		return nil, err
+	}
+	if err := p.planRegistry(); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -25,6 +26,8 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 	provState, roleState := "exists, matches (no change)", "exists, matches (no change)"
 	for _, c := range p.Changes {
 		switch {
+		case c.Resource == ResourceRepositoryPolicy:
+			// Shown with the repositories below; not the role's.
 		case c.Action == ActionCreate && c.Resource == ResourceProvider:
 			provState = "will be created"
 		case c.Resource == ResourceProvider:
@@ -65,6 +68,9 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 		fmt.Fprintf(&b, "\nTrust policy of %s:\n%s\n", p.RoleName, indent(trust))
 		fmt.Fprintf(&b, "\nPermissions policy %s:\n%s\n", PolicyName, indent(perms))
 	}
+	if err := p.writeRegistryStatements(&b, withDocuments); err != nil {
+		return err
+	}
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(&b, "\nWarning: %s\n", warn)
 	}
@@ -74,4 +80,27 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// writeRegistryStatements shows the repository-policy statements of
+// repositories in other accounts: always those the registry's owner must add
+// (they are the user's next step), and with withDocuments also those setup
+// merges itself.
+func (p *Plan) writeRegistryStatements(b *strings.Builder, withDocuments bool) error {
+	for _, e := range p.RegistryPolicyStatements {
+		if e.Managed && !withDocuments {
+			continue
+		}
+		raw, err := json.MarshalIndent(e.Statement, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode repository policy statement: %w", err)
+		}
+		st := string(raw)
+		if e.Managed {
+			fmt.Fprintf(b, "\nRepository policy of %s (merged with --registry-profile; other statements are kept), statement:\n%s\n", e.Repository, indent(st))
+			continue
+		}
+		fmt.Fprintf(b, "\nThe registry's owner must add this statement to the repository policy of %s\n(or run setup with --registry-profile to merge it):\n%s\n", e.Repository, indent(st))
+	}
+	return nil
 }

@@ -55,6 +55,9 @@ type Spec struct {
 	// tool creates them, and on an existing role it owns. They never
 	// replace the ownership tags.
 	Tags map[string]string
+	// Access is what the role may do with the repositories: pull (the
+	// default) or push, which adds the push actions.
+	Access policy.Access
 }
 
 // InputError is an invalid input, reported before any AWS call. Front ends
@@ -227,6 +230,13 @@ func (s Spec) Validate() (Spec, error) {
 	}
 	if err := ValidateRegion("--region", s.Region); err != nil {
 		return Spec{}, err
+	}
+	switch s.Access {
+	case "":
+		out.Access = policy.AccessPull
+	case policy.AccessPull, policy.AccessPush:
+	default:
+		return Spec{}, &InputError{Flag: "--access", Value: string(s.Access), Rule: "must be pull (the default) or push (pull plus the actions that push images)"}
 	}
 	if err := validateTags("--tag", s.Tags); err != nil {
 		return Spec{}, err

@@ -44,6 +44,15 @@ echo "== second run, same inputs: nothing to change, zero writes"
 echo "== $ circleci-ecr-oidc plan ${args[*]} --detailed-exitcode"
 "$bin" plan "${args[@]}" --detailed-exitcode
 echo
+echo "== would a job of project $project get in? verify checks the live role with a synthetic token"
+echo "== $ circleci-ecr-oidc verify ${args[*]} --claims project-id=$project"
+"$bin" verify "${args[@]}" --claims "project-id=$project"
+echo
+echo "== the classic mistake, an audience copied from a GitHub example: verify names the failing condition"
+echo "== (without --repo and --project-id, verify checks only the token)"
+echo "== $ circleci-ecr-oidc verify --org-id $org --claims project-id=$project,aud=sts.amazonaws.com"
+"$bin" verify --org-id "$org" --claims "project-id=$project,aud=sts.amazonaws.com" || echo "(exit status $?: the token would be denied)"
+echo
 echo "== the same resources as Terraform instead, with no AWS calls (or --format cloudformation)"
 echo "== $ circleci-ecr-oidc export --format terraform --out <dir> ${args[*]}"
 "$bin" export --format terraform --out "$workdir/terraform" "${args[@]}"

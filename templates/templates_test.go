@@ -101,3 +101,96 @@ func TestRenderSnippetRequiresValues(t *testing.T) {
 		t.Error("RenderSnippet without a role ARN succeeded")
 	}
 }
+
+var pushExample = Snippet{
+	Image:      "210987654321.dkr.ecr.eu-west-1.amazonaws.com/shared/base:v1",
+	RoleARN:    "arn:aws:iam::123456789012:role/circleci-ecr-push",
+	Region:     "eu-west-1",
+	Push:       true,
+	Account:    "210987654321",
+	Repository: "shared/base",
+	Tag:        "v1",
+}
+
+func TestPushSnippetGolden(t *testing.T) {
+	got, err := RenderSnippet(pushExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "snippet-push.yml")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (go test -update creates it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("push snippet differs from %s:\n%s", path, got)
+	}
+}
+
+// TestPushSnippetIsValidYAML parses the push snippet as a config.yml and
+// checks what makes it work: pinned orbs, the build_and_push_image job with
+// an aws-cli/setup auth step that assumes the role, and the same
+// profile_name in the step and the job (a mismatch logs in to ECR with no
+// credentials).
+func TestPushSnippetIsValidYAML(t *testing.T) {
+	got, err := RenderSnippet(pushExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config struct {
+		Version   any               `yaml:"version"`
+		Orbs      map[string]string `yaml:"orbs"`
+		Workflows map[string]struct {
+			Jobs []map[string]struct {
+				Auth        []map[string]map[string]string `yaml:"auth"`
+				ProfileName string                         `yaml:"profile_name"`
+				AccountID   string                         `yaml:"account_id"`
+				Region      string                         `yaml:"region"`
+				Repo        string                         `yaml:"repo"`
+				Tag         string                         `yaml:"tag"`
+			} `yaml:"jobs"`
+		} `yaml:"workflows"`
+	}
+	if err := yaml.Unmarshal([]byte(got), &config); err != nil {
+		t.Fatalf("push snippet is not valid YAML: %v\n%s", err, got)
+	}
+	if config.Orbs["aws-ecr"] != "circleci/aws-ecr@9.8.1" || config.Orbs["aws-cli"] != "circleci/aws-cli@5.4.1" {
+		t.Errorf("orbs = %v", config.Orbs)
+	}
+	if len(config.Workflows) != 1 {
+		t.Fatalf("workflows = %v", config.Workflows)
+	}
+	for _, wf := range config.Workflows {
+		if len(wf.Jobs) != 1 {
+			t.Fatalf("jobs = %v", wf.Jobs)
+		}
+		job, ok := wf.Jobs[0]["aws-ecr/build_and_push_image"]
+		if !ok {
+			t.Fatalf("no aws-ecr/build_and_push_image job: %v", wf.Jobs[0])
+		}
+		if len(job.Auth) != 1 {
+			t.Fatalf("auth = %v", job.Auth)
+		}
+		setup, ok := job.Auth[0]["aws-cli/setup"]
+		if !ok || setup["role_arn"] != pushExample.RoleARN {
+			t.Errorf("auth step = %v, want aws-cli/setup with role_arn %s", job.Auth[0], pushExample.RoleARN)
+		}
+		if setup["profile_name"] == "" || setup["profile_name"] != job.ProfileName {
+			t.Errorf("profile_name: auth step %q, job %q; they must be equal", setup["profile_name"], job.ProfileName)
+		}
+		if job.AccountID != pushExample.Account || job.Region != pushExample.Region || job.Repo != pushExample.Repository || job.Tag != pushExample.Tag {
+			t.Errorf("job parameters = %+v", job)
+		}
+	}
+	if !strings.Contains(got, "context") {
+		t.Error("the push snippet does not say the job needs a context")
+	}
+	if _, err := RenderSnippet(Snippet{Image: pushExample.Image, RoleARN: pushExample.RoleARN, Push: true}); err == nil {
+		t.Error("push snippet without account and repository rendered")
+	}
+}

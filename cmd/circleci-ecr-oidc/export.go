@@ -58,7 +58,8 @@ If the organization's OIDC provider exists already, apply the Terraform output w
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "ignored: export never writes to AWS")
 	// Accepted so that a setup command line works unchanged, but they do
 	// not apply to an export: it makes no calls and prints no snippet.
-	for _, name := range []string{"yes", "output", "adopt", "allow-missing-repos", "image"} {
+	// --registry-profile too: the export writes the role's side only.
+	for _, name := range []string{"yes", "output", "adopt", "allow-missing-repos", "image", "registry-profile"} {
 		_ = fs.MarkHidden(name)
 	}
 	return cmd

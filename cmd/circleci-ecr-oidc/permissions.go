@@ -35,7 +35,9 @@ policy that allows exactly those: reads on "*" only where IAM requires it, write
 to the organization's OIDC provider and to the role name. With --output json it prints
 the policy document alone, ready for aws iam put-role-policy or create-policy.
 
-plan needs only the reads; setup needs the reads and the writes.`,
+plan needs only the reads; setup needs the reads and the writes. For repositories in
+another account, --command registry prints what the --registry-profile identity needs
+in that account (read and set repository policies).`,
 		Example: `  circleci-ecr-oidc permissions --output json --account-id 123456789012 \
     --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d > operator-policy.json`,
 		Args: cobra.NoArgs,
@@ -43,7 +45,7 @@ plan needs only the reads; setup needs the reads and the writes.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text (actions and policy) or json (the policy document alone)")
-	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable)")
+	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable); registry prints the policy of the --registry-profile identity in a registry account (with --account-id of that account)")
 	fs.StringVar(&opts.Scope.OrgID, "org-id", "", "CircleCI organization ID to scope the provider actions to (default: any organization)")
 	fs.StringVar(&opts.Scope.Account, "account-id", "", "AWS account ID to scope the resources to (default: any account, *)")
 	fs.StringVar(&opts.Scope.RoleName, "role-name", provision.DefaultOperatorRoleName, "role name, or a pattern with *, that setup may create and change")
@@ -56,8 +58,8 @@ func runPermissions(opts *permissionsOptions) error {
 		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
 	}
 	for _, c := range opts.Commands {
-		if !slices.Contains([]string{provision.CommandSetup, provision.CommandPlan, provision.CommandDestroy}, c) {
-			return &provision.InputError{Flag: "--command", Value: c, Rule: "must be setup, plan or destroy"}
+		if !slices.Contains([]string{provision.CommandSetup, provision.CommandPlan, provision.CommandDestroy, provision.CommandRegistry}, c) {
+			return &provision.InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, or registry (the --registry-profile identity)"}
 		}
 	}
 	if opts.Scope.OrgID != "" {

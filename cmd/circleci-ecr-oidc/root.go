@@ -59,6 +59,11 @@ type specFlags struct {
 	allowMissing bool
 	maxAttempts  attemptsValue
 	tags         tagsValue
+	// access is --access: pull or push.
+	access string
+	// registryProfile is the profile of the registry account that holds
+	// repositories named by ARN in another account (--registry-profile).
+	registryProfile string
 	// set tells flags given explicitly from defaults.
 	set *pflag.FlagSet
 }
@@ -80,6 +85,8 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
 	fs.Var(&f.maxAttempts, "max-attempts", "attempts per AWS call, first try included, 1 to 20 (default: AWS_MAX_ATTEMPTS, else 3)")
 	fs.Var(&f.tags, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
+	fs.StringVar(&f.access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
+	fs.StringVar(&f.registryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")
 }
 
 // missing lists the required flags that were not given.
@@ -111,6 +118,7 @@ func (f *specFlags) spec(region string) provision.Spec {
 		Adopt:             f.adopt,
 		AllowMissingRepos: f.allowMissing,
 		Tags:              f.tags.tags,
+		Access:            policy.Access(f.access),
 	}
 }
 
@@ -143,6 +151,23 @@ func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*c
 	}
 	cfg.Retryer = newRetryer(cfg.RetryMaxAttempts)
 	return cfg, nil
+}
+
+// loadRegistryClients loads --registry-profile, the credentials (and, in
+// tests, the endpoint_url) of the account holding repositories named by ARN
+// in another account. Like loadAWSConfig it makes no AWS call, so a profile
+// that does not exist is reported as bad input before anything is read.
+func loadRegistryClients(ctx context.Context, f *specFlags) (func(region string) provision.RegistryAPI, error) {
+	cfg, err := loadAWSConfig(ctx, f.registryProfile, f.region, f.maxAttempts.loadOptions()...)
+	var input *provision.InputError
+	if errors.As(err, &input) && input.Flag == "--profile" {
+		input.Flag = "--registry-profile"
+		input.Rule += " (it holds the credentials of the registry account)"
+	}
+	if err != nil {
+		return nil, err
+	}
+	return provision.NewRegistryClients(cfg), nil
 }
 
 // awsHint turns common AWS failures into an actionable hint.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
 )
@@ -123,7 +124,7 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 // and was not done, writes the JSON result in JSON mode, and returns the
 // error with a hint where one helps.
 func applyAndReport(ctx context.Context, opts *setupOptions, clients provision.Clients, p *provision.Plan, out *result) (provision.Result, error) {
-	res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
+	res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO), Registry: clients.Registry})
 	out.NotApplied = res.NotApplied
 	if err != nil {
 		reportPartial(opts.IO, res)
@@ -191,11 +192,32 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	return spec, provision.NewClients(cfg), nil
+	clients := provision.NewClients(cfg)
+	if f.registryProfile != "" {
+		if clients.Registry, err = loadRegistryClients(ctx, f); err != nil {
+			return provision.Spec{}, provision.Clients{}, err
+		}
+	}
+	return spec, clients, nil
 }
 
 func renderSnippet(p *provision.Plan) (string, error) {
-	return templates.RenderSnippet(templates.Snippet{Image: p.Image, RoleARN: p.RoleARN, Region: p.Region})
+	return snippetFor(p.Image, p.RoleARN, p.Region, p.Spec.Access)
+}
+
+// snippetFor renders the config.yml snippet for an access level: a job that
+// pulls image, or with push a job that builds and pushes to image's
+// repository (in its account and region).
+func snippetFor(image, roleARN, region string, access policy.Access) (string, error) {
+	s := templates.Snippet{Image: image, RoleARN: roleARN, Region: region}
+	if access == policy.AccessPush {
+		img, err := provision.ParseImage("--image", image)
+		if err != nil {
+			return "", err
+		}
+		s.Push, s.Account, s.Region, s.Repository, s.Tag = true, img.Account, img.Region, img.Repository, img.Tag
+	}
+	return templates.RenderSnippet(s)
 }
 
 // writeResult prints the outcome: JSON as one object, or in text the plan
@@ -210,6 +232,10 @@ func writeResult(io IOStreams, format string, out *result, err error) error {
 		}
 	}
 	fmt.Fprintf(io.Out, "\n%s", out.Snippet)
+	if out.Spec.Access == policy.AccessPush {
+		fmt.Fprintf(io.ErrOut, "Next: merge the snippet's orbs and workflow into .circleci/config.yml, give the job a context, and remove AWS keys from its contexts.\n")
+		return err
+	}
 	fmt.Fprintf(io.ErrOut, "Next: paste the snippet into the job in .circleci/config.yml, run the job with a context, and remove AWS keys from its contexts.\n")
 	return err
 }

@@ -8,12 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
 )
 
 func newCmdSnippet(io IOStreams) *cobra.Command {
-	var roleARN, image string
+	var roleARN, image, access string
 	cmd := &cobra.Command{
 		Use:   "snippet",
 		Short: "Print the .circleci/config.yml snippet for a role and an image (no AWS calls)",
@@ -34,7 +34,10 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := templates.RenderSnippet(templates.Snippet{Image: img.String(), RoleARN: roleARN, Region: img.Region})
+			if a := policy.Access(access); a != policy.AccessPull && a != policy.AccessPush {
+				return &provision.InputError{Flag: "--access", Value: access, Rule: "must be pull (a job that runs in the image) or push (a job that builds and pushes it)"}
+			}
+			s, err := snippetFor(img.String(), roleARN, img.Region, policy.Access(access))
 			if err != nil {
 				return err
 			}
@@ -44,6 +47,7 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&roleARN, "role-arn", "", "ARN of the IAM role CircleCI assumes")
 	cmd.Flags().StringVar(&image, "image", "", "ECR image URI, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest")
+	cmd.Flags().StringVar(&access, "access", string(policy.AccessPull), "pull: a job that runs in the image; push: a job that builds and pushes it with the aws-ecr orb")
 	return cmd
 }
 

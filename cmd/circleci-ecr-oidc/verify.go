@@ -73,6 +73,9 @@ or the token is denied, 2 for bad flags.`,
 		},
 	}
 	opts.Flags.register(cmd.Flags())
+	// verify reads the role's account only; runVerify refuses the flag
+	// rather than ignore it.
+	_ = cmd.Flags().MarkHidden("registry-profile")
 	cmd.Flags().StringVar(&opts.TokenFile, "token", "", "file holding a CircleCI OIDC token to check, or - for stdin")
 	cmd.Flags().StringVar(&opts.Claims, "claims", "", "check a synthetic token with these claims: key=value,... (project-id, aud, sub, vcs-origin, vcs-ref, exp, iss, ...; org-id defaults to --org-id)")
 	cmd.Flags().BoolVar(&opts.Assume, "assume", false, "with --token: call sts:AssumeRoleWithWebIdentity and ecr:GetAuthorizationToken and report each step")
@@ -96,6 +99,9 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	f := &opts.Flags
 	if err := f.validateOutput(); err != nil {
 		return err
+	}
+	if f.registryProfile != "" {
+		return &provision.InputError{Flag: "--registry-profile", Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
 	}
 	switch {
 	case opts.TokenFile != "" && opts.Claims != "":

@@ -1,0 +1,229 @@
+package provision
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// Cross-account repositories. A role may use a repository in another
+// account only if both sides allow it: the role's permissions policy (which
+// NewPlan always grants) and the repository's own policy in the registry
+// account. With Clients.Registry (--registry-profile) the plan reads each
+// such repository's policy and merges one statement for the role into it;
+// without, it lists the statement for the registry's owner to add.
+
+// ObservedRepositoryPolicy is what Observe read about a repository in
+// another account through Clients.Registry.
+type ObservedRepositoryPolicy struct {
+	// ARN is the repository's ARN, as in RepositoryStatus.
+	ARN string
+	// Found is false when the registry has no such repository.
+	Found bool
+	// Policy is the repository policy as the registry returned it; "" when
+	// the repository has none.
+	Policy string
+}
+
+// RegistryPolicyStatement is the statement the repository policy of a
+// repository in another account needs so that the role may use it.
+type RegistryPolicyStatement struct {
+	// Repository is the repository's ARN, or ARN pattern.
+	Repository string `json:"repository"`
+	// Statement names the role as principal with the access level's actions.
+	Statement policy.Statement `json:"statement"`
+	// Managed is true when setup merges the statement into the repository
+	// policy itself (--registry-profile), false when the registry's owner
+	// must add it.
+	Managed bool `json:"managed"`
+	// Policy is the whole merged document setup writes; "" when nothing is
+	// to be written.
+	Policy string `json:"-"`
+}
+
+// observeRegistryPolicies reads, concurrently, the repository policy of
+// every named repository (not pattern) in another account.
+func observeRegistryPolicies(ctx context.Context, registry func(region string) RegistryAPI, spec Spec, partition, account string) ([]ObservedRepositoryPolicy, error) {
+	var (
+		mu  sync.Mutex
+		out = []ObservedRepositoryPolicy{}
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxConcurrentDescribes)
+	for _, input := range spec.Repositories {
+		repo, err := ParseRepository(input)
+		if err != nil {
+			return nil, err
+		}
+		if repo.Pattern || repo.Local(account) {
+			continue
+		}
+		arn := repo.ARN(partition, account, spec.Region)
+		api := registry(cmp.Or(repo.Region, spec.Region))
+		g.Go(func() error {
+			got := ObservedRepositoryPolicy{ARN: arn, Found: true}
+			res, err := api.GetRepositoryPolicy(gctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
+			switch errorCode(err) {
+			case "":
+				if err != nil {
+					return fmt.Errorf("read the repository policy of %s with --registry-profile: %w", arn, err)
+				}
+				got.Policy = aws.ToString(res.PolicyText)
+			case "RepositoryPolicyNotFoundException":
+			case "RepositoryNotFoundException":
+				got.Found = false
+			default:
+				return fmt.Errorf("read the repository policy of %s with --registry-profile: %w", arn, err)
+			}
+			mu.Lock()
+			out = append(out, got)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// registryPolicy returns what Observe read for a repository ARN, if it read
+// the registry at all.
+func (o *Observed) registryPolicy(arn string) (ObservedRepositoryPolicy, bool) {
+	for _, p := range o.RegistryPolicies {
+		if p.ARN == arn {
+			return p, true
+		}
+	}
+	return ObservedRepositoryPolicy{}, false
+}
+
+// resolveRegistryStates turns "other account (not looked up)" into found or
+// missing for the repositories Observe could read through the registry.
+func (o *Observed) resolveRegistryStates() {
+	for i, r := range o.Repositories {
+		if r.State != RepoOtherAccount {
+			continue
+		}
+		if p, ok := o.registryPolicy(r.ARN); ok {
+			o.Repositories[i].State = RepoMissing
+			if p.Found {
+				o.Repositories[i].State = RepoFound
+			}
+		}
+	}
+}
+
+// planRegistry plans the repository-policy side of every repository in
+// another account: a change that merges the role's statement where the
+// registry could be read and the statement differs, and otherwise the
+// statement for the registry's owner.
+func (p *Plan) planRegistry() error {
+	p.RegistryPolicyStatements = []RegistryPolicyStatement{}
+	st := policy.RepositoryStatement(p.RoleARN, p.Spec.Access)
+	foreign := 0
+	for _, r := range p.Repositories {
+		repo, err := ParseRepository(r.Input)
+		if err != nil {
+			return err
+		}
+		if repo.Local(p.Account) {
+			continue
+		}
+		foreign++
+		entry := RegistryPolicyStatement{Repository: r.ARN, Statement: st}
+		observed, read := p.Observed.registryPolicy(r.ARN)
+		switch {
+		case repo.Pattern:
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s names repositories in another account by prefix: a repository policy belongs to one repository, so the owner of each matching repository must add the statement shown for it", r.Input))
+		case read && observed.Found:
+			entry.Managed = true
+			merged, changed, err := policy.MergeStatement(observed.Policy, st)
+			if err != nil {
+				return fmt.Errorf("merge the role's statement into the repository policy of %s: %w", r.ARN, err)
+			}
+			if !changed {
+				break
+			}
+			entry.Policy = merged
+			c := Change{Action: ActionUpdate, Resource: ResourceRepositoryPolicy, Name: r.ARN,
+				Reason: "add or update the statement " + st.Sid + " for role " + p.RoleName + "; the policy's other statements are kept"}
+			if observed.Policy == "" {
+				c.Action, c.Reason = ActionCreate, "the repository has no policy; allow role "+p.RoleName
+			}
+			p.Changes = append(p.Changes, c)
+		case read:
+			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s does not exist in its registry, so its policy cannot allow the role yet; run setup again once it exists", r.ARN))
+		}
+		p.RegistryPolicyStatements = append(p.RegistryPolicyStatements, entry)
+	}
+	// Observe reads the registry only when it has a client for it, and then
+	// leaves a non-nil list even if there was nothing to read.
+	if foreign == 0 && p.Observed.RegistryPolicies != nil {
+		p.Warnings = append(p.Warnings, "--registry-profile is not used: no --repo is an ARN in another account than "+p.Account)
+	}
+	return nil
+}
+
+// setRepositoryPolicy writes the merged repository policy of change c with
+// the registry's credentials. Apply starts it only after the role exists,
+// but ECR checks the principals of a policy against IAM, which may not show
+// a role created a moment ago: a fresh role's rejection is retried like
+// IAM's own propagation delays.
+func setRepositoryPolicy(sched, ctx context.Context, p *Plan, c Change, opts Options) error {
+	if opts.Registry == nil {
+		return fmt.Errorf("no credentials for the registry account: pass --registry-profile")
+	}
+	var entry *RegistryPolicyStatement
+	for i := range p.RegistryPolicyStatements {
+		if e := &p.RegistryPolicyStatements[i]; e.Repository == c.Name && e.Policy != "" {
+			entry = e
+		}
+	}
+	if entry == nil {
+		return fmt.Errorf("the plan holds no repository policy for %s", c.Name)
+	}
+	repo, err := ParseRepository(c.Name)
+	if err != nil {
+		return err
+	}
+	api := opts.Registry(cmp.Or(repo.Region, p.Region))
+	roleIsNew := !p.RoleExists
+	set := func() error {
+		_, err := api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{
+			RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(entry.Policy),
+		})
+		return err
+	}
+	err = set()
+	for _, wait := range opts.PropagationWaits {
+		if !roleIsNew || !isPrincipalRejected(err) {
+			return err
+		}
+		opts.Progress(Event{Change: c, Message: fmt.Sprintf("ECR does not accept role %s as a principal yet (IAM propagation); retrying in %s", p.RoleName, wait)})
+		select {
+		case <-time.After(wait):
+		case <-sched.Done():
+			return fmt.Errorf("stop waiting for role %s to propagate: %w", p.RoleName, context.Cause(sched))
+		}
+		err = set()
+	}
+	return err
+}
+
+// isPrincipalRejected reports whether ECR refused the policy as invalid. Its
+// message ("Invalid repository policy provided") does not say why; for a
+// document that names a role created a moment ago, and whose other
+// statements ECR accepted before, the likely cause is that IAM has not
+// propagated the role, so the caller retries only then.
+func isPrincipalRejected(err error) bool {
+	return errorCode(err) == "InvalidParameterException"
+}
