@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -109,6 +110,19 @@ func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, in *iam.GetOpenIDC
 		return nil, apiError("NoSuchEntity")
 	}
 	return &iam.GetOpenIDConnectProviderOutput{Url: aws.String(p.url), ClientIDList: slices.Clone(p.clientIDs), Tags: p.tags}, nil
+}
+
+func (f *fakeAWS) ListOpenIDConnectProviders(context.Context, *iam.ListOpenIDConnectProvidersInput, ...func(*iam.Options)) (*iam.ListOpenIDConnectProvidersOutput, error) {
+	if err := f.record("ListOpenIDConnectProviders"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &iam.ListOpenIDConnectProvidersOutput{}
+	for _, arn := range slices.Sorted(maps.Keys(f.providers)) {
+		out.OpenIDConnectProviderList = append(out.OpenIDConnectProviderList, iamtypes.OpenIDConnectProviderListEntry{Arn: aws.String(arn)})
+	}
+	return out, nil
 }
 
 func (f *fakeAWS) CreateOpenIDConnectProvider(_ context.Context, in *iam.CreateOpenIDConnectProviderInput, _ ...func(*iam.Options)) (*iam.CreateOpenIDConnectProviderOutput, error) {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -124,28 +126,24 @@ type RepositoryStatus struct {
 }
 
 // Observe reads the account's state for spec. It only reads, and keeps the
-// number of sequential round trips low: the role (with its policies) and the
-// quotas need no account ID, so they are read while the caller identity is
-// fetched; the provider and repository look-ups, whose ARNs need the account
-// and partition, follow it concurrently.
+// number of sequential round trips low: the caller identity, the provider
+// (found by listing the account's providers, whose ARNs need no account ID
+// to match), the role with its policies, the quotas and the repositories
+// named without an ARN are all read at once. Only repository ARNs in the
+// caller's own account, and registry policies, wait for the identity.
 func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	obs := &Observed{}
+	var byName, byARN map[int]string
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
 		if obs.Account, obs.Partition, obs.CallerARN, err = observeCaller(gctx, c.STS); err != nil {
 			return err
 		}
-
 		ig, ictx := errgroup.WithContext(gctx)
 		ig.Go(func() error {
-			p, err := observeProvider(ictx, c.IAM, policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID))
-			obs.Provider = p
-			return err
-		})
-		ig.Go(func() error {
-			repos, err := observeRepositories(ictx, c, spec, obs.Partition, obs.Account)
-			obs.Repositories = repos
+			var err error
+			byARN, err = lookupRepositories(ictx, c, spec, func(r Repository) bool { return !r.Pattern && r.Account == obs.Account })
 			return err
 		})
 		if c.Registry != nil {
@@ -155,11 +153,17 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 				return err
 			})
 		}
-		if err := ig.Wait(); err != nil {
-			return err
-		}
-		obs.resolveRegistryStates()
-		return nil
+		return ig.Wait()
+	})
+	g.Go(func() error {
+		p, err := findProvider(gctx, c.IAM, spec.OrgID)
+		obs.Provider = p
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		byName, err = lookupRepositories(gctx, c, spec, func(r Repository) bool { return !r.Pattern && r.Account == "" })
+		return err
 	})
 	g.Go(func() error {
 		r, err := observeRole(gctx, c.IAM, spec.RoleName)
@@ -173,11 +177,29 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	maps.Copy(byName, byARN)
+	obs.Repositories = repositoryStatuses(spec, obs.Partition, obs.Account, byName)
+	obs.resolveRegistryStates()
 	return obs, nil
 }
 
-// observeCaller returns the account, partition and ARN of the identity the
-// tool acts as; every ARN the tool builds depends on the first two.
+// findProvider finds the organization's provider among the account's OIDC
+// providers and reads it; nil when there is none. Listing needs no account
+// ID, so it runs alongside the caller-identity call.
+func findProvider(ctx context.Context, api IAMAPI, orgID string) (*ObservedProvider, error) {
+	out, err := api.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		return nil, fmt.Errorf("list OIDC providers: %w", err)
+	}
+	suffix := ":oidc-provider/" + policy.ProviderPath(orgID)
+	for _, p := range out.OpenIDConnectProviderList {
+		if arn := aws.ToString(p.Arn); strings.HasSuffix(arn, suffix) {
+			return observeProvider(ctx, api, arn)
+		}
+	}
+	return nil, nil
+}
+
 func observeCaller(ctx context.Context, api STSAPI) (account, partition, callerARN string, err error) {
 	id, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
@@ -327,50 +349,35 @@ func observeQuotas(ctx context.Context, api IAMAPI) (trust, rolePolicy int, sour
 	return trust, rolePolicy, source
 }
 
-// observeRepositories resolves every --repo to an ARN and looks up the named
-// repositories of the caller's account, batched per region. ECR fails a whole
+// lookupRepositories looks up, in the caller's account, the repositories
+// of spec that want selects, batched per region, and returns the URIs of
+// those that exist by their index in spec.Repositories. ECR fails a whole
 // batch when one name is missing, so a failed batch is retried name by name
 // to say exactly which are missing.
-func observeRepositories(ctx context.Context, c Clients, spec Spec, partition, account string) ([]RepositoryStatus, error) {
-	statuses := make([]RepositoryStatus, len(spec.Repositories))
+func lookupRepositories(ctx context.Context, c Clients, spec Spec, want func(Repository) bool) (map[int]string, error) {
 	byRegion := map[string][]int{}
 	for i, input := range spec.Repositories {
 		repo, err := ParseRepository(input)
 		if err != nil {
 			return nil, err
 		}
-		region := cmp.Or(repo.Region, spec.Region)
-		statuses[i] = RepositoryStatus{Input: input, ARN: repo.ARN(partition, account, spec.Region)}
-		switch {
-		case repo.Pattern:
-			statuses[i].State = RepoPattern
-		case !repo.Local(account):
-			statuses[i].State = RepoOtherAccount
-		default:
+		if want(repo) {
+			region := cmp.Or(repo.Region, spec.Region)
 			byRegion[region] = append(byRegion[region], i)
 		}
 	}
 	var mu sync.Mutex
+	found := map[int]string{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxConcurrentDescribes)
-	regions := make([]string, 0, len(byRegion))
-	for r := range byRegion {
-		regions = append(regions, r)
-	}
-	slices.Sort(regions)
-	for _, region := range regions {
+	for _, region := range slices.Sorted(maps.Keys(byRegion)) {
 		api := c.ECR(region)
 		for batch := range slices.Chunk(byRegion[region], maxNamesPerDescribeCall) {
 			g.Go(func() error {
-				found, err := describe(gctx, api, statuses, batch)
+				uris, err := describe(gctx, api, spec.Repositories, batch)
 				mu.Lock()
 				defer mu.Unlock()
-				for _, i := range batch {
-					statuses[i].State = RepoMissing
-					if uri, ok := found[i]; ok {
-						statuses[i].State, statuses[i].URI = RepoFound, uri
-					}
-				}
+				maps.Copy(found, uris)
 				return err
 			})
 		}
@@ -378,16 +385,37 @@ func observeRepositories(ctx context.Context, c Clients, spec Spec, partition, a
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return statuses, nil
+	return found, nil
+}
+
+// repositoryStatuses resolves every --repo to its ARN and what the look-up
+// found (found holds the URIs of existing repositories by index).
+func repositoryStatuses(spec Spec, partition, account string, found map[int]string) []RepositoryStatus {
+	statuses := make([]RepositoryStatus, len(spec.Repositories))
+	for i, input := range spec.Repositories {
+		repo, _ := ParseRepository(input) // validated by Spec.Validate
+		statuses[i] = RepositoryStatus{Input: input, ARN: repo.ARN(partition, account, spec.Region)}
+		switch uri, ok := found[i]; {
+		case repo.Pattern:
+			statuses[i].State = RepoPattern
+		case !repo.Local(account):
+			statuses[i].State = RepoOtherAccount
+		case ok:
+			statuses[i].State, statuses[i].URI = RepoFound, uri
+		default:
+			statuses[i].State = RepoMissing
+		}
+	}
+	return statuses
 }
 
 // describe looks up the repositories at the given indexes and returns the
 // URIs of those that exist.
-func describe(ctx context.Context, api ECRAPI, statuses []RepositoryStatus, batch []int) (map[int]string, error) {
+func describe(ctx context.Context, api ECRAPI, inputs []string, batch []int) (map[int]string, error) {
 	names := make([]string, len(batch))
 	byName := map[string]int{}
 	for j, i := range batch {
-		repo, _ := ParseRepository(statuses[i].Input)
+		repo, _ := ParseRepository(inputs[i])
 		names[j] = repo.Name
 		byName[repo.Name] = i
 	}
@@ -408,7 +436,7 @@ func describe(ctx context.Context, api ECRAPI, statuses []RepositoryStatus, batc
 		return found, nil
 	}
 	for _, i := range batch {
-		one, err := describe(ctx, api, statuses, []int{i})
+		one, err := describe(ctx, api, inputs, []int{i})
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 )
 
@@ -116,6 +118,42 @@ func (s *ShardedPlan) HasChanges() bool {
 	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges)
 }
 
+// shardProbeWave is how many shard roles are read at once while looking for
+// the end of the sequence: a rerun with up to this many roles costs one
+// round trip more than an unsharded one.
+const shardProbeWave = 4
+
+// observeShardRoles returns the existing roles base-1, base-2, ... up to the
+// first name that does not exist, given role 1 as already observed. Roles
+// are read in concurrent waves rather than one after another.
+func observeShardRoles(ctx context.Context, api IAMAPI, base string, first *ObservedRole) ([]*ObservedRole, error) {
+	if first == nil {
+		return nil, nil
+	}
+	roles := []*ObservedRole{first}
+	for next := 2; next <= maxShards; next += shardProbeWave {
+		wave := make([]*ObservedRole, min(shardProbeWave, maxShards-next+1))
+		g, gctx := errgroup.WithContext(ctx)
+		for j := range wave {
+			g.Go(func() error {
+				r, err := observeRole(gctx, api, ShardRoleName(base, next+j))
+				wave[j] = r
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, r := range wave {
+			if r == nil {
+				return roles, nil
+			}
+			roles = append(roles, r)
+		}
+	}
+	return roles, nil
+}
+
 // PlanShards plans a setup that spreads spec.ProjectIDs over roles
 // <RoleName>-1..k, each with a trust policy within the account's quota. It
 // reads the existing shard roles first (until the first name that does not
@@ -135,25 +173,18 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		return nil, err
 	}
 	// The existing shard roles, in order, and the projects each admits.
-	var (
-		roles   []*ObservedRole
-		current [][]string
-	)
-	role := obs.Role
-	for i := 1; role != nil; i++ {
+	roles, err := observeShardRoles(ctx, c.IAM, base, obs.Role)
+	if err != nil {
+		return nil, err
+	}
+	current := make([][]string, len(roles))
+	for i, role := range roles {
 		named := spec
-		named.RoleName = ShardRoleName(base, i)
+		named.RoleName = ShardRoleName(base, i+1)
 		if err := checkOwnership(role, named); err != nil {
 			return nil, err
 		}
-		roles = append(roles, role)
-		current = append(current, ProjectsAdmitted(role.TrustPolicy, spec.OrgID))
-		if i == maxShards {
-			break
-		}
-		if role, err = observeRole(ctx, c.IAM, ShardRoleName(base, i+1)); err != nil {
-			return nil, err
-		}
+		current[i] = ProjectsAdmitted(role.TrustPolicy, spec.OrgID)
 	}
 	fits := func(projects []string) bool {
 		doc, err := policy.TrustPolicy(policy.Trust{Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
