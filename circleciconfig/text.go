@@ -22,8 +22,11 @@ type text struct {
 
 func newText(src []byte) *text {
 	t := &text{src: src, starts: []int{0}, newline: "\n"}
+	// YAML breaks lines at LF, CRLF and a lone CR; the parser's line
+	// numbers count all three, so the map must too.
 	for i, b := range src {
-		if b == '\n' && i+1 < len(src) {
+		lone := b == '\r' && (i+1 == len(src) || src[i+1] != '\n')
+		if (b == '\n' || lone) && i+1 < len(src) {
 			t.starts = append(t.starts, i+1)
 		}
 	}
@@ -41,14 +44,14 @@ func (t *text) line(n int) []byte {
 	return t.src[t.starts[n-1]:t.lineEnd(n)]
 }
 
-// lineEnd is the offset just before line n's "\n" or "\r\n".
+// lineEnd is the offset just before line n's "\n", "\r\n" or lone "\r".
 func (t *text) lineEnd(n int) int {
-	end := t.nextLineStart(n)
-	if end > 0 && t.src[end-1] == '\n' {
+	start, end := t.starts[n-1], t.nextLineStart(n)
+	if end > start && t.src[end-1] == '\n' {
 		end--
-		if end > t.starts[n-1] && t.src[end-1] == '\r' {
-			end--
-		}
+	}
+	if end > start && t.src[end-1] == '\r' {
+		end--
 	}
 	return end
 }
