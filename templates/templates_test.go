@@ -23,7 +23,13 @@ func TestSnippetGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "snippet.yml")
+	golden(t, "snippet.yml", got)
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -34,7 +40,7 @@ func TestSnippetGolden(t *testing.T) {
 		t.Fatalf("read golden file (go test -update creates it): %v", err)
 	}
 	if got != string(want) {
-		t.Errorf("snippet differs from %s:\n%s", path, got)
+		t.Errorf("%s differs from %s:\n%s", name, path, got)
 	}
 }
 
@@ -117,19 +123,7 @@ func TestPushSnippetGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "snippet-push.yml")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (go test -update creates it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("push snippet differs from %s:\n%s", path, got)
-	}
+	golden(t, "snippet-push.yml", got)
 }
 
 // TestPushSnippetIsValidYAML parses the push snippet as a config.yml and

@@ -50,11 +50,18 @@ type invocation struct {
 	code           int
 }
 
-// runBinary runs the built tool with env, no terminal and no stdin.
+// runBinary runs the built tool with env, no terminal and an empty stdin.
 func runBinary(t *testing.T, env []string, args ...string) invocation {
+	t.Helper()
+	return runBinaryStdin(t, env, "", args...)
+}
+
+// runBinaryStdin runs the built tool with env and stdin, no terminal.
+func runBinaryStdin(t *testing.T, env []string, stdin string, args ...string) invocation {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -6,14 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -330,24 +328,6 @@ func TestVerifyTokens(t *testing.T) {
 			t.Errorf("bad input made %d AWS requests", n)
 		}
 	})
-}
-
-func runBinaryStdin(t *testing.T, env []string, stdin string, args ...string) invocation {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return invocation{out.String(), errOut.String(), code}
 }
 
 // recorder is a reverse proxy that keeps every response body, so a test can
