@@ -192,31 +192,9 @@ func PermissionsPolicy(access Access, repositoryARNs []string) (Document, error)
 			return Document{}, fmt.Errorf("build permissions policy: %q is not a repository ARN", a)
 		}
 	}
-	// The Sid differs per level so that a role switched between levels
-	// shows the change in its policy at a glance.
-	sid := "PullNamedRepositories"
-	switch access {
-	case AccessPull, "":
-	case AccessPush:
-		sid = "PushAndPullNamedRepositories"
-	default:
-		return Document{}, fmt.Errorf("build permissions policy: unknown access level %q", access)
+	sid, err := repositorySid(access)
+	if err != nil {
+		return Document{}, err
 	}
-	return Document{
-		Version: Version,
-		Statement: []Statement{
-			{
-				Sid:      sid,
-				Effect:   "Allow",
-				Action:   RoleActions(access),
-				Resource: sortedUnique(repositoryARNs),
-			},
-			{
-				Sid:      "GetRegistryLoginToken",
-				Effect:   "Allow",
-				Action:   Values{ActionGetAuthorizationToken},
-				Resource: Values{"*"},
-			},
-		},
-	}, nil
+	return permissionsDocument(access, sid, sortedUnique(repositoryARNs), true), nil
 }

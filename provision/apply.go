@@ -130,11 +130,19 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 		mu.Unlock()
 		cancel()
 	}
+	roleReady := func() error {
+		select {
+		case <-roleCreated:
+			return nil
+		case <-sched.Done():
+			return fmt.Errorf("stop waiting for role %s to be created: %w", p.RoleName, context.Cause(sched))
+		}
+	}
 	for i, c := range p.Changes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if c.Resource != ResourceProvider && i != roleCreateIndex {
+			if waitsForRole(c) && i != roleCreateIndex {
 				select {
 				case <-roleCreated:
 				case <-sched.Done():
@@ -148,7 +156,7 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 			inFlight++
 			mu.Unlock()
 			opts.Progress(Event{Change: c})
-			err := applyChange(sched, calls, api, p, c, opts)
+			err := applyChange(sched, calls, api, p, c, opts, roleReady)
 			mu.Lock()
 			inFlight--
 			mu.Unlock()
@@ -209,6 +217,21 @@ func outlive(ctx context.Context, grace time.Duration) (calls context.Context, s
 	}
 }
 
+// waitsForRole reports whether a change must wait for the role's creation
+// before it starts. The provider does not involve the role; a managed
+// policy is created, updated or deleted on its own, and a new one waits
+// only for its attachment (createManagedPolicy), so it is written while
+// the role is being created.
+func waitsForRole(c Change) bool {
+	switch c.Resource {
+	case ResourceProvider:
+		return false
+	case ResourceManagedPolicy:
+		return c.Action == ActionAttach
+	}
+	return true
+}
+
 // describeChange phrases a change as the verb-first action that failed.
 func describeChange(c Change) string {
 	switch {
@@ -224,6 +247,14 @@ func describeChange(c Change) string {
 		return "update the trust policy of role " + c.Name
 	case c.Resource == ResourceRepositoryPolicy:
 		return "set the repository policy of " + c.Name
+	case c.Resource == ResourceManagedPolicy && c.Action == ActionCreate:
+		return "create and attach managed policy " + c.Name
+	case c.Resource == ResourceManagedPolicy && c.Action == ActionUpdate:
+		return "update managed policy " + c.Name
+	case c.Resource == ResourceManagedPolicy && c.Action == ActionAttach:
+		return "attach managed policy " + c.Name
+	case c.Resource == ResourceManagedPolicy:
+		return "delete managed policy " + c.Name
 	default:
 		return "put inline policy " + c.Name
 	}
@@ -231,8 +262,10 @@ func describeChange(c Change) string {
 
 // applyChange makes one change. sched ends waits between retries; ctx
 // carries the AWS calls themselves (see Apply).
-func applyChange(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options) error {
+func applyChange(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, roleReady func() error) error {
 	switch {
+	case c.Resource == ResourceManagedPolicy:
+		return applyManagedPolicy(sched, ctx, api, p, c, opts, roleReady)
 	case c.Resource == ResourceProvider && c.Action == ActionCreate:
 		return createProvider(sched, ctx, api, p, c, opts)
 	case c.Resource == ResourceProvider && c.Action == ActionAddAudience:

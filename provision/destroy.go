@@ -31,6 +31,9 @@ type DestroyState struct {
 	CallerARN string
 	// Role is nil when no role of that name exists.
 	Role *ObservedRole
+	// ManagedPolicies are the managed policies under the role's own path
+	// (ManagedPolicyPath), attached or not.
+	ManagedPolicies []ObservedManagedPolicy
 	// Provider is nil when the organization has no provider in the account.
 	Provider *ObservedProvider
 	// TrustingRoles names every role in the account, the named one
@@ -61,6 +64,8 @@ type DestroyPlan struct {
 	// policies, the role, then the provider.
 	Deletes []Change `json:"deletes"`
 	Keeps   []Kept   `json:"keeps"`
+	// attached are the managed policies found attached to the role.
+	attached map[string]bool
 }
 
 // HasChanges reports whether the plan deletes anything.
@@ -91,6 +96,11 @@ func ObserveDestroy(ctx context.Context, c Clients, orgID, roleName string) (*De
 	g.Go(func() error {
 		r, err := observeRole(gctx, c.IAM, roleName)
 		st.Role = r
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		st.ManagedPolicies, err = observeManagedPolicies(gctx, c.IAM, roleName)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -162,7 +172,11 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 		Deletes:     []Change{}, Keeps: []Kept{},
 	}
 	deleteRole := false
+	p.attached = map[string]bool{}
 	if r := st.Role; r != nil {
+		for _, a := range r.AttachedPolicies {
+			p.attached[a] = true
+		}
 		if r.ARN != "" {
 			p.RoleARN = r.ARN
 		}
@@ -184,12 +198,21 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 				p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRolePolicy, Name: roleName + "/" + name, Reason: reason})
 			}
 			for _, a := range slices.Sorted(slices.Values(r.AttachedPolicies)) {
+				if isOwnManagedPolicy(a, roleName) && ownsManagedPolicy(st.ManagedPolicies, a, orgID) {
+					continue // deleted below, with the other policies of ours
+				}
 				p.Deletes = append(p.Deletes, Change{Action: ActionDetach, Resource: ResourceAttachedPolicy, Name: roleName + "/" + a,
 					Reason: "managed policy attached to the role; it is detached, not deleted"})
 			}
+			p.deleteManagedPolicies(st.ManagedPolicies)
 			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName,
 				Reason: fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)})
 		}
+	}
+	if st.Role == nil {
+		// An interrupted setup can leave the role's managed policies
+		// without the role.
+		p.deleteManagedPolicies(st.ManagedPolicies)
 	}
 	if prov := st.Provider; prov != nil {
 		var users []string
@@ -213,6 +236,27 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 		}
 	}
 	return p
+}
+
+// ownsManagedPolicy reports whether the policy with that ARN, found under
+// the role's path, carries the ownership tags for the organization.
+func ownsManagedPolicy(found []ObservedManagedPolicy, policyARN, orgID string) bool {
+	i := slices.IndexFunc(found, func(mp ObservedManagedPolicy) bool { return mp.ARN == policyARN })
+	return i >= 0 && checkManagedPolicyOwnership(found[i], Spec{OrgID: orgID}) == nil
+}
+
+// deleteManagedPolicies plans the deletion of the managed policies under
+// the role's path that are ours, and keeps the others.
+func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy) {
+	for _, mp := range found {
+		if checkManagedPolicyOwnership(mp, Spec{OrgID: p.OrgID}) != nil {
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceManagedPolicy, Name: mp.ARN,
+				Reason: fmt.Sprintf("under the role's path but not created by circleci-ecr-oidc for this organization (%s=%q, %s=%q)", ManagedTag, mp.Tags[ManagedTag], OrgIDTag, mp.Tags[OrgIDTag])})
+			continue
+		}
+		p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: mp.ARN,
+			Reason: "holds repository grants setup wrote beyond the inline policy; detached, its old versions deleted, then deleted"})
+	}
 }
 
 // Destroy makes the plan's deletions in order and stops at the first
@@ -255,6 +299,8 @@ func destroyOne(ctx context.Context, api IAMAPI, p *DestroyPlan, c Change) error
 		policyARN := strings.TrimPrefix(c.Name, p.RoleName+"/")
 		_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: role, PolicyArn: aws.String(policyARN)})
 		return err
+	case ResourceManagedPolicy:
+		return deleteManagedPolicy(ctx, api, p.RoleName, c.Name, p.attached[c.Name])
 	case ResourceRole:
 		_, err := api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
 		return err

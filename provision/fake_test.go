@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -26,6 +27,9 @@ type fakeAWS struct {
 	providers map[string]*fakeProvider // by ARN
 	roles     map[string]*fakeRole     // by name
 	repos     map[string]bool          // by name
+	policies  map[string]*fakePolicy   // customer managed policies by ARN
+	// summary overrides GetAccountSummary's quotas when set.
+	summary map[string]int32
 	// failures makes the named operation fail with the given error.
 	failures map[string]error
 }
@@ -43,8 +47,16 @@ type fakeRole struct {
 	attached []string
 }
 
+type fakePolicy struct {
+	name, path string
+	tags       []iamtypes.Tag
+	versions   []iamtypes.PolicyVersion // with Document set
+	defaultID  string
+	nextID     int
+}
+
 func newFakeAWS() *fakeAWS {
-	return &fakeAWS{providers: map[string]*fakeProvider{}, roles: map[string]*fakeRole{}, repos: map[string]bool{}, failures: map[string]error{}}
+	return &fakeAWS{providers: map[string]*fakeProvider{}, roles: map[string]*fakeRole{}, repos: map[string]bool{}, policies: map[string]*fakePolicy{}, failures: map[string]error{}}
 }
 
 func (f *fakeAWS) clients() Clients {
@@ -295,7 +307,211 @@ func (f *fakeAWS) GetAccountSummary(context.Context, *iam.GetAccountSummaryInput
 	if err := f.record("GetAccountSummary"); err != nil {
 		return nil, err
 	}
-	return &iam.GetAccountSummaryOutput{SummaryMap: map[string]int32{"AssumeRolePolicySizeQuota": 2048, "RolePolicySizeQuota": 10240}}, nil
+	if f.summary != nil {
+		return &iam.GetAccountSummaryOutput{SummaryMap: f.summary}, nil
+	}
+	return &iam.GetAccountSummaryOutput{SummaryMap: map[string]int32{"AssumeRolePolicySizeQuota": 2048, "RolePolicySizeQuota": 10240, "PolicySizeQuota": 6144, "AttachedPoliciesPerRoleQuota": 10}}, nil
+}
+
+func (f *fakeAWS) policy(arn string) (*fakePolicy, error) {
+	p, ok := f.policies[arn]
+	if !ok {
+		return nil, apiError("NoSuchEntity")
+	}
+	return p, nil
+}
+
+func (f *fakeAWS) ListPolicies(_ context.Context, in *iam.ListPoliciesInput, _ ...func(*iam.Options)) (*iam.ListPoliciesOutput, error) {
+	if err := f.record("ListPolicies"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &iam.ListPoliciesOutput{}
+	for _, arn := range slices.Sorted(maps.Keys(f.policies)) {
+		p := f.policies[arn]
+		if strings.HasPrefix(p.path, aws.ToString(in.PathPrefix)) {
+			out.Policies = append(out.Policies, iamtypes.Policy{Arn: aws.String(arn), PolicyName: aws.String(p.name), Path: aws.String(p.path), DefaultVersionId: aws.String(p.defaultID)})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) GetPolicy(_ context.Context, in *iam.GetPolicyInput, _ ...func(*iam.Options)) (*iam.GetPolicyOutput, error) {
+	if err := f.record("GetPolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	return &iam.GetPolicyOutput{Policy: &iamtypes.Policy{Arn: in.PolicyArn, PolicyName: aws.String(p.name), Path: aws.String(p.path), DefaultVersionId: aws.String(p.defaultID), Tags: slices.Clone(p.tags)}}, nil
+}
+
+func (f *fakeAWS) GetPolicyVersion(_ context.Context, in *iam.GetPolicyVersionInput, _ ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error) {
+	if err := f.record("GetPolicyVersion"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range p.versions {
+		if aws.ToString(v.VersionId) == aws.ToString(in.VersionId) {
+			v := v
+			// IAM returns documents URL-encoded.
+			v.Document = aws.String(url.QueryEscape(aws.ToString(v.Document)))
+			return &iam.GetPolicyVersionOutput{PolicyVersion: &v}, nil
+		}
+	}
+	return nil, apiError("NoSuchEntity")
+}
+
+func (f *fakeAWS) ListPolicyTags(_ context.Context, in *iam.ListPolicyTagsInput, _ ...func(*iam.Options)) (*iam.ListPolicyTagsOutput, error) {
+	if err := f.record("ListPolicyTags"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	return &iam.ListPolicyTagsOutput{Tags: slices.Clone(p.tags)}, nil
+}
+
+func (f *fakeAWS) ListPolicyVersions(_ context.Context, in *iam.ListPolicyVersionsInput, _ ...func(*iam.Options)) (*iam.ListPolicyVersionsOutput, error) {
+	if err := f.record("ListPolicyVersions"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	out := &iam.ListPolicyVersionsOutput{}
+	for _, v := range p.versions {
+		v.Document = nil
+		out.Versions = append(out.Versions, v)
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) CreatePolicy(_ context.Context, in *iam.CreatePolicyInput, _ ...func(*iam.Options)) (*iam.CreatePolicyOutput, error) {
+	if err := f.record("CreatePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.policies {
+		if p.name == aws.ToString(in.PolicyName) {
+			return nil, apiError("EntityAlreadyExists")
+		}
+	}
+	arn := "arn:aws:iam::123456789012:policy" + aws.ToString(in.Path) + aws.ToString(in.PolicyName)
+	p := &fakePolicy{name: aws.ToString(in.PolicyName), path: aws.ToString(in.Path), tags: in.Tags}
+	p.addVersion(aws.ToString(in.PolicyDocument), true)
+	f.policies[arn] = p
+	return &iam.CreatePolicyOutput{Policy: &iamtypes.Policy{Arn: aws.String(arn)}}, nil
+}
+
+func (p *fakePolicy) addVersion(doc string, setDefault bool) {
+	p.nextID++
+	id := fmt.Sprintf("v%d", p.nextID)
+	created := time.Date(2026, 1, 1, 0, 0, p.nextID, 0, time.UTC)
+	for i := range p.versions {
+		if setDefault {
+			p.versions[i].IsDefaultVersion = false
+		}
+	}
+	p.versions = append(p.versions, iamtypes.PolicyVersion{VersionId: aws.String(id), Document: aws.String(doc), IsDefaultVersion: setDefault, CreateDate: &created})
+	if setDefault {
+		p.defaultID = id
+	}
+}
+
+func (f *fakeAWS) CreatePolicyVersion(_ context.Context, in *iam.CreatePolicyVersionInput, _ ...func(*iam.Options)) (*iam.CreatePolicyVersionOutput, error) {
+	if err := f.record("CreatePolicyVersion"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	if len(p.versions) >= 5 {
+		return nil, apiError("LimitExceeded")
+	}
+	p.addVersion(aws.ToString(in.PolicyDocument), in.SetAsDefault)
+	return &iam.CreatePolicyVersionOutput{}, nil
+}
+
+func (f *fakeAWS) DeletePolicyVersion(_ context.Context, in *iam.DeletePolicyVersionInput, _ ...func(*iam.Options)) (*iam.DeletePolicyVersionOutput, error) {
+	if err := f.record("DeletePolicyVersion"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	if aws.ToString(in.VersionId) == p.defaultID {
+		return nil, apiError("DeleteConflict")
+	}
+	i := slices.IndexFunc(p.versions, func(v iamtypes.PolicyVersion) bool { return aws.ToString(v.VersionId) == aws.ToString(in.VersionId) })
+	if i < 0 {
+		return nil, apiError("NoSuchEntity")
+	}
+	p.versions = slices.Delete(p.versions, i, i+1)
+	return &iam.DeletePolicyVersionOutput{}, nil
+}
+
+func (f *fakeAWS) AttachRolePolicy(_ context.Context, in *iam.AttachRolePolicyInput, _ ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error) {
+	if err := f.record("AttachRolePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(aws.ToString(in.RoleName))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.policy(aws.ToString(in.PolicyArn)); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(r.attached, aws.ToString(in.PolicyArn)) {
+		r.attached = append(r.attached, aws.ToString(in.PolicyArn))
+	}
+	return &iam.AttachRolePolicyOutput{}, nil
+}
+
+func (f *fakeAWS) DeletePolicy(_ context.Context, in *iam.DeletePolicyInput, _ ...func(*iam.Options)) (*iam.DeletePolicyOutput, error) {
+	if err := f.record("DeletePolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	if len(p.versions) > 1 {
+		return nil, apiError("DeleteConflict")
+	}
+	for _, r := range f.roles {
+		if slices.Contains(r.attached, aws.ToString(in.PolicyArn)) {
+			return nil, apiError("DeleteConflict")
+		}
+	}
+	delete(f.policies, aws.ToString(in.PolicyArn))
+	return &iam.DeletePolicyOutput{}, nil
 }
 
 func (f *fakeAWS) String() string { return fmt.Sprint(f.calls) }

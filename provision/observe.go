@@ -32,12 +32,16 @@ const PolicyName = "circleci-ecr-oidc-pull"
 
 // Documented default quotas, used when GetAccountSummary is not allowed.
 const (
-	DefaultTrustPolicyQuota  = 2048
-	DefaultRolePolicyQuota   = 10240
-	maxNamesPerDescribeCall  = 100
-	maxConcurrentDescribes   = 8
-	quotaTrustPolicySize     = "AssumeRolePolicySizeQuota"
-	quotaRolePolicyAggregate = "RolePolicySizeQuota"
+	DefaultTrustPolicyQuota      = 2048
+	DefaultRolePolicyQuota       = 10240
+	DefaultManagedPolicyQuota    = 6144
+	DefaultAttachedPoliciesQuota = 10
+	maxNamesPerDescribeCall      = 100
+	maxConcurrentDescribes       = 8
+	quotaTrustPolicySize         = "AssumeRolePolicySizeQuota"
+	quotaRolePolicyAggregate     = "RolePolicySizeQuota"
+	quotaManagedPolicySize       = "PolicySizeQuota"
+	quotaAttachedPoliciesPerRole = "AttachedPoliciesPerRoleQuota"
 )
 
 // Observed is the state of the account as read before planning.
@@ -52,8 +56,15 @@ type Observed struct {
 	Role *ObservedRole
 	// Repositories has one entry for each --repo, in order.
 	Repositories []RepositoryStatus
-	// TrustPolicyQuota and RolePolicyQuota are the account's limits in characters.
-	TrustPolicyQuota, RolePolicyQuota int
+	// TrustPolicyQuota and RolePolicyQuota are the account's limits in
+	// characters, ManagedPolicyQuota that of one managed policy, and
+	// AttachedPoliciesQuota how many managed policies a role may have.
+	// Zero means the documented default.
+	TrustPolicyQuota, RolePolicyQuota         int
+	ManagedPolicyQuota, AttachedPoliciesQuota int
+	// ManagedPolicies are the customer managed policies under the role's
+	// own path (ManagedPolicyPath), sorted by name.
+	ManagedPolicies []ObservedManagedPolicy
 	// QuotaSource says where the quotas come from ("GetAccountSummary" or "documented defaults").
 	QuotaSource string
 	// RegistryPolicies has the repository policies of the named
@@ -89,7 +100,8 @@ func (r *ObservedRole) Owned() bool {
 	return r != nil && r.Tags[ManagedTag] == "true"
 }
 
-// OtherPolicies lists the role's policies besides ours ("inline NAME",
+// OtherPolicies lists the role's policies besides ours (our inline policy
+// and the managed policies under the role's own path): ("inline NAME",
 // "attached ARN"): they also grant permissions, and the tool reports them
 // but never removes them.
 func (r *ObservedRole) OtherPolicies() []string {
@@ -100,7 +112,9 @@ func (r *ObservedRole) OtherPolicies() []string {
 		}
 	}
 	for _, a := range r.AttachedPolicies {
-		out = append(out, "attached "+a)
+		if !isOwnManagedPolicy(a, r.Name) {
+			out = append(out, "attached "+a)
+		}
 	}
 	return out
 }
@@ -171,8 +185,15 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		return err
 	})
 	g.Go(func() error {
-		obs.TrustPolicyQuota, obs.RolePolicyQuota, obs.QuotaSource = observeQuotas(gctx, c.IAM)
+		q := observeQuotas(gctx, c.IAM)
+		obs.TrustPolicyQuota, obs.RolePolicyQuota, obs.QuotaSource = q.TrustPolicy, q.RolePolicy, q.Source
+		obs.ManagedPolicyQuota, obs.AttachedPoliciesQuota = q.ManagedPolicy, q.AttachedPolicies
 		return nil
+	})
+	g.Go(func() error {
+		var err error
+		obs.ManagedPolicies, err = observeManagedPolicies(gctx, c.IAM, spec.RoleName)
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -331,22 +352,35 @@ func observeRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, e
 	return role, nil
 }
 
-// observeQuotas reads the account's policy size quotas. An identity without
+// quotas are the account's IAM limits the documents must fit.
+type quotas struct {
+	TrustPolicy, RolePolicy, ManagedPolicy, AttachedPolicies int
+	// Source is "GetAccountSummary" or "documented defaults".
+	Source string
+}
+
+// observeQuotas reads the account's policy quotas. An identity without
 // iam:GetAccountSummary falls back to the documented defaults rather than
 // failing: the quota guard then errs on the safe (smaller) side.
-func observeQuotas(ctx context.Context, api IAMAPI) (trust, rolePolicy int, source string) {
+func observeQuotas(ctx context.Context, api IAMAPI) quotas {
+	q := quotas{
+		TrustPolicy: DefaultTrustPolicyQuota, RolePolicy: DefaultRolePolicyQuota,
+		ManagedPolicy: DefaultManagedPolicyQuota, AttachedPolicies: DefaultAttachedPoliciesQuota,
+		Source: "documented defaults",
+	}
 	out, err := api.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
-	trust, rolePolicy, source = DefaultTrustPolicyQuota, DefaultRolePolicyQuota, "documented defaults"
 	if err != nil {
-		return trust, rolePolicy, source
+		return q
 	}
-	if v, ok := out.SummaryMap[quotaTrustPolicySize]; ok && v > 0 {
-		trust, source = int(v), "GetAccountSummary"
+	for key, field := range map[string]*int{
+		quotaTrustPolicySize: &q.TrustPolicy, quotaRolePolicyAggregate: &q.RolePolicy,
+		quotaManagedPolicySize: &q.ManagedPolicy, quotaAttachedPoliciesPerRole: &q.AttachedPolicies,
+	} {
+		if v, ok := out.SummaryMap[key]; ok && v > 0 {
+			*field, q.Source = int(v), "GetAccountSummary"
+		}
 	}
-	if v, ok := out.SummaryMap[quotaRolePolicyAggregate]; ok && v > 0 {
-		rolePolicy, source = int(v), "GetAccountSummary"
-	}
-	return trust, rolePolicy, source
+	return q
 }
 
 // lookupRepositories looks up, in the caller's account, the repositories

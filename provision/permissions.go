@@ -18,6 +18,10 @@ const (
 	ScopeProvider   Scope = "oidc-provider"
 	ScopeRole       Scope = "role"
 	ScopeRepository Scope = "repository"
+	// ScopeManagedPolicy is for the customer managed policies under the
+	// role's own path (ManagedPolicyPath), which hold repository grants
+	// beyond the inline policy's quota.
+	ScopeManagedPolicy Scope = "managed-policy"
 	// ScopeRegistryRepository is for actions on repositories of a registry
 	// account, made by the --registry-profile identity.
 	ScopeRegistryRepository Scope = "registry-repository"
@@ -60,6 +64,7 @@ var (
 	planCommands     = []string{CommandPlan, CommandSetup}
 	setupCommands    = []string{CommandSetup}
 	destroyCommands  = []string{CommandDestroy}
+	changeCommands   = []string{CommandSetup, CommandDestroy}
 	registryCommands = []string{CommandRegistry}
 )
 
@@ -70,14 +75,17 @@ var (
 // allowed by OperatorPolicy.
 var Permissions = []Permission{
 	{Action: "sts:GetCallerIdentity", Commands: observeCommands, Scope: ScopeAny, Why: "account and partition for every ARN (allowed to every identity)"},
-	{Action: "iam:GetAccountSummary", Commands: planCommands, Scope: ScopeAny, Why: "the account's trust-policy and inline-policy size quotas", Conditional: "optional: without it the documented defaults 2,048 and 10,240 apply"},
+	{Action: "iam:GetAccountSummary", Commands: planCommands, Scope: ScopeAny, Why: "the account's quotas: trust policy, inline policies, managed policy size, managed policies per role", Conditional: "optional: without it the documented defaults 2,048, 10,240, 6,144 and 10 apply"},
 	{Action: "ecr:DescribeRepositories", Commands: planCommands, Scope: ScopeRepository, Why: "check that the named repositories exist (not for prefix/* or other accounts); list them in the wizard"},
 	{Action: "iam:ListOpenIDConnectProviders", Commands: planCommands, Scope: ScopeAny, Why: "find the organization's provider while the caller identity is read (IAM only authorizes listing on *)"},
 	{Action: "iam:GetOpenIDConnectProvider", Commands: observeCommands, Scope: ScopeProvider, Why: "does the organization's provider exist, with which audiences"},
 	{Action: "iam:GetRole", Commands: observeCommands, Scope: ScopeRole, Why: "does the role exist, is it ours (tags), its trust policy"},
 	{Action: "iam:GetRolePolicy", Commands: observeCommands, Scope: ScopeRole, Why: "the current " + PolicyName + " inline policy"},
 	{Action: "iam:ListRolePolicies", Commands: observeCommands, Scope: ScopeRole, Why: "other inline policies on the role (reported, never changed)"},
-	{Action: "iam:ListAttachedRolePolicies", Commands: observeCommands, Scope: ScopeRole, Why: "managed policies attached to the role (reported, never changed)"},
+	{Action: "iam:ListAttachedRolePolicies", Commands: observeCommands, Scope: ScopeRole, Why: "managed policies attached to the role (others' are reported, never changed)"},
+	{Action: "iam:ListPolicies", Commands: observeCommands, Scope: ScopeAny, Why: "find the managed policies under the role's path /circleci-ecr-oidc/<role>/ (IAM only authorizes listing on *)"},
+	{Action: "iam:GetPolicyVersion", Commands: observeCommands, Scope: ScopeManagedPolicy, Why: "the document of each of the role's managed policies", Conditional: "when the role's path holds managed policies"},
+	{Action: "iam:ListPolicyTags", Commands: observeCommands, Scope: ScopeManagedPolicy, Why: "is each managed policy under the role's path ours (tags)", Conditional: "when the role's path holds managed policies"},
 	{Action: "iam:CreateOpenIDConnectProvider", Commands: setupCommands, Scope: ScopeProvider, Write: true, Why: "create the organization's provider", Conditional: "when the account has no provider for the organization"},
 	{Action: "iam:TagOpenIDConnectProvider", Commands: setupCommands, Scope: ScopeProvider, Write: true, Why: "tag the provider at creation", Conditional: "with CreateOpenIDConnectProvider, which IAM authorizes its tags with", AuthorizationOnly: true},
 	{Action: "iam:AddClientIDToOpenIDConnectProvider", Commands: setupCommands, Scope: ScopeProvider, Write: true, Why: "add the organization ID as an audience of an existing provider", Conditional: "when an existing provider lacks the organization ID"},
@@ -85,9 +93,17 @@ var Permissions = []Permission{
 	{Action: "iam:TagRole", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "tag the role at creation (IAM authorizes CreateRole's tags with it); add the ownership tags to an adopted role", Conditional: "when the role is created, or adopted with --adopt"},
 	{Action: "iam:UpdateAssumeRolePolicy", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "restore or update the trust policy of a role the tool owns or adopts", Conditional: "when an existing role's trust policy differs"},
 	{Action: "iam:PutRolePolicy", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "create or update the " + PolicyName + " inline policy", Conditional: "when the inline policy is missing or differs"},
+	{Action: "iam:CreatePolicy", Commands: setupCommands, Scope: ScopeManagedPolicy, Write: true, Why: "create a managed policy <role>-ecr-<n> for the repository grants beyond the inline policy's quota", Conditional: "when the repositories do not fit the inline policy (about 160 ARNs)"},
+	{Action: "iam:TagPolicy", Commands: setupCommands, Scope: ScopeManagedPolicy, Write: true, Why: "tag a managed policy at creation", Conditional: "with CreatePolicy, which IAM authorizes its tags with", AuthorizationOnly: true},
+	{Action: "iam:GetPolicy", Commands: setupCommands, Scope: ScopeManagedPolicy, Why: "re-read a managed policy another run created meanwhile, to check it is ours", Conditional: "when CreatePolicy finds the policy exists already"},
+	{Action: "iam:ListPolicyVersions", Commands: changeCommands, Scope: ScopeManagedPolicy, Why: "count a managed policy's versions before adding one (IAM keeps five), or delete them before the policy", Conditional: "when a managed policy is updated or deleted"},
+	{Action: "iam:CreatePolicyVersion", Commands: setupCommands, Scope: ScopeManagedPolicy, Write: true, Why: "update a managed policy's document", Conditional: "when a managed policy's document differs"},
+	{Action: "iam:DeletePolicyVersion", Commands: changeCommands, Scope: ScopeManagedPolicy, Write: true, Why: "delete a managed policy's oldest version to make room, or every old version before deleting the policy", Conditional: "when a managed policy has five versions, or is deleted"},
+	{Action: "iam:AttachRolePolicy", Commands: setupCommands, Scope: ScopeRole, Write: true, Why: "attach the role's managed policies", Conditional: "when a managed policy of the role is not attached"},
+	{Action: "iam:DeletePolicy", Commands: changeCommands, Scope: ScopeManagedPolicy, Write: true, Why: "delete a managed policy of the role that is no longer needed, or with the role", Conditional: "when the role has managed policies it no longer needs, or is destroyed"},
 	{Action: "iam:ListRoles", Commands: destroyCommands, Scope: ScopeAny, Why: "find the other roles that trust the provider, which destroy then keeps", Conditional: "when the organization's provider exists"},
 	{Action: "iam:DeleteRolePolicy", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "delete the role's inline policies before the role"},
-	{Action: "iam:DetachRolePolicy", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "detach managed policies from the role before deleting it (the policies are kept)", Conditional: "when managed policies are attached"},
+	{Action: "iam:DetachRolePolicy", Commands: changeCommands, Scope: ScopeRole, Write: true, Why: "detach managed policies from the role: its own before deleting them, others' before deleting the role (those are kept)", Conditional: "when managed policies are attached"},
 	{Action: "iam:DeleteRole", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "delete the role"},
 	{Action: "iam:DeleteOpenIDConnectProvider", Commands: destroyCommands, Scope: ScopeProvider, Write: true, Why: "delete the provider", Conditional: "when no other role trusts it"},
 	{Action: "ecr:GetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Why: "read the repository policy of a repository in another account (plan and setup with --registry-profile)", Conditional: "only for the --registry-profile identity, with --repo ARNs in its account"},
@@ -125,10 +141,13 @@ func OperatorPolicy(scope OperatorScope, commands ...string) policy.Document {
 		ScopeRegistryRepository: fmt.Sprintf("arn:%s:ecr:*:%s:repository/*", partition, account),
 		ScopeProvider:           policy.ProviderARN(partition, account, org),
 		ScopeRole:               fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, cmp.Or(scope.RoleName, DefaultOperatorRoleName)),
+		// The role's policies live under /circleci-ecr-oidc/<role>/, so the
+		// role name (or pattern) scopes them too.
+		ScopeManagedPolicy: fmt.Sprintf("arn:%s:iam::%s:policy%s*", partition, account, ManagedPolicyPath(cmp.Or(scope.RoleName, DefaultOperatorRoleName))),
 	}
-	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role", ScopeRegistryRepository: "RegistryRepositoryPolicies"}
+	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role", ScopeManagedPolicy: "RoleManagedPolicies", ScopeRegistryRepository: "RegistryRepositoryPolicies"}
 	doc := policy.Document{Version: policy.Version}
-	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole, ScopeRegistryRepository} {
+	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole, ScopeManagedPolicy, ScopeRegistryRepository} {
 		var actions policy.Values
 		for _, p := range Permissions {
 			if p.Scope == s && (len(commands) == 0 || slices.ContainsFunc(commands, func(c string) bool { return slices.Contains(p.Commands, c) })) {

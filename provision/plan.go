@@ -2,6 +2,7 @@ package provision
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -70,13 +71,21 @@ type Plan struct {
 	ProviderExists bool `json:"provider_exists"`
 	RoleExists     bool `json:"role_exists"`
 
-	TrustPolicy       policy.Document `json:"trust_policy"`
+	TrustPolicy policy.Document `json:"trust_policy"`
+	// PermissionsPolicy is the inline policy: ecr:GetAuthorizationToken
+	// and the repository grants that fit the inline quota; ManagedPolicies
+	// hold the rest (none unless there are more than about 160).
 	PermissionsPolicy policy.Document `json:"permissions_policy"`
+	ManagedPolicies   []ManagedPolicy `json:"managed_policies"`
 	// TrustPolicySize and PermissionsPolicySize are measured as IAM counts.
 	TrustPolicySize       int `json:"trust_policy_size"`
 	TrustPolicyQuota      int `json:"trust_policy_quota"`
 	PermissionsPolicySize int `json:"permissions_policy_size"`
 	RolePolicyQuota       int `json:"role_policy_quota"`
+	// ManagedPolicyQuota is the size quota of each managed policy, and
+	// AttachedPoliciesQuota how many managed policies the role may have.
+	ManagedPolicyQuota    int `json:"managed_policy_quota"`
+	AttachedPoliciesQuota int `json:"attached_policies_quota"`
 
 	Repositories []RepositoryStatus `json:"repositories"`
 	Changes      []Change           `json:"changes"`
@@ -117,7 +126,10 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 		RoleExists:       obs.Role != nil,
 		Repositories:     obs.Repositories,
 		TrustPolicyQuota: obs.TrustPolicyQuota, RolePolicyQuota: obs.RolePolicyQuota,
-		Changes: []Change{}, Warnings: []string{},
+		ManagedPolicyQuota:    cmp.Or(obs.ManagedPolicyQuota, DefaultManagedPolicyQuota),
+		AttachedPoliciesQuota: cmp.Or(obs.AttachedPoliciesQuota, DefaultAttachedPoliciesQuota),
+		ManagedPolicies:       []ManagedPolicy{},
+		Changes:               []Change{}, Warnings: []string{},
 	}
 	if obs.Role != nil && obs.Role.ARN != "" {
 		p.RoleARN = obs.Role.ARN
@@ -150,8 +162,7 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.PermissionsPolicy, err = policy.PermissionsPolicy(spec.Access, arns)
-	if err != nil {
+	if err := p.packPermissions(arns); err != nil {
 		return nil, err
 	}
 	if err := p.checkSizes(); err != nil {
@@ -170,6 +181,9 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 		return nil, err
 	}
 	if err := p.planRole(); err != nil {
+		return nil, err
+	}
+	if err := p.planManagedPolicies(); err != nil {
 		return nil, err
 	}
 	if err := p.planRegistry(); err != nil {
@@ -198,11 +212,111 @@ func (p *Plan) checkSizes() error {
 		}
 		return &QuotaError{Document: "trust policy", Size: p.TrustPolicySize, Quota: p.TrustPolicyQuota, Hint: "shorten the inputs"}
 	}
-	if p.PermissionsPolicySize > p.RolePolicyQuota {
-		return &QuotaError{Document: "permissions policy", Size: p.PermissionsPolicySize, Quota: p.RolePolicyQuota,
-			Hint: "grant name prefixes such as team/* instead of many single repositories"}
+	return nil
+}
+
+// packPermissions spreads the repository grants over the inline policy and
+// as many managed policies as the role has room for: the attached-policies
+// quota less the policies others attached. It never widens a grant; when
+// the ARNs do not fit, the error says how many do and which prefix/*
+// patterns would make them fit.
+func (p *Plan) packPermissions(arns []string) error {
+	others := 0
+	if role := p.Observed.Role; role != nil {
+		for _, a := range role.AttachedPolicies {
+			if !isOwnManagedPolicy(a, p.RoleName) {
+				others++
+			}
+		}
+	}
+	limits := policy.PackLimits{Inline: p.RolePolicyQuota, Managed: p.ManagedPolicyQuota, ManagedCount: max(p.AttachedPoliciesQuota-others, 0)}
+	packed, err := policy.PackPermissions(p.Spec.Access, arns, limits)
+	var packErr *policy.PackError
+	if errors.As(err, &packErr) {
+		return &PermissionsQuotaError{Fit: packErr.Fit, Total: packErr.Total, Limits: limits, OtherAttached: others,
+			Prefixes: suggestPrefixes(p.Spec.Repositories, packErr.Fit)}
+	}
+	if err != nil {
+		return err
+	}
+	p.PermissionsPolicy = packed.Inline
+	for i, doc := range packed.Managed {
+		name := ManagedPolicyName(p.RoleName, i+1)
+		size, err := doc.Size()
+		if err != nil {
+			return err
+		}
+		p.ManagedPolicies = append(p.ManagedPolicies, ManagedPolicy{
+			Name: name, ARN: ManagedPolicyARN(p.Partition, p.Account, p.RoleName, name),
+			Document: doc, Size: size, Repositories: len(packed.Groups[i+1]),
+		})
 	}
 	return nil
+}
+
+// PermissionsQuotaError is returned when the exact repository grants do
+// not fit in the inline policy and the managed policies the role may have.
+type PermissionsQuotaError struct {
+	// Fit of the Total distinct repository ARNs fit.
+	Fit, Total int
+	Limits     policy.PackLimits
+	// OtherAttached counts managed policies others attached to the role.
+	OtherAttached int
+	// Prefixes are --repo patterns that would bring the grants within
+	// the quotas, or nil when the names share no prefix/ to group by.
+	Prefixes []string
+}
+
+func (e *PermissionsQuotaError) Error() string {
+	room := fmt.Sprintf("the inline policy (%d characters) and %d managed policies of %d characters", e.Limits.Inline, e.Limits.ManagedCount, e.Limits.Managed)
+	if e.OtherAttached > 0 {
+		room += fmt.Sprintf(" (the role already has %d managed policies attached by others)", e.OtherAttached)
+	}
+	hint := "name the repositories under shared prefixes (team/service) and grant team/* instead of each one"
+	if len(e.Prefixes) > 0 {
+		hint = "grant prefixes instead of single repositories, e.g. --repo " + strings.Join(e.Prefixes, " --repo ")
+	}
+	return fmt.Sprintf("grant %d repositories: only %d fit in %s; %s, or ask AWS to raise AttachedPoliciesPerRoleQuota", e.Total, e.Fit, room, hint)
+}
+
+// suggestPrefixes picks the name prefixes (the part before the first "/")
+// whose team/* patterns, replacing the repositories under them, bring the
+// number of grants down to fit, largest groups first. It returns nil when
+// even replacing every group would not be enough.
+func suggestPrefixes(inputs []string, fit int) []string {
+	groups := map[string]int{}
+	total := 0
+	for _, input := range inputs {
+		repo, err := ParseRepository(input)
+		if err != nil {
+			continue
+		}
+		total++
+		if repo.Pattern {
+			continue
+		}
+		if prefix, _, ok := strings.Cut(repo.Name, "/"); ok {
+			groups[prefix]++
+		}
+	}
+	names := slices.SortedFunc(maps.Keys(groups), func(a, b string) int {
+		return cmp.Or(cmp.Compare(groups[b], groups[a]), strings.Compare(a, b))
+	})
+	var out []string
+	for _, name := range names {
+		if total <= fit {
+			break
+		}
+		if groups[name] < 2 {
+			break
+		}
+		total -= groups[name] - 1
+		out = append(out, name+"/*")
+	}
+	if total > fit {
+		return nil
+	}
+	return out
 }
 
 // image returns the snippet's image: the one given, or the first named

@@ -12,6 +12,8 @@ func symbol(a Action) string {
 	switch a {
 	case ActionCreate:
 		return "+"
+	case ActionDelete:
+		return "-"
 	default:
 		return "~"
 	}
@@ -45,6 +47,13 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 		fmt.Fprintf(&b, "  %-40s %s\n", r.ARN, r.State)
 	}
 	fmt.Fprintf(&b, "Trust policy   %d of %d characters; permissions policy %d of %d\n", p.TrustPolicySize, p.TrustPolicyQuota, p.PermissionsPolicySize, p.RolePolicyQuota)
+	if len(p.ManagedPolicies) > 0 {
+		fmt.Fprintf(&b, "Managed policies for the repositories beyond the inline quota (%d of at most %d on the role, %d characters each at most):\n",
+			len(p.ManagedPolicies), p.AttachedPoliciesQuota, p.ManagedPolicyQuota)
+		for _, mp := range p.ManagedPolicies {
+			fmt.Fprintf(&b, "  %-40s %d repositories, %d characters\n", mp.Name, mp.Repositories, mp.Size)
+		}
+	}
 	if len(p.Changes) == 0 {
 		fmt.Fprintf(&b, "\nNo changes. The account already matches.\n")
 	} else {
@@ -67,6 +76,13 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 		}
 		fmt.Fprintf(&b, "\nTrust policy of %s:\n%s\n", p.RoleName, indent(trust))
 		fmt.Fprintf(&b, "\nPermissions policy %s:\n%s\n", PolicyName, indent(perms))
+		for _, mp := range p.ManagedPolicies {
+			doc, err := mp.Document.Indented()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "\nManaged policy %s:\n%s\n", mp.ARN, indent(doc))
+		}
 	}
 	if err := p.writeRegistryStatements(&b, withDocuments); err != nil {
 		return err

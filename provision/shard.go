@@ -199,12 +199,27 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	if err != nil {
 		return nil, err
 	}
+	// Each shard role has its own managed policies (for repositories
+	// beyond its inline quota); Observe read the first one's.
+	managed := make([][]ObservedManagedPolicy, len(groups))
+	managed[0] = obs.ManagedPolicies
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 1; i < len(groups); i++ {
+		g.Go(func() error {
+			var err error
+			managed[i], err = observeManagedPolicies(gctx, c.IAM, ShardRoleName(base, i+1))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	sp := &ShardedPlan{}
 	for i, group := range groups {
 		s := spec
 		s.RoleName, s.ProjectIDs = ShardRoleName(base, i+1), group
 		o := *obs
-		o.Role = nil
+		o.Role, o.ManagedPolicies = nil, managed[i]
 		if i < len(roles) {
 			o.Role = roles[i]
 		}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -164,18 +165,26 @@ func TestPlanShardsRefusesForeignShardRole(t *testing.T) {
 	}
 }
 
-// TestShardedDocumentsProperty checks, for random project and repository
-// sets, that every generated document fits its quota, that the trust
-// policies together admit exactly the requested projects (evaluated with
-// the policy package's evaluator on V1 and V2 tokens), and that the
-// permissions grant exactly the requested repositories.
+// TestShardedDocumentsProperty checks, for random sets of up to 500
+// projects and 2,000 repositories, that every generated document fits its
+// quota, that the trust policies together admit exactly the requested
+// projects (evaluated with the policy package's evaluator on V1 and V2
+// tokens), and that each role's inline and managed policies together grant
+// exactly the requested repositories. A set that cannot fit must be
+// refused with the number that fits and prefixes that make it fit.
 func TestShardedDocumentsProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	providerPath := policy.ProviderPath(testOrg)
 	providerARN := policy.ProviderARN("aws", "123456789012", testOrg)
-	for round := range 12 {
+	refused := 0
+	for round := range 16 {
 		nProjects := 1 + rng.IntN(500)
-		nRepos := 1 + rng.IntN(150) // one inline policy holds about 160 repository ARNs
+		nRepos := 1 + rng.IntN(2000)
+		attachQuota := []int32{10, 20}[rng.IntN(2)]
+		if round == 0 {
+			// The largest case the issue names, within the raised quota.
+			nProjects, nRepos, attachQuota = 500, 2000, 20
+		}
 		cond := []policy.ProjectCondition{policy.ClaimKey, policy.Sub}[rng.IntN(2)]
 		projects := make([]string, nProjects)
 		for i := range projects {
@@ -183,12 +192,34 @@ func TestShardedDocumentsProperty(t *testing.T) {
 		}
 		repos := make([]string, nRepos)
 		f := newFakeAWS()
+		f.summary = map[string]int32{"AssumeRolePolicySizeQuota": 2048, "RolePolicySizeQuota": 10240, "PolicySizeQuota": 6144, "AttachedPoliciesPerRoleQuota": attachQuota}
 		for i := range repos {
-			repos[i] = fmt.Sprintf("team-%d/service-%d", rng.IntN(20), i)
+			repos[i] = fmt.Sprintf("team-%d/svc-%d", rng.IntN(20), i)
 			f.repos[repos[i]] = true
 		}
 		spec := mustSpec(t, Spec{OrgID: testOrg, Repositories: repos, ProjectIDs: projects, ProjectCondition: cond, Region: "us-east-1"})
 		sp, err := PlanShards(context.Background(), f.clients(), spec)
+		var qerr *PermissionsQuotaError
+		if errors.As(err, &qerr) {
+			refused++
+			if qerr.Total != nRepos || qerr.Fit >= nRepos || qerr.Fit < 1000 || len(qerr.Prefixes) == 0 {
+				t.Fatalf("round %d: %d repositories under %d attached policies refused with %+v", round, nRepos, attachQuota, qerr)
+			}
+			// The suggested prefixes, with the repositories outside them,
+			// must plan.
+			kept := slices.Clone(qerr.Prefixes)
+			for _, r := range repos {
+				if !slices.ContainsFunc(qerr.Prefixes, func(p string) bool { return strings.HasPrefix(r, strings.TrimSuffix(p, "*")) }) {
+					kept = append(kept, r)
+				}
+			}
+			spec.Repositories = kept
+			if _, err := PlanShards(context.Background(), f.clients(), mustSpec(t, spec)); err != nil {
+				t.Fatalf("round %d: plan with the suggested prefixes %v: %v", round, qerr.Prefixes, err)
+			}
+			t.Logf("round %d: %d repositories refused under %d attached policies (%d fit); prefixes %v plan", round, nRepos, attachQuota, qerr.Fit, qerr.Prefixes)
+			continue
+		}
 		if err != nil {
 			t.Fatalf("round %d (%d projects, %d repos, %s): %v", round, nProjects, nRepos, cond, err)
 		}
@@ -197,17 +228,38 @@ func TestShardedDocumentsProperty(t *testing.T) {
 			wantARNs[i] = "arn:aws:ecr:us-east-1:123456789012:repository/" + r
 		}
 		slices.Sort(wantARNs)
-		var docs []policy.Document
+		var trusts []policy.Document
 		for _, p := range sp.Plans {
 			if p.TrustPolicySize > DefaultTrustPolicyQuota || p.PermissionsPolicySize > DefaultRolePolicyQuota {
 				t.Fatalf("round %d: %s documents %d/%d exceed the quotas", round, p.RoleName, p.TrustPolicySize, p.PermissionsPolicySize)
 			}
-			granted := slices.Clone([]string(p.PermissionsPolicy.Statement[0].Resource))
+			if len(p.ManagedPolicies) > int(attachQuota) {
+				t.Fatalf("round %d: %s has %d managed policies, over the quota of %d", round, p.RoleName, len(p.ManagedPolicies), attachQuota)
+			}
+			docs := []policy.Document{p.PermissionsPolicy}
+			for _, mp := range p.ManagedPolicies {
+				if size, err := mp.Document.Size(); err != nil || size > DefaultManagedPolicyQuota || size != mp.Size {
+					t.Fatalf("round %d: managed policy %s is %d characters (reported %d), quota %d", round, mp.Name, size, mp.Size, DefaultManagedPolicyQuota)
+				}
+				docs = append(docs, mp.Document)
+			}
+			var granted []string
+			for _, d := range docs {
+				for _, st := range d.Statement {
+					if slices.Equal(st.Action, policy.Values{policy.ActionGetAuthorizationToken}) {
+						continue
+					}
+					if !slices.Equal(st.Action, policy.RoleActions(policy.AccessPull)) {
+						t.Fatalf("round %d: %s grants %v", round, p.RoleName, st.Action)
+					}
+					granted = append(granted, st.Resource...)
+				}
+			}
 			slices.Sort(granted)
 			if !slices.Equal(granted, wantARNs) {
 				t.Fatalf("round %d: %s grants %d repositories, want exactly the %d requested", round, p.RoleName, len(granted), len(wantARNs))
 			}
-			docs = append(docs, p.TrustPolicy)
+			trusts = append(trusts, p.TrustPolicy)
 		}
 		admitted := func(project string, v2 bool) int {
 			sub := "org/" + testOrg + "/project/" + project + "/user/5f1e2d3c-4b5a-4697-8877-665544332211"
@@ -217,7 +269,7 @@ func TestShardedDocumentsProperty(t *testing.T) {
 			claims := token.Claims{Subject: sub, Audience: []string{testOrg}}
 			claims.CircleCI.ProjectID = project
 			n := 0
-			for _, d := range docs {
+			for _, d := range trusts {
 				if policy.Evaluate(d, policy.Request{ProviderARN: providerARN, Keys: token.RequestKeys(claims, providerPath)}).Allowed {
 					n++
 				}
@@ -232,6 +284,9 @@ func TestShardedDocumentsProperty(t *testing.T) {
 		if n := admitted("ffffffff-ffff-4fff-8fff-ffffffffffff", true); n != 0 {
 			t.Fatalf("round %d: an unrequested project is admitted by %d roles", round, n)
 		}
-		t.Logf("round %d: %d projects (%s) over %d roles, %d repositories", round, nProjects, cond, len(sp.Plans), nRepos)
+		t.Logf("round %d: %d projects (%s) over %d roles, %d repositories in 1+%d documents each", round, nProjects, cond, len(sp.Plans), nRepos, len(sp.Plans[0].ManagedPolicies))
+	}
+	if refused == 0 || refused == 16 {
+		t.Fatalf("%d of 16 rounds refused; the rounds should cover both outcomes", refused)
 	}
 }

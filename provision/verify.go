@@ -18,6 +18,7 @@ const (
 	CheckOwnership         = "ownership"
 	CheckTrustPolicy       = "trust-policy"
 	CheckPermissionsPolicy = "permissions-policy"
+	CheckManagedPolicy     = "managed-policy"
 	CheckTags              = "tags"
 	CheckRepositories      = "repositories"
 )
@@ -136,6 +137,13 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 		} else {
 			add(documentCheck(CheckPermissionsPolicy, policyRef, role.PermissionsPolicy, perms, "the permissions policy"))
 		}
+		checks, err := managedPolicyChecks(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range checks {
+			add(c)
+		}
 
 		if missing := missingTags(role.Tags, p.Tags()); len(missing) > 0 {
 			parts := make([]string, 0, len(missing))
@@ -186,6 +194,41 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 // documentCheck compares a live document with the desired one semantically
 // (policy.Equal) and, when they differ, attaches a line diff of their
 // canonical forms, so reordering or URL encoding never shows as a change.
+// managedPolicyChecks checks the managed policies that hold repository
+// grants beyond the inline policy: each one the plan wants must exist,
+// match and be attached, and none of ours may be left over.
+func managedPolicyChecks(p *Plan) ([]Check, error) {
+	var out []Check
+	attached := map[string]bool{}
+	if role := p.Observed.Role; role != nil {
+		for _, a := range role.AttachedPolicies {
+			attached[a] = true
+		}
+	}
+	for _, mp := range p.ManagedPolicies {
+		have, ok := p.observedManagedPolicy(mp.Name)
+		if !ok {
+			out = append(out, Check{Item: CheckManagedPolicy, Name: mp.ARN, Detail: fmt.Sprintf("missing: it would hold %d of the repository grants", mp.Repositories)})
+			continue
+		}
+		doc, err := mp.Document.JSON()
+		if err != nil {
+			return nil, err
+		}
+		c := documentCheck(CheckManagedPolicy, have.ARN, have.Document, doc, "the managed policy")
+		if c.OK && !attached[have.ARN] {
+			c.OK, c.Detail = false, "matches, but is not attached to role "+p.RoleName
+		}
+		out = append(out, c)
+	}
+	for _, have := range p.Observed.ManagedPolicies {
+		if _, wanted := p.managedPolicy(have.Name); !wanted {
+			out = append(out, Check{Item: CheckManagedPolicy, Name: have.ARN, Detail: "left over: setup would delete it, the repositories fit in fewer documents"})
+		}
+	}
+	return out, nil
+}
+
 func documentCheck(item, name, live, desired, what string) Check {
 	if policy.Equal(live, desired) {
 		return Check{Item: item, Name: name, OK: true, Detail: "matches"}

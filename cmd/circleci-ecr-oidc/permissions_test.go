@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -75,6 +76,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 			"sts:GetCallerIdentity":    "*",
 			"iam:GetAccountSummary":    "*",
 			"ecr:DescribeRepositories": "arn:aws:ecr:us-east-1:" + awstest.AccountID + ":repository/app",
+			"iam:ListPolicies":         "*",
 		}
 		for _, r := range e.proxy.Requests() {
 			if r.Operation == awstest.UnknownOperation {
@@ -88,6 +90,9 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 			case ok:
 			case strings.Contains(r.Operation, "OpenIDConnectProvider"):
 				resource = policy.ProviderARN("aws", awstest.AccountID, testOrg)
+			case strings.Contains(r.Operation, "Policy") && !strings.Contains(r.Operation, "Role"):
+				// The customer managed policies of the role.
+				resource = provision.ManagedPolicyARN("aws", awstest.AccountID, roleName, provision.ManagedPolicyName(roleName, 1))
 			default:
 				resource = "arn:aws:iam::" + awstest.AccountID + ":role/" + roleName
 			}
@@ -128,6 +133,23 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 		t.Fatalf("adopt setup exit %d: %s", r.code, r.stderr)
 	}
 	check(setupPolicy, "adopt run", adopted)
+
+	// Packed runs: 300 repositories need managed policies beyond the
+	// inline one; one repository fewer updates them.
+	packed := make([]string, 300)
+	for i := range packed {
+		packed[i] = fmt.Sprintf("team/service-%03d", i)
+	}
+	for _, run := range []struct {
+		name  string
+		repos []string
+	}{{"packed run", packed}, {"packed update", packed[1:]}} {
+		args := []string{"setup", "--org-id", testOrg, "--project-id", testProject, "--repo", strings.Join(run.repos, ","), "--allow-missing-repos", "--yes"}
+		if r := runBinary(t, e.env, args...); r.code != 0 {
+			t.Fatalf("%s exit %d: %s", run.name, r.code, r.stderr)
+		}
+		check(setupPolicy, run.name, provision.DefaultRoleName)
+	}
 
 	// destroy: first a role whose provider another role still trusts (the
 	// provider is kept), then the last role and the provider.

@@ -1,0 +1,424 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+)
+
+// Managed policies hold the repository grants that do not fit the role's
+// inline policy (RolePolicySizeQuota, 10,240 characters by default, about
+// 160 repository ARNs). Each is named <role>-ecr-<n> and lives under the
+// IAM path /circleci-ecr-oidc/<role>/, so that one ListPolicies call with
+// that path prefix finds every one the tool made for the role, attached or
+// not (an interrupted run can leave one unattached), without knowing the
+// account ID.
+const (
+	// managedPolicyPathRoot is the first element of every managed
+	// policy's path.
+	managedPolicyPathRoot = "/circleci-ecr-oidc/"
+	// ResourceManagedPolicy is a customer managed policy the tool owns.
+	ResourceManagedPolicy Resource = "managed-policy"
+	// ActionAttach attaches a managed policy to the role.
+	ActionAttach Action = "attach"
+	// ManagedPolicyDescription is put on each managed policy created.
+	ManagedPolicyDescription = "ECR repository grants of a CircleCI OIDC role beyond its inline policy; managed by circleci-ecr-oidc"
+	// maxPolicyVersions is IAM's limit of stored versions per managed policy.
+	maxPolicyVersions = 5
+)
+
+// ManagedPolicyPath is the IAM path of the role's managed policies.
+func ManagedPolicyPath(roleName string) string {
+	return managedPolicyPathRoot + roleName + "/"
+}
+
+// ManagedPolicyName names the role's n-th managed policy (n from 1). Policy
+// names allow the same characters as role names and up to 128 of them, so
+// any valid role name gives a valid policy name.
+func ManagedPolicyName(roleName string, n int) string {
+	return fmt.Sprintf("%s-ecr-%d", roleName, n)
+}
+
+// ManagedPolicyARN is the ARN of a managed policy of the role.
+func ManagedPolicyARN(partition, account, roleName, name string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:policy%s%s", partition, account, ManagedPolicyPath(roleName), name)
+}
+
+// isOwnManagedPolicy reports whether a policy ARN is under the role's own
+// managed-policy path.
+func isOwnManagedPolicy(policyARN, roleName string) bool {
+	return strings.Contains(policyARN, ":policy"+ManagedPolicyPath(roleName))
+}
+
+// ObservedManagedPolicy is a managed policy found under the role's path.
+type ObservedManagedPolicy struct {
+	ARN  string
+	Name string
+	// DefaultVersion is the ID of the version in force, and Document its
+	// decoded text.
+	DefaultVersion string
+	Document       string
+	Tags           map[string]string
+}
+
+// ManagedPolicy is one managed policy the plan wants on the role.
+type ManagedPolicy struct {
+	Name     string          `json:"name"`
+	ARN      string          `json:"arn"`
+	Document policy.Document `json:"document"`
+	// Size is measured as IAM counts it; Repositories is how many
+	// repository ARNs or patterns the document grants.
+	Size         int `json:"size"`
+	Repositories int `json:"repositories"`
+}
+
+// observeManagedPolicies lists the customer managed policies under the
+// role's path and reads each one's tags and default version, all versions
+// and tags concurrently: two round trips, however many policies there are.
+func observeManagedPolicies(ctx context.Context, api IAMAPI, roleName string) ([]ObservedManagedPolicy, error) {
+	var found []ObservedManagedPolicy
+	pages := iam.NewListPoliciesPaginator(api, &iam.ListPoliciesInput{
+		Scope: iamtypes.PolicyScopeTypeLocal, PathPrefix: aws.String(ManagedPolicyPath(roleName)),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the managed policies of role %s: %w", roleName, err)
+		}
+		for _, p := range page.Policies {
+			// A path prefix also matches deeper paths; only the role's
+			// own path is ours.
+			if aws.ToString(p.Path) != ManagedPolicyPath(roleName) {
+				continue
+			}
+			found = append(found, ObservedManagedPolicy{
+				ARN: aws.ToString(p.Arn), Name: aws.ToString(p.PolicyName),
+				DefaultVersion: aws.ToString(p.DefaultVersionId), Tags: map[string]string{},
+			})
+		}
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxConcurrentDescribes)
+	for i := range found {
+		mp := &found[i]
+		g.Go(func() error {
+			out, err := api.GetPolicyVersion(gctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(mp.ARN), VersionId: aws.String(mp.DefaultVersion)})
+			if err != nil {
+				return fmt.Errorf("read managed policy %s: %w", mp.ARN, err)
+			}
+			doc, err := policy.Decode(aws.ToString(out.PolicyVersion.Document))
+			if err != nil {
+				return fmt.Errorf("read managed policy %s: %w", mp.ARN, err)
+			}
+			mu.Lock()
+			mp.Document = doc
+			mu.Unlock()
+			return nil
+		})
+		g.Go(func() error {
+			tags := map[string]string{}
+			pages := iam.NewListPolicyTagsPaginator(api, &iam.ListPolicyTagsInput{PolicyArn: aws.String(mp.ARN)})
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(gctx)
+				if err != nil {
+					return fmt.Errorf("read the tags of managed policy %s: %w", mp.ARN, err)
+				}
+				for _, t := range page.Tags {
+					tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				}
+			}
+			mu.Lock()
+			mp.Tags = tags
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b ObservedManagedPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return found, nil
+}
+
+// checkManagedPolicyOwnership applies the role's ownership rule to a
+// managed policy found under the role's path: it must carry the managed
+// tag and, if it names an organization, this one; --adopt overrides both.
+func checkManagedPolicyOwnership(mp ObservedManagedPolicy, spec Spec) error {
+	if spec.Adopt {
+		return nil
+	}
+	if mp.Tags[ManagedTag] != "true" {
+		return fmt.Errorf("refuse to change managed policy %s: %w (it has no %s=true tag); delete or rename it, choose another --role-name, or pass --adopt", mp.ARN, ErrNotOwned, ManagedTag)
+	}
+	if owner := mp.Tags[OrgIDTag]; owner != "" && owner != spec.OrgID {
+		return fmt.Errorf("refuse to change managed policy %s: %w for this organization (it was created for CircleCI organization %s); choose another --role-name, or pass --adopt", mp.ARN, ErrNotOwned, owner)
+	}
+	return nil
+}
+
+// planManagedPolicies adds the changes that bring the role's managed
+// policies to p.ManagedPolicies: create, update, attach, and delete those
+// of ours no longer needed (the repositories shrank back into fewer
+// documents). A policy under the role's path that the tool does not own
+// stops the plan.
+func (p *Plan) planManagedPolicies() error {
+	observed := map[string]ObservedManagedPolicy{}
+	for _, mp := range p.Observed.ManagedPolicies {
+		observed[mp.Name] = mp
+	}
+	attached := map[string]bool{}
+	if p.Observed.Role != nil {
+		for _, a := range p.Observed.Role.AttachedPolicies {
+			attached[a] = true
+		}
+	}
+	wanted := map[string]bool{}
+	for _, mp := range p.ManagedPolicies {
+		wanted[mp.Name] = true
+		have, ok := observed[mp.Name]
+		if !ok {
+			p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceManagedPolicy, Name: mp.Name,
+				Reason: fmt.Sprintf("holds %d repository grants beyond the inline policy's quota", mp.Repositories)})
+			continue
+		}
+		if err := checkManagedPolicyOwnership(have, p.Spec); err != nil {
+			return err
+		}
+		doc, err := mp.Document.JSON()
+		if err != nil {
+			return err
+		}
+		if !policy.Equal(have.Document, doc) {
+			p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceManagedPolicy, Name: mp.Name,
+				Reason: "its document differs from the desired one"})
+		}
+		if !attached[have.ARN] {
+			p.Changes = append(p.Changes, Change{Action: ActionAttach, Resource: ResourceManagedPolicy, Name: mp.Name,
+				Reason: "not attached to role " + p.RoleName})
+		}
+	}
+	for _, have := range p.Observed.ManagedPolicies {
+		if wanted[have.Name] {
+			continue
+		}
+		if err := checkManagedPolicyOwnership(have, p.Spec); err != nil {
+			return err
+		}
+		p.Changes = append(p.Changes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: have.Name,
+			Reason: "no longer needed: the repositories fit in fewer documents"})
+	}
+	return nil
+}
+
+// managedPolicy returns the plan's managed policy of that name.
+func (p *Plan) managedPolicy(name string) (ManagedPolicy, bool) {
+	i := slices.IndexFunc(p.ManagedPolicies, func(mp ManagedPolicy) bool { return mp.Name == name })
+	if i < 0 {
+		return ManagedPolicy{}, false
+	}
+	return p.ManagedPolicies[i], true
+}
+
+// observedManagedPolicy returns the observed managed policy of that name.
+func (p *Plan) observedManagedPolicy(name string) (ObservedManagedPolicy, bool) {
+	if p.Observed == nil {
+		return ObservedManagedPolicy{}, false
+	}
+	i := slices.IndexFunc(p.Observed.ManagedPolicies, func(mp ObservedManagedPolicy) bool { return mp.Name == name })
+	if i < 0 {
+		return ObservedManagedPolicy{}, false
+	}
+	return p.Observed.ManagedPolicies[i], true
+}
+
+// applyManagedPolicy makes one managed-policy change.
+func applyManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, roleReady func() error) error {
+	if c.Action == ActionCreate {
+		return createManagedPolicy(sched, ctx, api, p, c, opts, roleReady)
+	}
+	if c.Action == ActionDelete {
+		have, ok := p.observedManagedPolicy(c.Name)
+		if !ok {
+			return fmt.Errorf("unknown managed policy %s", c.Name)
+		}
+		attached := p.Observed.Role != nil && slices.Contains(p.Observed.Role.AttachedPolicies, have.ARN)
+		return deleteManagedPolicy(ctx, api, p.RoleName, have.ARN, attached)
+	}
+	mp, ok := p.managedPolicy(c.Name)
+	if !ok {
+		return fmt.Errorf("unknown managed policy %s", c.Name)
+	}
+	switch c.Action {
+	case ActionUpdate:
+		doc, err := mp.Document.JSON()
+		if err != nil {
+			return err
+		}
+		return updateManagedPolicy(ctx, api, mp.ARN, doc)
+	case ActionAttach:
+		return attachManagedPolicy(sched, ctx, api, p, c, opts, mp.ARN)
+	}
+	return fmt.Errorf("unknown change %s", c)
+}
+
+// createManagedPolicy creates the policy and then, once the role exists,
+// attaches it. A policy that appeared meanwhile (a concurrent run, or our
+// own earlier attempt whose answer was lost) is taken only if it passes the
+// ownership rule, and its document is then converged.
+func createManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, roleReady func() error) error {
+	mp, ok := p.managedPolicy(c.Name)
+	if !ok {
+		return fmt.Errorf("unknown managed policy %s", c.Name)
+	}
+	doc, err := mp.Document.JSON()
+	if err != nil {
+		return err
+	}
+	_, err = api.CreatePolicy(ctx, &iam.CreatePolicyInput{
+		PolicyName: aws.String(mp.Name), Path: aws.String(ManagedPolicyPath(p.RoleName)),
+		PolicyDocument: aws.String(doc), Description: aws.String(ManagedPolicyDescription),
+		Tags: iamTags(p.Tags()),
+	})
+	if isAlreadyExists(err) {
+		err = convergeRacedManagedPolicy(sched, ctx, api, p, c, opts, mp, doc)
+	}
+	if err != nil {
+		return err
+	}
+	if err := roleReady(); err != nil {
+		return err
+	}
+	return attachManagedPolicy(sched, ctx, api, p, c, opts, mp.ARN)
+}
+
+func convergeRacedManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, mp ManagedPolicy, doc string) error {
+	var got *iam.GetPolicyOutput
+	err := retryPropagation(sched, opts, c, "managed policy "+mp.ARN, func() error {
+		var err error
+		got, err = api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(mp.ARN)})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("re-read managed policy created concurrently: %w", err)
+	}
+	existing := ObservedManagedPolicy{ARN: mp.ARN, Name: mp.Name, DefaultVersion: aws.ToString(got.Policy.DefaultVersionId), Tags: map[string]string{}}
+	for _, t := range got.Policy.Tags {
+		existing.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if err := checkManagedPolicyOwnership(existing, p.Spec); err != nil {
+		return fmt.Errorf("another run created managed policy %s meanwhile: %w", mp.Name, err)
+	}
+	version, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(mp.ARN), VersionId: aws.String(existing.DefaultVersion)})
+	if err != nil {
+		return fmt.Errorf("re-read managed policy created concurrently: %w", err)
+	}
+	current, err := policy.Decode(aws.ToString(version.PolicyVersion.Document))
+	if err != nil {
+		return fmt.Errorf("re-read managed policy created concurrently: %w", err)
+	}
+	if policy.Equal(current, doc) {
+		return nil
+	}
+	return updateManagedPolicy(ctx, api, mp.ARN, doc)
+}
+
+// updateManagedPolicy makes doc the policy's default version. IAM keeps at
+// most five versions, so when five exist the oldest that is not in force
+// is deleted first; versions are listed right before, so the decision
+// rests on a fresh read.
+func updateManagedPolicy(ctx context.Context, api IAMAPI, policyARN, doc string) error {
+	versions, err := listPolicyVersions(ctx, api, policyARN)
+	if err != nil {
+		return err
+	}
+	if len(versions) >= maxPolicyVersions {
+		if oldest := oldestNonDefault(versions); oldest != "" {
+			if _, err := api.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: aws.String(oldest)}); err != nil && !isNotFound(err) {
+				return fmt.Errorf("delete old version %s of managed policy %s to make room: %w", oldest, policyARN, err)
+			}
+		}
+	}
+	_, err = api.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(policyARN), PolicyDocument: aws.String(doc), SetAsDefault: true})
+	return err
+}
+
+func listPolicyVersions(ctx context.Context, api IAMAPI, policyARN string) ([]iamtypes.PolicyVersion, error) {
+	var versions []iamtypes.PolicyVersion
+	pages := iam.NewListPolicyVersionsPaginator(api, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(policyARN)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the versions of managed policy %s: %w", policyARN, err)
+		}
+		versions = append(versions, page.Versions...)
+	}
+	return versions, nil
+}
+
+// oldestNonDefault returns the ID of the oldest version not in force, or "".
+func oldestNonDefault(versions []iamtypes.PolicyVersion) string {
+	var oldest *iamtypes.PolicyVersion
+	for i := range versions {
+		v := &versions[i]
+		if v.IsDefaultVersion {
+			continue
+		}
+		if oldest == nil || (v.CreateDate != nil && oldest.CreateDate != nil && v.CreateDate.Before(*oldest.CreateDate)) {
+			oldest = v
+		}
+	}
+	if oldest == nil {
+		return ""
+	}
+	return aws.ToString(oldest.VersionId)
+}
+
+func attachManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, policyARN string) error {
+	return retryPropagation(sched, opts, c, "role "+p.RoleName, func() error {
+		_, err := api.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(p.RoleName), PolicyArn: aws.String(policyARN)})
+		return err
+	})
+}
+
+// deleteManagedPolicy detaches the policy from the role when the read
+// before found it attached, deletes its old versions, which IAM requires,
+// and then the policy. What is already gone counts as done, so an
+// interrupted run can be repeated.
+func deleteManagedPolicy(ctx context.Context, api IAMAPI, roleName, policyARN string, attached bool) error {
+	if attached {
+		_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(roleName), PolicyArn: aws.String(policyARN)})
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("detach managed policy %s from role %s: %w", policyARN, roleName, err)
+		}
+	}
+	versions, err := listPolicyVersions(ctx, api, policyARN)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		if v.IsDefaultVersion {
+			continue
+		}
+		if _, err := api.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: v.VersionId}); err != nil && !isNotFound(err) {
+			return fmt.Errorf("delete version %s of managed policy %s: %w", aws.ToString(v.VersionId), policyARN, err)
+		}
+	}
+	_, err = api.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(policyARN)})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
