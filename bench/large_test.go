@@ -84,7 +84,8 @@ func largeRepoNames() []string {
 // its errors advise until it fits: the trust-policy error says how many
 // projects fit in one role (moto enforces no quota, so the tool's own guard
 // against the documented 2,048-character default is what applies), and the
-// permissions-policy error advises name prefixes. Each step is recorded for
+// permissions error (when the exact ARNs do not fit even in managed
+// policies) advises name prefixes. Each step is recorded for
 // the report.
 func fitLarge(b *testing.B, w *world, tool string, repos []string, shard bool) largeInputs {
 	b.Helper()
@@ -109,7 +110,7 @@ func fitLarge(b *testing.B, w *world, tool string, repos []string, shard bool) l
 			in.projects = in.projects[:k]
 			continue
 		}
-		if strings.Contains(msg, "permissions policy") && in.repoArg != largePrefix+"/*" {
+		if (strings.Contains(msg, "permissions policy") || strings.Contains(msg, "repositories: only")) && in.repoArg != largePrefix+"/*" {
 			in.notes = append(in.notes, fmt.Sprintf("%s: refused, %q; retried granting %s/*, which covers the same %d repositories.", in.describe(len(repos)), msg, largePrefix, len(repos)))
 			in.repoArg = largePrefix + "/*"
 			continue

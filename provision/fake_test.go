@@ -102,6 +102,15 @@ func (f *fakeAWS) DescribeRepositories(_ context.Context, in *ecr.DescribeReposi
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &ecr.DescribeRepositoriesOutput{}
+	if len(in.RepositoryNames) == 0 {
+		// A listing, in one page.
+		for _, n := range slices.Sorted(maps.Keys(f.repos)) {
+			if f.repos[n] {
+				out.Repositories = append(out.Repositories, ecrtypes.Repository{RepositoryName: aws.String(n), RepositoryUri: aws.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/" + n)})
+			}
+		}
+		return out, nil
+	}
 	for _, n := range in.RepositoryNames {
 		if !f.repos[n] {
 			return nil, apiError("RepositoryNotFoundException")

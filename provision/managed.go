@@ -82,30 +82,49 @@ type ManagedPolicy struct {
 }
 
 // observeManagedPolicies lists the customer managed policies under the
-// role's path and reads each one's tags and default version, all versions
-// and tags concurrently: two round trips, however many policies there are.
+// role's path and reads each one's document and tags: two round trips,
+// however many policies there are.
 func observeManagedPolicies(ctx context.Context, api IAMAPI, roleName string) ([]ObservedManagedPolicy, error) {
-	var found []ObservedManagedPolicy
+	byPath, err := listManagedPolicies(ctx, api, ManagedPolicyPath(roleName))
+	if err != nil {
+		return nil, err
+	}
+	found := byPath[ManagedPolicyPath(roleName)]
+	return found, readManagedPolicies(ctx, api, found)
+}
+
+// listManagedPolicies lists the account's customer managed policies under
+// pathPrefix, by path, each path's sorted by name. Documents and tags are
+// not read yet (readManagedPolicies). Listing from managedPolicyPathRoot
+// finds every role's policies in one call per 100, which lets a sharded
+// plan learn all its roles' policies with the first role's reads.
+func listManagedPolicies(ctx context.Context, api IAMAPI, pathPrefix string) (map[string][]ObservedManagedPolicy, error) {
+	byPath := map[string][]ObservedManagedPolicy{}
 	pages := iam.NewListPoliciesPaginator(api, &iam.ListPoliciesInput{
-		Scope: iamtypes.PolicyScopeTypeLocal, PathPrefix: aws.String(ManagedPolicyPath(roleName)),
+		Scope: iamtypes.PolicyScopeTypeLocal, PathPrefix: aws.String(pathPrefix),
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list the managed policies of role %s: %w", roleName, err)
+			return nil, fmt.Errorf("list the managed policies under %s: %w", pathPrefix, err)
 		}
 		for _, p := range page.Policies {
-			// A path prefix also matches deeper paths; only the role's
-			// own path is ours.
-			if aws.ToString(p.Path) != ManagedPolicyPath(roleName) {
-				continue
-			}
-			found = append(found, ObservedManagedPolicy{
+			path := aws.ToString(p.Path)
+			byPath[path] = append(byPath[path], ObservedManagedPolicy{
 				ARN: aws.ToString(p.Arn), Name: aws.ToString(p.PolicyName),
 				DefaultVersion: aws.ToString(p.DefaultVersionId), Tags: map[string]string{},
 			})
 		}
 	}
+	for _, list := range byPath {
+		slices.SortFunc(list, func(a, b ObservedManagedPolicy) int { return strings.Compare(a.Name, b.Name) })
+	}
+	return byPath, nil
+}
+
+// readManagedPolicies reads the default version's document and the tags of
+// each listed policy, all at once.
+func readManagedPolicies(ctx context.Context, api IAMAPI, found []ObservedManagedPolicy) error {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxConcurrentDescribes)
@@ -143,11 +162,7 @@ func observeManagedPolicies(ctx context.Context, api IAMAPI, roleName string) ([
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b ObservedManagedPolicy) int { return strings.Compare(a.Name, b.Name) })
-	return found, nil
+	return g.Wait()
 }
 
 // checkManagedPolicyOwnership applies the role's ownership rule to a

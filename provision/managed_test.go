@@ -335,3 +335,39 @@ func TestManagedPolicyVerifyAndDestroy(t *testing.T) {
 		t.Fatalf("after destroy: %d policies, %d roles", len(f.policies), len(f.roles))
 	}
 }
+
+func TestManagedPoliciesPerShard(t *testing.T) {
+	f := newFakeAWS()
+	spec := shardSpec(manyProjects(60))
+	spec.Repositories = manyRepos(f, 300)
+	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.Plans) < 2 {
+		t.Fatalf("%d shards for 60 projects", len(sp.Plans))
+	}
+	applyShards(t, f, sp)
+	for i := range sp.Plans {
+		role := ShardRoleName(DefaultRoleName, i+1)
+		if got := grantedByAccount(t, f, role); !slices.Equal(got, wantARNs(spec.Repositories)) {
+			t.Fatalf("%s grants %d repositories, want %d", role, len(got), len(spec.Repositories))
+		}
+		for _, a := range f.roles[role].attached {
+			if !isOwnManagedPolicy(a, role) {
+				t.Fatalf("%s has another role's policy %s attached", role, a)
+			}
+		}
+	}
+	f.calls = nil
+	again, err := PlanShards(context.Background(), f.clients(), mustSpec(t, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.HasChanges() || len(f.writes()) != 0 {
+		for _, p := range again.Plans {
+			t.Errorf("%s plans %v", p.RoleName, p.Changes)
+		}
+		t.Fatalf("the sharded rerun is not a no-op")
+	}
+}

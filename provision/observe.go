@@ -65,6 +65,10 @@ type Observed struct {
 	// ManagedPolicies are the customer managed policies under the role's
 	// own path (ManagedPolicyPath), sorted by name.
 	ManagedPolicies []ObservedManagedPolicy
+	// managedByPath lists, by path, every managed policy under
+	// managedPolicyPathRoot, read or not: PlanShards reads the other
+	// shard roles' from it.
+	managedByPath map[string][]ObservedManagedPolicy
 	// QuotaSource says where the quotas come from ("GetAccountSummary" or "documented defaults").
 	QuotaSource string
 	// RegistryPolicies has the repository policies of the named
@@ -192,8 +196,11 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	})
 	g.Go(func() error {
 		var err error
-		obs.ManagedPolicies, err = observeManagedPolicies(gctx, c.IAM, spec.RoleName)
-		return err
+		if obs.managedByPath, err = listManagedPolicies(gctx, c.IAM, managedPolicyPathRoot); err != nil {
+			return err
+		}
+		obs.ManagedPolicies = obs.managedByPath[ManagedPolicyPath(spec.RoleName)]
+		return readManagedPolicies(gctx, c.IAM, obs.ManagedPolicies)
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -386,8 +393,9 @@ func observeQuotas(ctx context.Context, api IAMAPI) quotas {
 // lookupRepositories looks up, in the caller's account, the repositories
 // of spec that want selects, batched per region, and returns the URIs of
 // those that exist by their index in spec.Repositories. ECR fails a whole
-// batch when one name is missing, so a failed batch is retried name by name
-// to say exactly which are missing.
+// batch when one name is missing, so a failed batch is resolved against
+// the region's full repository listing, read at most once per region: a
+// page per 1,000 repositories instead of a call per name.
 func lookupRepositories(ctx context.Context, c Clients, spec Spec, want func(Repository) bool) (map[int]string, error) {
 	byRegion := map[string][]int{}
 	for i, input := range spec.Repositories {
@@ -406,9 +414,10 @@ func lookupRepositories(ctx context.Context, c Clients, spec Spec, want func(Rep
 	g.SetLimit(maxConcurrentDescribes)
 	for _, region := range slices.Sorted(maps.Keys(byRegion)) {
 		api := c.ECR(region)
+		listing := sync.OnceValues(func() (map[string]string, error) { return listRepositories(gctx, api, region) })
 		for batch := range slices.Chunk(byRegion[region], maxNamesPerDescribeCall) {
 			g.Go(func() error {
-				uris, err := describe(gctx, api, spec.Repositories, batch)
+				uris, err := describe(gctx, api, spec.Repositories, batch, listing)
 				mu.Lock()
 				defer mu.Unlock()
 				maps.Copy(found, uris)
@@ -444,8 +453,9 @@ func repositoryStatuses(spec Spec, partition, account string, found map[int]stri
 }
 
 // describe looks up the repositories at the given indexes and returns the
-// URIs of those that exist.
-func describe(ctx context.Context, api ECRAPI, inputs []string, batch []int) (map[int]string, error) {
+// URIs of those that exist. When some are missing, ECR names only one, so
+// the batch is resolved from listing (the region's every repository).
+func describe(ctx context.Context, api ECRAPI, inputs []string, batch []int, listing func() (map[string]string, error)) (map[int]string, error) {
 	names := make([]string, len(batch))
 	byName := map[string]int{}
 	for j, i := range batch {
@@ -469,16 +479,33 @@ func describe(ctx context.Context, api ECRAPI, inputs []string, batch []int) (ma
 	if len(batch) == 1 {
 		return found, nil
 	}
-	for _, i := range batch {
-		one, err := describe(ctx, api, inputs, []int{i})
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range one {
-			found[k] = v
+	all, err := listing()
+	if err != nil {
+		return nil, err
+	}
+	for name, i := range byName {
+		if uri, ok := all[name]; ok {
+			found[i] = uri
 		}
 	}
 	return found, nil
+}
+
+// listRepositories returns the URI of every repository in the region's
+// registry, by name.
+func listRepositories(ctx context.Context, api ECRAPI, region string) (map[string]string, error) {
+	all := map[string]string{}
+	pages := ecr.NewDescribeRepositoriesPaginator(api, &ecr.DescribeRepositoriesInput{MaxResults: aws.Int32(1000)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the ECR repositories in %s to find which are missing: %w", region, err)
+		}
+		for _, r := range page.Repositories {
+			all[aws.ToString(r.RepositoryName)] = aws.ToString(r.RepositoryUri)
+		}
+	}
+	return all, nil
 }
 
 // ErrNotOwned is returned (wrapped) when the named role exists but was not

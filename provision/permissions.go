@@ -76,7 +76,7 @@ var (
 var Permissions = []Permission{
 	{Action: "sts:GetCallerIdentity", Commands: observeCommands, Scope: ScopeAny, Why: "account and partition for every ARN (allowed to every identity)"},
 	{Action: "iam:GetAccountSummary", Commands: planCommands, Scope: ScopeAny, Why: "the account's quotas: trust policy, inline policies, managed policy size, managed policies per role", Conditional: "optional: without it the documented defaults 2,048, 10,240, 6,144 and 10 apply"},
-	{Action: "ecr:DescribeRepositories", Commands: planCommands, Scope: ScopeRepository, Why: "check that the named repositories exist (not for prefix/* or other accounts); list them in the wizard"},
+	{Action: "ecr:DescribeRepositories", Commands: planCommands, Scope: ScopeRepository, Why: "check that the named repositories exist (not for prefix/* or other accounts), listing the region's repositories when some are missing; list them in the wizard"},
 	{Action: "iam:ListOpenIDConnectProviders", Commands: planCommands, Scope: ScopeAny, Why: "find the organization's provider while the caller identity is read (IAM only authorizes listing on *)"},
 	{Action: "iam:GetOpenIDConnectProvider", Commands: observeCommands, Scope: ScopeProvider, Why: "does the organization's provider exist, with which audiences"},
 	{Action: "iam:GetRole", Commands: observeCommands, Scope: ScopeRole, Why: "does the role exist, is it ours (tags), its trust policy"},

@@ -172,9 +172,26 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	if err != nil {
 		return nil, err
 	}
-	// The existing shard roles, in order, and the projects each admits.
-	roles, err := observeShardRoles(ctx, c.IAM, base, obs.Role)
-	if err != nil {
+	// The existing shard roles, in order, and the projects each admits;
+	// meanwhile, the documents and tags of the other shard roles' managed
+	// policies, which the first role's reads listed.
+	managed := map[string][]ObservedManagedPolicy{}
+	var roles []*ObservedRole
+	rg, rctx := errgroup.WithContext(ctx)
+	rg.Go(func() error {
+		var err error
+		roles, err = observeShardRoles(rctx, c.IAM, base, obs.Role)
+		return err
+	})
+	for n := 2; n <= maxShards; n++ {
+		found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]
+		if len(found) == 0 {
+			continue
+		}
+		managed[ShardRoleName(base, n)] = found
+		rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, found) })
+	}
+	if err := rg.Wait(); err != nil {
 		return nil, err
 	}
 	current := make([][]string, len(roles))
@@ -199,27 +216,15 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	if err != nil {
 		return nil, err
 	}
-	// Each shard role has its own managed policies (for repositories
-	// beyond its inline quota); Observe read the first one's.
-	managed := make([][]ObservedManagedPolicy, len(groups))
-	managed[0] = obs.ManagedPolicies
-	g, gctx := errgroup.WithContext(ctx)
-	for i := 1; i < len(groups); i++ {
-		g.Go(func() error {
-			var err error
-			managed[i], err = observeManagedPolicies(gctx, c.IAM, ShardRoleName(base, i+1))
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
 	sp := &ShardedPlan{}
 	for i, group := range groups {
 		s := spec
 		s.RoleName, s.ProjectIDs = ShardRoleName(base, i+1), group
 		o := *obs
-		o.Role, o.ManagedPolicies = nil, managed[i]
+		o.Role, o.ManagedPolicies = nil, obs.ManagedPolicies
+		if i > 0 {
+			o.ManagedPolicies = managed[s.RoleName]
+		}
 		if i < len(roles) {
 			o.Role = roles[i]
 		}
