@@ -371,3 +371,32 @@ func TestManagedPoliciesPerShard(t *testing.T) {
 		t.Fatalf("the sharded rerun is not a no-op")
 	}
 }
+
+func TestOtherInlinePoliciesShareTheQuota(t *testing.T) {
+	f := converged(t)
+	repos := manyRepos(f, 120)
+	p, err := planFor(t, f, packedSpec(repos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.ManagedPolicies) != 0 {
+		t.Fatalf("120 repositories alone need %d managed policies", len(p.ManagedPolicies))
+	}
+	// Someone's 6,000-character inline policy leaves ours about 4,200.
+	big := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::` + strings.Repeat("b", 5900) + `"}]}`
+	f.roles[DefaultRoleName].inline["theirs"] = big
+	p, err = planFor(t, f, packedSpec(repos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.ManagedPolicies) == 0 || p.PermissionsPolicySize+policy.Size(big) > DefaultRolePolicyQuota {
+		t.Fatalf("with another inline policy of %d characters: ours is %d, %d managed policies", policy.Size(big), p.PermissionsPolicySize, len(p.ManagedPolicies))
+	}
+	var text strings.Builder
+	if err := p.WriteText(&text, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), fmt.Sprintf("other inline policies use %d", policy.Size(big))) {
+		t.Errorf("the plan does not say what the other inline policy uses:\n%s", text.String())
+	}
+}

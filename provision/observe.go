@@ -97,6 +97,9 @@ type ObservedRole struct {
 	AttachedPolicies []string
 	// PermissionsPolicy is our inline policy's decoded document, "" if absent.
 	PermissionsPolicy string
+	// OtherInlineSize is the size, as IAM counts it, of the role's other
+	// inline policies: they share RolePolicySizeQuota with ours.
+	OtherInlineSize int
 }
 
 // Owned reports whether the role carries this tool's ownership tag.
@@ -356,7 +359,48 @@ func observeRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, e
 	role.InlinePolicies = inline
 	role.AttachedPolicies = attached
 	role.PermissionsPolicy = ours
+	size, err := otherInlineSize(ctx, api, name, inline)
+	if err != nil {
+		return nil, err
+	}
+	role.OtherInlineSize = size
 	return role, nil
+}
+
+// otherInlineSize reads the role's inline policies other than ours, all at
+// once, and adds up their sizes. A role with none, the usual case, costs
+// no request.
+func otherInlineSize(ctx context.Context, api IAMAPI, role string, names []string) (int, error) {
+	var (
+		mu    sync.Mutex
+		total int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxConcurrentDescribes)
+	for _, n := range names {
+		if n == PolicyName {
+			continue
+		}
+		g.Go(func() error {
+			out, err := api.GetRolePolicy(gctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read inline policy %s of role %s, which shares the inline quota: %w", n, role, err)
+			}
+			doc, err := policy.Decode(aws.ToString(out.PolicyDocument))
+			if err != nil {
+				return fmt.Errorf("read inline policy %s of role %s: %w", n, role, err)
+			}
+			mu.Lock()
+			total += policy.Size(doc)
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	return total, err
 }
 
 // quotas are the account's IAM limits the documents must fit.

@@ -221,15 +221,17 @@ func (p *Plan) checkSizes() error {
 // the ARNs do not fit, the error says how many do and which prefix/*
 // patterns would make them fit.
 func (p *Plan) packPermissions(arns []string) error {
-	others := 0
+	others, inline := 0, p.RolePolicyQuota
 	if role := p.Observed.Role; role != nil {
 		for _, a := range role.AttachedPolicies {
 			if !isOwnManagedPolicy(a, p.RoleName) {
 				others++
 			}
 		}
+		// The role's other inline policies share the aggregate quota.
+		inline -= role.OtherInlineSize
 	}
-	limits := policy.PackLimits{Inline: p.RolePolicyQuota, Managed: p.ManagedPolicyQuota, ManagedCount: max(p.AttachedPoliciesQuota-others, 0)}
+	limits := policy.PackLimits{Inline: inline, Managed: p.ManagedPolicyQuota, ManagedCount: max(p.AttachedPoliciesQuota-others, 0)}
 	packed, err := policy.PackPermissions(p.Spec.Access, arns, limits)
 	var packErr *policy.PackError
 	if errors.As(err, &packErr) {

@@ -46,7 +46,11 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 	for _, r := range p.Repositories {
 		fmt.Fprintf(&b, "  %-40s %s\n", r.ARN, r.State)
 	}
-	fmt.Fprintf(&b, "Trust policy   %d of %d characters; permissions policy %d of %d\n", p.TrustPolicySize, p.TrustPolicyQuota, p.PermissionsPolicySize, p.RolePolicyQuota)
+	fmt.Fprintf(&b, "Trust policy   %d of %d characters; permissions policy %d of %d", p.TrustPolicySize, p.TrustPolicyQuota, p.PermissionsPolicySize, p.RolePolicyQuota)
+	if p.Observed != nil && p.Observed.Role != nil && p.Observed.Role.OtherInlineSize > 0 {
+		fmt.Fprintf(&b, " (the role's other inline policies use %d of them)", p.Observed.Role.OtherInlineSize)
+	}
+	b.WriteString("\n")
 	if len(p.ManagedPolicies) > 0 {
 		fmt.Fprintf(&b, "Managed policies for the repositories beyond the inline quota (%d of at most %d on the role, %d characters each at most):\n",
 			len(p.ManagedPolicies), p.AttachedPoliciesQuota, p.ManagedPolicyQuota)
