@@ -262,11 +262,15 @@ func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy) {
 // Destroy makes the plan's deletions in order and stops at the first
 // failure, returning an *ApplyError with what was and was not done. An
 // entity that is already gone (NoSuchEntity) counts as deleted, so an
-// interrupted destroy can simply be run again.
+// interrupted destroy can simply be run again. As in Apply, the end of ctx
+// (an interruption) starts no further deletion but lets the one in flight
+// finish, within DefaultInterruptGrace, so the report is exact.
 func Destroy(ctx context.Context, api IAMAPI, p *DestroyPlan, progress func(Event)) (Result, error) {
 	if progress == nil {
 		progress = func(Event) {}
 	}
+	calls, endCalls := outlive(ctx, DefaultInterruptGrace)
+	defer endCalls()
 	res := Result{Applied: []Change{}, NotApplied: []Change{}}
 	for i, c := range p.Deletes {
 		if err := ctx.Err(); err != nil {
@@ -274,7 +278,7 @@ func Destroy(ctx context.Context, api IAMAPI, p *DestroyPlan, progress func(Even
 			return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all deletions were made: %w", context.Cause(ctx))}
 		}
 		progress(Event{Change: c})
-		err := destroyOne(ctx, api, p, c)
+		err := destroyOne(calls, api, p, c)
 		if isNotFound(err) {
 			err = nil
 		}

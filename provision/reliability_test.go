@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -529,5 +530,63 @@ func TestValidateTags(t *testing.T) {
 	v, err := s.Validate()
 	if err != nil || !maps.Equal(v.Tags, s.Tags) {
 		t.Errorf("Validate = %v, %v", v.Tags, err)
+	}
+}
+
+// heldDelete wraps the fake so that DeleteRole blocks until released and
+// records whether its context had ended.
+type heldDelete struct {
+	*fakeAWS
+	held, release chan struct{}
+	ctxErr        error
+}
+
+func (h *heldDelete) DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, opts ...func(*iam.Options)) (*iam.DeleteRoleOutput, error) {
+	close(h.held)
+	<-h.release
+	if h.ctxErr = ctx.Err(); h.ctxErr != nil {
+		return nil, h.ctxErr
+	}
+	return h.fakeAWS.DeleteRole(ctx, in, opts...)
+}
+
+// An interruption while DeleteRole is in flight lets it finish and reports
+// it as done; the provider's deletion, not yet started, is not made.
+func TestDestroyInterruptWaitsForInFlightDelete(t *testing.T) {
+	f := converged(t)
+	st, err := ObserveDestroy(context.Background(), f.clients(), testOrg, DefaultRoleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	h := &heldDelete{fakeAWS: f, held: make(chan struct{}), release: make(chan struct{})}
+	ctx, interrupt := context.WithCancelCause(context.Background())
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := Destroy(ctx, h, p, nil)
+		done <- outcome{res, err}
+	}()
+	<-h.held
+	interrupt(errors.New("interrupt signal received"))
+	close(h.release)
+	o := <-done
+	if h.ctxErr != nil {
+		t.Fatalf("the in-flight DeleteRole saw its context end: %v", h.ctxErr)
+	}
+	if !strings.Contains(fmt.Sprint(o.err), "interrupt signal received") {
+		t.Fatalf("Destroy error = %v, want one naming the interruption", o.err)
+	}
+	if got, want := changeNames(o.res.Applied), []string{"delete iam-role", "delete role-policy"}; !slices.Equal(got, want) {
+		t.Errorf("applied = %v, want %v", got, want)
+	}
+	if got, want := changeNames(o.res.NotApplied), []string{"delete oidc-provider"}; !slices.Equal(got, want) {
+		t.Errorf("not applied = %v, want %v", got, want)
+	}
+	if _, ok := f.roles[DefaultRoleName]; ok {
+		t.Error("the role reported as deleted still exists")
 	}
 }
