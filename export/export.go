@@ -1,7 +1,8 @@
 // Package export writes what setup would create as infrastructure code
 // instead of creating it: a Terraform configuration or a CloudFormation
 // template with the same OIDC provider, role, trust policy, inline pull
-// policy and tags.
+// policy, managed policies (when the repository grants do not all fit the
+// inline policy) and tags.
 //
 // Export makes no AWS call. The account ID and partition are resolved by the
 // target when it is applied (Terraform data sources, CloudFormation pseudo
@@ -53,6 +54,9 @@ const (
 
 // Render returns the files of the export of a validated spec in format.
 func Render(format Format, spec provision.Spec) ([]File, error) {
+	// The permissions are packed as setup packs them with the default
+	// quotas, for the longest partition: the placeholders are not of real
+	// length, so Documents decides the packing on stand-ins.
 	trust, perms, err := provision.Documents(spec, partitionToken, accountToken)
 	if err != nil {
 		return nil, err
@@ -72,29 +76,41 @@ func Render(format Format, spec provision.Spec) ([]File, error) {
 	}
 	providerARN := policy.ProviderARN(partitionToken, accountToken, spec.OrgID)
 
+	var render func(policy.Document) (string, error)
 	switch format {
 	case Terraform:
-		r := hclRenderer{providerARN: providerARN}
-		if data.TrustPolicy, err = r.document(trust); err != nil {
+		render = hclRenderer{providerARN: providerARN}.document
+	case CloudFormation:
+		render = cfnRenderer{providerARN: providerARN}.document
+	default:
+		return nil, fmt.Errorf("render export: unknown format %q; use %s", format, formatList())
+	}
+	if data.TrustPolicy, err = render(trust); err != nil {
+		return nil, err
+	}
+	if data.PermissionsPolicy, err = render(perms.Inline); err != nil {
+		return nil, err
+	}
+	for i, doc := range perms.Managed {
+		mp := templates.ManagedPolicy{
+			N: i + 1, Name: provision.ManagedPolicyName(spec.RoleName, i+1),
+			Path: provision.ManagedPolicyPath(spec.RoleName), Description: provision.ManagedPolicyDescription,
+		}
+		if mp.Document, err = render(doc); err != nil {
 			return nil, err
 		}
-		if data.PermissionsPolicy, err = r.document(perms); err != nil {
-			return nil, err
-		}
+		data.ManagedPolicies = append(data.ManagedPolicies, mp)
+	}
+
+	switch format {
+	case Terraform:
 		out, err := templates.RenderTerraform(data)
 		if err != nil {
 			return nil, err
 		}
 		return []File{{Name: "main.tf", Content: out}}, nil
 	case CloudFormation:
-		r := cfnRenderer{providerARN: providerARN}
-		if data.TrustPolicy, err = r.document(trust); err != nil {
-			return nil, err
-		}
-		if data.PermissionsPolicy, err = r.document(perms); err != nil {
-			return nil, err
-		}
-		data.ProviderARN = renderJSON(r.providerRef(), 0, false)
+		data.ProviderARN = renderJSON(cfnRenderer{providerARN: providerARN}.providerRef(), 0, false)
 		out, err := templates.RenderCloudFormation(data)
 		if err != nil {
 			return nil, err

@@ -3,9 +3,12 @@ package export
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,29 +45,62 @@ func goldenSpec(t *testing.T) provision.Spec {
 	return s
 }
 
+// manySpec has 400 repositories, more than the inline policy holds, so its
+// export has managed policies; --access push and a role name of its own.
+func manySpec(t *testing.T) provision.Spec {
+	t.Helper()
+	repos := []string{"tools/*", "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"}
+	for i := range 398 {
+		repos = append(repos, fmt.Sprintf("team-%02d/service-%04d", i%7, i))
+	}
+	s, err := provision.Spec{
+		OrgID: testOrg, Repositories: repos, ProjectIDs: []string{testProject},
+		Region: "us-east-1", RoleName: "ci-many", Access: policy.AccessPush,
+	}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// goldenDirs are the golden files' directories and their specs.
+var goldenDirs = map[string]func(*testing.T) provision.Spec{
+	"testdata":      goldenSpec,
+	"testdata/many": manySpec,
+}
+
 func TestGolden(t *testing.T) {
-	for _, format := range Formats {
-		t.Run(string(format), func(t *testing.T) {
-			files, err := Render(format, goldenSpec(t))
-			if err != nil {
+	for dir, spec := range goldenDirs {
+		for _, format := range Formats {
+			t.Run(dir+"/"+string(format), func(t *testing.T) {
+				testGolden(t, dir, format, spec(t))
+			})
+		}
+	}
+}
+
+func testGolden(t *testing.T, dir string, format Format, spec provision.Spec) {
+	files, err := Render(format, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		path := filepath.Join(dir, f.Name)
+		if *update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range files {
-				path := filepath.Join("testdata", f.Name)
-				if *update {
-					if err := os.WriteFile(path, []byte(f.Content), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("read golden file (go test ./export -update writes it): %v", err)
-				}
-				if f.Content != string(want) {
-					t.Errorf("%s differs from %s (go test ./export -update rewrites it):\n%s", f.Name, path, f.Content)
-				}
+			if err := os.WriteFile(path, []byte(f.Content), 0o644); err != nil {
+				t.Fatal(err)
 			}
-		})
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("read golden file (go test ./export -update writes it): %v", err)
+		}
+		if f.Content != string(want) {
+			t.Errorf("%s differs from %s (go test ./export -update rewrites it):\n%s", f.Name, path, f.Content)
+		}
 	}
 }
 
@@ -105,11 +141,14 @@ func TestParseFormat(t *testing.T) {
 }
 
 // TestCloudFormationDocumentsResolve resolves the intrinsic functions of the
-// template's two documents as CloudFormation would in account 123456789012,
-// with and without creating the provider, and compares the result with the
-// documents setup writes there.
+// template's documents as CloudFormation would in account 123456789012, with
+// and without creating the provider, and compares the result with the
+// documents setup writes there. The inline policy and the managed policies
+// are the packing Documents decides for the longest partition: each resolves
+// to that packing's document, and together they grant exactly what setup
+// grants (one by one equal to setup's when everything fits inline).
 func TestCloudFormationDocumentsResolve(t *testing.T) {
-	specs := map[string]provision.Spec{"golden": goldenSpec(t)}
+	specs := map[string]provision.Spec{"golden": goldenSpec(t), "many": manySpec(t)}
 	sub, err := provision.Spec{OrgID: testOrg, Repositories: []string{"app"}, AllProjects: true, ProjectCondition: policy.Sub, Region: "eu-central-1"}.Validate()
 	if err != nil {
 		t.Fatal(err)
@@ -129,22 +168,182 @@ func TestCloudFormationDocumentsResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			packed := placeholderDocuments(t, spec, "aws", "123456789012")
+			if name == "many" && len(packed) < 3 {
+				t.Fatalf("the many spec exports %d permissions documents, want managed policies", len(packed))
+			}
+			paths := cfnPermissionsPaths(t, root.Content[0], len(packed)-1)
 			for _, create := range []bool{true, false} {
-				r := resolver{t: t, createProvider: create, providerARN: policy.ProviderARN("aws", "123456789012", spec.OrgID)}
-				for _, c := range []struct {
-					path []string
-					want policy.Document
-				}{
-					{[]string{"Resources", "Role", "Properties", "AssumeRolePolicyDocument"}, wantTrust},
-					{[]string{"Resources", "PullPolicy", "Properties", "PolicyDocument"}, wantPerms},
-				} {
-					got, err := json.Marshal(r.value(lookup(t, root.Content[0], c.path...)))
-					if err != nil {
-						t.Fatal(err)
+				r := resolver{t: t, createProvider: create, partition: "aws", providerARN: policy.ProviderARN("aws", "123456789012", spec.OrgID)}
+				gotTrust := resolveJSON(t, r, lookup(t, root.Content[0], "Resources", "Role", "Properties", "AssumeRolePolicyDocument"))
+				if want, _ := wantTrust.JSON(); !policy.Equal(gotTrust, want) {
+					t.Errorf("trust policy (CreateOIDCProvider=%v) resolves to\n%s\nwant\n%s", create, gotTrust, want)
+				}
+				var got []string
+				for i, path := range paths {
+					doc := resolveJSON(t, r, lookup(t, root.Content[0], path...))
+					if !policy.Equal(doc, packed[i]) {
+						t.Errorf("%v (CreateOIDCProvider=%v) resolves to\n%s\nwant\n%s", path, create, doc, packed[i])
 					}
-					want, _ := c.want.JSON()
-					if !policy.Equal(string(got), want) {
-						t.Errorf("%v (CreateOIDCProvider=%v) resolves to\n%s\nwant\n%s", c.path, create, got, want)
+					got = append(got, doc)
+				}
+				want := []string{}
+				for _, d := range append([]policy.Document{wantPerms.Inline}, wantPerms.Managed...) {
+					j, _ := d.JSON()
+					want = append(want, j)
+				}
+				if len(wantPerms.Managed) == 0 && len(got) == 1 && !policy.Equal(got[0], want[0]) {
+					t.Errorf("the permissions policy differs from setup's:\n%s\nwant\n%s", got[0], want[0])
+				}
+				if g, w := grants(t, got), grants(t, want); !slices.Equal(g, w) {
+					t.Errorf("the permissions documents grant %d repository ARNs, setup's %d:\n%v\nwant\n%v", len(g), len(w), g, w)
+				}
+			}
+		})
+	}
+}
+
+// placeholderDocuments returns the permissions documents of the export
+// (inline first, then the managed policies) with the placeholders replaced.
+func placeholderDocuments(t *testing.T, spec provision.Spec, partition, account string) []string {
+	t.Helper()
+	_, perms, err := provision.Documents(spec, partitionToken, accountToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The NUL bytes of the placeholders are escaped in JSON.
+	repl := strings.NewReplacer(`\u0000PARTITION\u0000`, partition, `\u0000ACCOUNT\u0000`, account)
+	var out []string
+	for _, d := range append([]policy.Document{perms.Inline}, perms.Managed...) {
+		j, err := d.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, repl.Replace(j))
+	}
+	return out
+}
+
+// cfnPermissionsPaths returns the paths of the template's permissions
+// documents, inline first, and checks that there are exactly the n managed
+// policies expected, each attached to the role and named as setup names it.
+func cfnPermissionsPaths(t *testing.T, root *yaml.Node, n int) [][]string {
+	t.Helper()
+	paths := [][]string{{"Resources", "PullPolicy", "Properties", "PolicyDocument"}}
+	resources := lookup(t, root, "Resources")
+	count := 0
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		if lookup(t, resources.Content[i+1], "Type").Value == "AWS::IAM::ManagedPolicy" {
+			count++
+		}
+	}
+	if count != n {
+		t.Fatalf("the template has %d managed policies, want %d", count, n)
+	}
+	role := lookup(t, root, "Resources", "Role", "Properties", "RoleName").Value
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("ManagedPolicy%d", i)
+		props := lookup(t, root, "Resources", id, "Properties")
+		if got, want := lookup(t, props, "ManagedPolicyName").Value, provision.ManagedPolicyName(role, i); got != want {
+			t.Errorf("%s is named %q, want %q", id, got, want)
+		}
+		if got, want := lookup(t, props, "Path").Value, provision.ManagedPolicyPath(role); got != want {
+			t.Errorf("%s has path %q, want %q", id, got, want)
+		}
+		if roles := lookup(t, props, "Roles"); len(roles.Content) != 1 || roles.Content[0].Tag != "!Ref" || roles.Content[0].Value != "Role" {
+			t.Errorf("%s is not attached to the role (Roles: [!Ref Role])", id)
+		}
+		paths = append(paths, []string{"Resources", id, "Properties", "PolicyDocument"})
+	}
+	return paths
+}
+
+// resolveJSON resolves a document of the template and encodes it as IAM
+// would receive it.
+func resolveJSON(t *testing.T, r resolver, n *yaml.Node) string {
+	t.Helper()
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r.value(n)); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(buf.String())
+}
+
+// grants lists the repository ARNs the documents grant, sorted, with
+// duplicates kept: a repository granted twice shows up.
+func grants(t *testing.T, docs []string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range docs {
+		var doc struct {
+			Statement []struct {
+				Resource any
+			}
+		}
+		if err := json.Unmarshal([]byte(d), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range doc.Statement {
+			switch r := st.Resource.(type) {
+			case string:
+				if r != "*" {
+					out = append(out, r)
+				}
+			case []any:
+				for _, v := range r {
+					out = append(out, v.(string))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestExportedDocumentsFitQuotas checks that every permissions document of
+// both exports, rendered and resolved for the longest partition and a
+// 12-digit account, fits its quota: the inline policy the role's, each
+// managed policy a managed policy's; and that there are no more managed
+// policies than a role may have attached.
+func TestExportedDocumentsFitQuotas(t *testing.T) {
+	lim := provision.DefaultPackLimits()
+	partition := provision.PackingPartition()
+	for dir, specFor := range goldenDirs {
+		spec := specFor(t)
+		t.Run(dir, func(t *testing.T) {
+			files, err := Render(CloudFormation, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var root yaml.Node
+			if err := yaml.Unmarshal([]byte(files[0].Content), &root); err != nil {
+				t.Fatal(err)
+			}
+			n := len(placeholderDocuments(t, spec, partition, "123456789012")) - 1
+			if n > lim.ManagedCount {
+				t.Fatalf("%d managed policies, over the %d a role may have", n, lim.ManagedCount)
+			}
+			r := resolver{t: t, createProvider: true, partition: partition, providerARN: policy.ProviderARN(partition, "123456789012", spec.OrgID)}
+			cfn := map[int]string{}
+			for i, path := range cfnPermissionsPaths(t, root.Content[0], n) {
+				cfn[i] = resolveJSON(t, r, lookup(t, root.Content[0], path...))
+			}
+			tf := terraformDocuments(t, spec, partition, "123456789012", n)
+			for i := 0; i <= n; i++ {
+				quota, what := lim.Managed, fmt.Sprintf("managed policy %d", i)
+				if i == 0 {
+					quota, what = lim.Inline, "inline policy"
+				}
+				for format, doc := range map[string]string{"cloudformation": cfn[i], "terraform": tf[i]} {
+					if doc == "" {
+						continue // terraform is not installed
+					}
+					if size := policy.Size(doc); size > quota {
+						t.Errorf("%s: the %s is %d characters in %s, over its quota of %d", format, what, size, partition, quota)
+					} else {
+						t.Logf("%s: the %s is %d characters of %d", format, what, size, quota)
 					}
 				}
 			}
@@ -173,7 +372,9 @@ func lookup(t *testing.T, n *yaml.Node, path ...string) *yaml.Node {
 type resolver struct {
 	t              *testing.T
 	createProvider bool
-	providerARN    string
+	// partition is AWS::Partition; the account is 123456789012.
+	partition   string
+	providerARN string
 }
 
 func (r resolver) value(n *yaml.Node) any {
@@ -191,7 +392,7 @@ func (r resolver) value(n *yaml.Node) any {
 			arg := n.Content[1]
 			switch n.Content[0].Value {
 			case "Fn::Sub":
-				return strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::AccountId}", "123456789012", "${!", "${").Replace(arg.Value)
+				return strings.NewReplacer("${AWS::Partition}", r.partition, "${AWS::AccountId}", "123456789012", "${!", "${").Replace(arg.Value)
 			case "Fn::GetAtt":
 				if r.value(arg).([]any)[0] != "OIDCProvider" {
 					r.t.Fatalf("unexpected Fn::GetAtt %v", r.value(arg))
@@ -215,4 +416,102 @@ func (r resolver) value(n *yaml.Node) any {
 	}
 	r.t.Fatalf("unexpected YAML node kind %v", n.Kind)
 	return nil
+}
+
+// terraformDocuments evaluates the jsonencode(...) of each permissions
+// document of the Terraform export with terraform itself, the partition,
+// account and provider locals set as given: the documents Terraform would
+// send to IAM, inline first. Without terraform on PATH it returns nil
+// (outside CI; in CI that fails the test).
+func terraformDocuments(t *testing.T, spec provision.Spec, partition, account string, managed int) map[int]string {
+	t.Helper()
+	bin, err := exec.LookPath("terraform")
+	if err != nil {
+		if ci := strings.ToLower(os.Getenv("CI")); ci != "" && ci != "false" && ci != "0" {
+			t.Fatalf("terraform is required in CI to evaluate the Terraform export: %v", err)
+		}
+		t.Logf("terraform is not on PATH: the Terraform documents are not evaluated")
+		return nil
+	}
+	files, err := Render(Terraform, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := files[0].Content
+	var exprs []string
+	for rest := main; ; {
+		const open = "\n  policy = jsonencode("
+		i := strings.Index(rest, open)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(open):]
+		j := strings.Index(rest, "\n  })\n")
+		if j < 0 {
+			t.Fatal("a jsonencode( in main.tf is not closed by a line \"  })\"")
+		}
+		exprs = append(exprs, rest[:j+len("\n  }")])
+		rest = rest[j:]
+	}
+	if len(exprs) != managed+1 {
+		t.Fatalf("main.tf has %d permissions documents, want %d", len(exprs), managed+1)
+	}
+	for i := 1; i <= managed; i++ {
+		for _, want := range []string{
+			fmt.Sprintf("resource \"aws_iam_policy\" \"ecr_%d\" {\n  name        = %q\n  path        = %q\n", i, provision.ManagedPolicyName(spec.RoleName, i), provision.ManagedPolicyPath(spec.RoleName)),
+			fmt.Sprintf("resource \"aws_iam_role_policy_attachment\" \"ecr_%d\" {\n  role       = aws_iam_role.circleci.name\n  policy_arn = aws_iam_policy.ecr_%d.arn\n}", i, i),
+		} {
+			if !strings.Contains(main, want) {
+				t.Errorf("main.tf lacks\n%s", want)
+			}
+		}
+	}
+	if strings.Contains(main, fmt.Sprintf("\"ecr_%d\"", managed+1)) {
+		t.Errorf("main.tf has more than %d managed policies", managed)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "locals {\n  partition    = %q\n  account_id   = %q\n  provider_arn = %q\n}\n", partition, account, policy.ProviderARN(partition, account, spec.OrgID))
+	for i, e := range exprs {
+		fmt.Fprintf(&b, "\noutput \"doc_%d\" {\n  value = jsonencode(%s)\n}\n", i, e)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "eval.tf"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"TF_CLI_CONFIG_FILE="+filepath.Join(dir, "none.rc"), "TF_DATA_DIR="+filepath.Join(dir, ".terraform"))
+	run := func(args ...string) []byte {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+		return out
+	}
+	run("init", "-input=false", "-no-color")
+	run("apply", "-auto-approve", "-input=false", "-no-color", "-state="+filepath.Join(dir, "eval.tfstate"))
+	var outputs map[string]struct{ Value string }
+	if err := json.Unmarshal(run("output", "-json", "-state="+filepath.Join(dir, "eval.tfstate")), &outputs); err != nil {
+		t.Fatal(err)
+	}
+	docs := map[int]string{}
+	for i := range exprs {
+		docs[i] = outputs[fmt.Sprintf("doc_%d", i)].Value
+		if docs[i] == "" {
+			t.Fatalf("terraform did not evaluate document %d", i)
+		}
+	}
+	// Terraform's documents must be the packing's, resolved.
+	for i, want := range placeholderDocuments(t, spec, partition, account) {
+		if !policy.Equal(docs[i], want) {
+			t.Errorf("terraform evaluates document %d to\n%s\nwant\n%s", i, docs[i], want)
+		}
+	}
+	return docs
 }

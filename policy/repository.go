@@ -67,43 +67,18 @@ func MergeStatement(existing string, st Statement) (merged string, changed bool,
 		doc, err := Document{Version: Version, Statement: []Statement{st}}.JSON()
 		return doc, err == nil, err
 	}
-	decoded, err := Decode(existing)
+	members, statements, err := parseRepositoryPolicy(existing)
 	if err != nil {
 		return "", false, err
-	}
-	members, err := objectMembers([]byte(decoded))
-	if err != nil {
-		return "", false, fmt.Errorf("parse repository policy: %w", err)
-	}
-	var (
-		statements   []json.RawMessage
-		hasStatement bool
-	)
-	for _, m := range members {
-		if m.key != "Statement" {
-			continue
-		}
-		hasStatement = true
-		trimmed := bytes.TrimSpace(m.value)
-		switch {
-		case len(trimmed) > 0 && trimmed[0] == '[':
-			if err := json.Unmarshal(trimmed, &statements); err != nil {
-				return "", false, fmt.Errorf("parse repository policy statements: %w", err)
-			}
-		default:
-			statements = []json.RawMessage{m.value}
-		}
 	}
 	kept := make([]json.RawMessage, 0, len(statements)+1)
 	found, same := false, false
 	for _, raw := range statements {
-		var head struct {
-			Sid string `json:"Sid"`
+		sid, err := statementSid(raw)
+		if err != nil {
+			return "", false, err
 		}
-		if err := json.Unmarshal(raw, &head); err != nil {
-			return "", false, fmt.Errorf("parse repository policy statement: %w", err)
-		}
-		if head.Sid != st.Sid {
+		if sid != st.Sid {
 			kept = append(kept, raw)
 			continue
 		}
@@ -122,7 +97,83 @@ func MergeStatement(existing string, st Statement) (merged string, changed bool,
 	if !found {
 		kept = append(kept, ours)
 	}
+	return rebuildRepositoryPolicy(members, kept), true, nil
+}
 
+// RemoveStatement takes every statement with the given Sid out of a
+// repository policy (plain or URL-encoded JSON), keeping every other
+// statement and member byte for byte, in order. removed is false when no
+// statement had the Sid, and updated is then existing unchanged. remaining
+// is how many statements are left: ECR refuses a policy without any, so
+// the caller deletes the policy instead when it is 0.
+func RemoveStatement(existing, sid string) (updated string, removed bool, remaining int, err error) {
+	if strings.TrimSpace(existing) == "" {
+		return existing, false, 0, nil
+	}
+	members, statements, err := parseRepositoryPolicy(existing)
+	if err != nil {
+		return "", false, 0, err
+	}
+	kept := make([]json.RawMessage, 0, len(statements))
+	for _, raw := range statements {
+		s, err := statementSid(raw)
+		if err != nil {
+			return "", false, 0, err
+		}
+		if s != sid {
+			kept = append(kept, raw)
+		}
+	}
+	if len(kept) == len(statements) {
+		return existing, false, len(kept), nil
+	}
+	return rebuildRepositoryPolicy(members, kept), true, len(kept), nil
+}
+
+// parseRepositoryPolicy returns a repository policy's top-level members and
+// its statements, each exactly as written. A single statement object counts
+// as a list of one.
+func parseRepositoryPolicy(existing string) ([]rawMember, []json.RawMessage, error) {
+	decoded, err := Decode(existing)
+	if err != nil {
+		return nil, nil, err
+	}
+	members, err := objectMembers([]byte(decoded))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse repository policy: %w", err)
+	}
+	var statements []json.RawMessage
+	for _, m := range members {
+		if m.key != "Statement" {
+			continue
+		}
+		trimmed := bytes.TrimSpace(m.value)
+		switch {
+		case len(trimmed) > 0 && trimmed[0] == '[':
+			if err := json.Unmarshal(trimmed, &statements); err != nil {
+				return nil, nil, fmt.Errorf("parse repository policy statements: %w", err)
+			}
+		default:
+			statements = []json.RawMessage{m.value}
+		}
+	}
+	return members, statements, nil
+}
+
+func statementSid(raw json.RawMessage) (string, error) {
+	var head struct {
+		Sid string `json:"Sid"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return "", fmt.Errorf("parse repository policy statement: %w", err)
+	}
+	return head.Sid, nil
+}
+
+// rebuildRepositoryPolicy writes the members back in order, with the
+// statements replaced by kept; a document that had no Statement member
+// gets one after its other members.
+func rebuildRepositoryPolicy(members []rawMember, kept []json.RawMessage) string {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	write := func(key string, value []byte) {
@@ -135,19 +186,22 @@ func MergeStatement(existing string, st Statement) (merged string, changed bool,
 		b.Write(value)
 	}
 	list := []byte("[" + string(bytes.Join(rawBytes(kept), []byte(","))) + "]")
+	hasStatement := false
 	for _, m := range members {
 		if m.key == "Statement" {
-			write(m.key, list)
+			if !hasStatement {
+				write(m.key, list)
+			}
+			hasStatement = true
 			continue
 		}
 		write(m.key, m.value)
 	}
 	if !hasStatement {
-		// A document without statements gets ours after its members.
 		write("Statement", list)
 	}
 	b.WriteByte('}')
-	return b.String(), true, nil
+	return b.String()
 }
 
 func rawBytes(raws []json.RawMessage) [][]byte {

@@ -124,3 +124,49 @@ func TestMergeStatementSingleStatementObject(t *testing.T) {
 		t.Error("merge into a JSON array succeeded")
 	}
 }
+
+func TestRemoveStatement(t *testing.T) {
+	sid := RepositorySid(roleARN)
+	withOurs, _, err := MergeStatement(`{"Version":"2008-10-17","Id":"shared-base","Statement":[`+othersStatement+`]}`, RepositoryStatement(roleARN, AccessPull))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyOurs, _, err := MergeStatement("", RepositoryStatement(roleARN, AccessPush))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := marshal(RepositoryStatement(roleARN, AccessPull))
+	tests := []struct {
+		name          string
+		existing      string
+		want          string // "" means existing unchanged
+		wantRemoved   bool
+		wantRemaining int
+	}{
+		{name: "ours among others", existing: withOurs, want: `{"Version":"2008-10-17","Id":"shared-base","Statement":[` + othersStatement + `]}`, wantRemoved: true, wantRemaining: 1},
+		{name: "ours alone", existing: onlyOurs, want: `{"Version":"2012-10-17","Statement":[]}`, wantRemoved: true},
+		{name: "ours twice", existing: `{"Statement":[` + string(ours) + `,` + othersStatement + `,` + string(ours) + `]}`, want: `{"Statement":[` + othersStatement + `]}`, wantRemoved: true, wantRemaining: 1},
+		{name: "a single statement object", existing: `{"Version":"2012-10-17","Statement":` + string(ours) + `}`, want: `{"Version":"2012-10-17","Statement":[]}`, wantRemoved: true},
+		{name: "URL-encoded", existing: url.QueryEscape(withOurs), want: `{"Version":"2008-10-17","Id":"shared-base","Statement":[` + othersStatement + `]}`, wantRemoved: true, wantRemaining: 1},
+		{name: "not there", existing: `{"Version":"2008-10-17","Statement":[` + othersStatement + `]}`, wantRemaining: 1},
+		{name: "no policy", existing: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, removed, remaining, err := RemoveStatement(tt.existing, sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			if want == "" {
+				want = tt.existing
+			}
+			if got != want || removed != tt.wantRemoved || remaining != tt.wantRemaining {
+				t.Errorf("RemoveStatement = %s, %v, %d; want %s, %v, %d", got, removed, remaining, want, tt.wantRemoved, tt.wantRemaining)
+			}
+		})
+	}
+	if _, _, _, err := RemoveStatement(`{"Statement":[{"Sid":1}]}`, sid); err == nil {
+		t.Error("a statement with a numeric Sid parsed")
+	}
+}

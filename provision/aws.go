@@ -58,6 +58,9 @@ type ECRAPI interface {
 type RegistryAPI interface {
 	GetRepositoryPolicy(ctx context.Context, in *ecr.GetRepositoryPolicyInput, optFns ...func(*ecr.Options)) (*ecr.GetRepositoryPolicyOutput, error)
 	SetRepositoryPolicy(ctx context.Context, in *ecr.SetRepositoryPolicyInput, optFns ...func(*ecr.Options)) (*ecr.SetRepositoryPolicyOutput, error)
+	// DeleteRepositoryPolicy is destroy's, for a policy whose only
+	// statement was the role's (ECR refuses a policy without statements).
+	DeleteRepositoryPolicy(ctx context.Context, in *ecr.DeleteRepositoryPolicyInput, optFns ...func(*ecr.Options)) (*ecr.DeleteRepositoryPolicyOutput, error)
 }
 
 // STSAPI lists the STS calls the engine makes. *sts.Client satisfies it.

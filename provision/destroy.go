@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"golang.org/x/sync/errgroup"
 
@@ -22,6 +23,9 @@ const (
 	ActionDetach Action = "detach"
 	// ResourceAttachedPolicy is a managed policy attached to the role.
 	ResourceAttachedPolicy Resource = "attached-policy"
+	// ActionRemoveStatement takes the role's statement out of the
+	// repository policy of a repository in another account.
+	ActionRemoveStatement Action = "remove-statement"
 )
 
 // DestroyState is what ObserveDestroy read: everything destroy decides on.
@@ -40,6 +44,13 @@ type DestroyState struct {
 	// included, whose trust policy names the provider as a federated
 	// principal, sorted.
 	TrustingRoles []string
+	// ForeignRepositories are the repository ARNs in other accounts that
+	// the role's policies grant, sorted: setup may have put a statement for
+	// the role into their repository policies (--registry-profile).
+	ForeignRepositories []string
+	// RegistryPolicies are those repositories' policies, read through
+	// Clients.Registry; nil when it is not set.
+	RegistryPolicies []ObservedRepositoryPolicy
 }
 
 // Kept is something destroy leaves in place, and why.
@@ -66,6 +77,10 @@ type DestroyPlan struct {
 	Keeps   []Kept   `json:"keeps"`
 	// attached are the managed policies found attached to the role.
 	attached map[string]bool
+	// registryPolicies are the repository policies without the role's
+	// statement, by repository ARN; "" means delete the policy, as no
+	// statement is left.
+	registryPolicies map[string]string
 }
 
 // HasChanges reports whether the plan deletes anything.
@@ -106,7 +121,44 @@ func ObserveDestroy(ctx context.Context, c Clients, orgID, roleName string) (*De
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if st.Role == nil {
+		return st, nil
+	}
+	st.ForeignRepositories = foreignRepositories(st.Account, st.Role, st.ManagedPolicies)
+	if c.Registry != nil && len(st.ForeignRepositories) > 0 {
+		var err error
+		if st.RegistryPolicies, err = readRegistryPolicies(ctx, c.Registry, st.ForeignRepositories); err != nil {
+			return nil, err
+		}
+	}
 	return st, nil
+}
+
+// foreignRepositories lists the repository ARNs (not patterns) in other
+// accounts that the role's inline policy and its own managed policies
+// grant.
+func foreignRepositories(account string, role *ObservedRole, managed []ObservedManagedPolicy) []string {
+	docs := []string{role.PermissionsPolicy}
+	for _, mp := range managed {
+		docs = append(docs, mp.Document)
+	}
+	var out []string
+	for _, d := range docs {
+		doc, err := policy.Parse(d)
+		if err != nil {
+			continue
+		}
+		for _, st := range doc.Statement {
+			for _, r := range st.Resource {
+				repo, err := ParseRepository(r)
+				if err == nil && !repo.Pattern && repo.Account != "" && !repo.Local(account) {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // rolesTrusting lists every role whose trust policy names providerARN as a
@@ -205,6 +257,7 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 					Reason: "managed policy attached to the role; it is detached, not deleted"})
 			}
 			p.deleteManagedPolicies(st.ManagedPolicies)
+			p.removeRegistryStatements(st)
 			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName,
 				Reason: fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)})
 		}
@@ -259,26 +312,59 @@ func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy) {
 	}
 }
 
+// removeRegistryStatements plans taking the role's statement out of the
+// repository policies of the repositories in other accounts that the role
+// was granted, when they could be read (--registry-profile); otherwise it
+// keeps them, saying which statement the registry's owner should remove.
+func (p *DestroyPlan) removeRegistryStatements(st *DestroyState) {
+	sid := policy.RepositorySid(p.RoleARN)
+	p.registryPolicies = map[string]string{}
+	for _, arn := range st.ForeignRepositories {
+		i := slices.IndexFunc(st.RegistryPolicies, func(o ObservedRepositoryPolicy) bool { return o.ARN == arn })
+		if i < 0 {
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRepositoryPolicy, Name: arn,
+				Reason: fmt.Sprintf("in another account, not read: its policy may hold statement %s for this role; pass --registry-profile with that account's credentials to remove it, or ask the registry's owner to", sid)})
+			continue
+		}
+		observed := st.RegistryPolicies[i]
+		updated, removed, remaining, err := policy.RemoveStatement(observed.Policy, sid)
+		switch {
+		case err != nil:
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRepositoryPolicy, Name: arn, Reason: fmt.Sprintf("its policy cannot be parsed (%v); remove statement %s by hand", err, sid)})
+		case !removed:
+		default:
+			reason := fmt.Sprintf("statement %s, which setup merged for this role; the other %d statement(s) are kept", sid, remaining)
+			if remaining == 0 {
+				updated = ""
+				reason = fmt.Sprintf("statement %s, which setup merged for this role, is the only one: the repository policy is deleted", sid)
+			}
+			p.registryPolicies[arn] = updated
+			p.Deletes = append(p.Deletes, Change{Action: ActionRemoveStatement, Resource: ResourceRepositoryPolicy, Name: arn, Reason: reason})
+		}
+	}
+}
+
 // Destroy makes the plan's deletions in order and stops at the first
 // failure, returning an *ApplyError with what was and was not done. An
 // entity that is already gone (NoSuchEntity) counts as deleted, so an
 // interrupted destroy can simply be run again. As in Apply, the end of ctx
 // (an interruption) starts no further deletion but lets the one in flight
 // finish, within DefaultInterruptGrace, so the report is exact.
-func Destroy(ctx context.Context, api IAMAPI, p *DestroyPlan, progress func(Event)) (Result, error) {
+func Destroy(ctx context.Context, c Clients, p *DestroyPlan, progress func(Event)) (Result, error) {
 	if progress == nil {
 		progress = func(Event) {}
 	}
 	calls, endCalls := outlive(ctx, DefaultInterruptGrace)
 	defer endCalls()
 	res := Result{Applied: []Change{}, NotApplied: []Change{}}
+	clients := c
 	for i, c := range p.Deletes {
 		if err := ctx.Err(); err != nil {
 			res.NotApplied = append(res.NotApplied, p.Deletes[i:]...)
 			return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all deletions were made: %w", context.Cause(ctx))}
 		}
 		progress(Event{Change: c})
-		err := destroyOne(calls, api, p, c)
+		err := destroyOne(calls, clients, p, c)
 		if isNotFound(err) {
 			err = nil
 		}
@@ -292,9 +378,12 @@ func Destroy(ctx context.Context, api IAMAPI, p *DestroyPlan, progress func(Even
 	return res, nil
 }
 
-func destroyOne(ctx context.Context, api IAMAPI, p *DestroyPlan, c Change) error {
+func destroyOne(ctx context.Context, clients Clients, p *DestroyPlan, c Change) error {
+	api := clients.IAM
 	role := aws.String(p.RoleName)
 	switch c.Resource {
+	case ResourceRepositoryPolicy:
+		return removeRegistryStatement(ctx, clients, p, c.Name)
 	case ResourceRolePolicy:
 		name := strings.TrimPrefix(c.Name, p.RoleName+"/")
 		_, err := api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String(name)})
@@ -313,4 +402,29 @@ func destroyOne(ctx context.Context, api IAMAPI, p *DestroyPlan, c Change) error
 		return err
 	}
 	return fmt.Errorf("unknown deletion %s", c)
+}
+
+// removeRegistryStatement writes the repository policy without the role's
+// statement, or deletes it when that was its only statement. A repository
+// or policy already gone counts as done.
+func removeRegistryStatement(ctx context.Context, clients Clients, p *DestroyPlan, arn string) error {
+	if clients.Registry == nil {
+		return fmt.Errorf("no credentials for the registry account: pass --registry-profile")
+	}
+	repo, err := ParseRepository(arn)
+	if err != nil {
+		return err
+	}
+	api := clients.Registry(repo.Region)
+	updated := p.registryPolicies[arn]
+	if updated == "" {
+		_, err = api.DeleteRepositoryPolicy(ctx, &ecr.DeleteRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
+	} else {
+		_, err = api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(updated)})
+	}
+	switch errorCode(err) {
+	case "RepositoryNotFoundException", "RepositoryPolicyNotFoundException":
+		return nil
+	}
+	return err
 }

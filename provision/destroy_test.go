@@ -146,7 +146,7 @@ func TestDestroyPlan(t *testing.T) {
 
 			// Destroy makes exactly the planned deletions, and a second
 			// round plans nothing more.
-			if _, err := Destroy(context.Background(), f, p, nil); err != nil {
+			if _, err := Destroy(context.Background(), f.clients(), p, nil); err != nil {
 				t.Fatal(err)
 			}
 			again, err := ObserveDestroy(context.Background(), f.clients(), testOrg, role)
@@ -195,7 +195,7 @@ func TestDestroyStopsAtFirstFailure(t *testing.T) {
 	}
 	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
 	f.failures["DeleteRole"] = apiError("AccessDenied")
-	res, err := Destroy(context.Background(), f, p, nil)
+	res, err := Destroy(context.Background(), f.clients(), p, nil)
 	var ae *ApplyError
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "delete iam-role "+DefaultRoleName) {
 		t.Fatalf("err = %v", err)
@@ -218,7 +218,7 @@ func TestDestroyTreatsGoneAsDone(t *testing.T) {
 	// Another run deleted everything between our read and our writes.
 	delete(f.roles, DefaultRoleName)
 	delete(f.providers, testProviderARN)
-	if _, err := Destroy(context.Background(), f, p, nil); err != nil {
+	if _, err := Destroy(context.Background(), f.clients(), p, nil); err != nil {
 		t.Errorf("destroy of what is already gone: %v", err)
 	}
 }

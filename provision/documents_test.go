@@ -1,26 +1,48 @@
 package provision
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 )
 
+// manyRepositories returns n repository names under a few prefixes: more
+// than the inline policy holds, so the grants need managed policies.
+func manyRepositories(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("team-%02d/service-%04d", i%7, i)
+	}
+	return out
+}
+
 // TestDocumentsMatchPlan checks that Documents, which export renders, builds
-// exactly the documents a plan against the account would write.
+// exactly the documents a plan against the account would write: the trust
+// policy, the inline permissions policy and, for a spec with hundreds of
+// repositories, each managed policy.
 func TestDocumentsMatchPlan(t *testing.T) {
 	other := "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"
+	many := append(manyRepositories(400), "tools/*", other)
 	specs := map[string]Spec{
 		"claim":        validSpec(),
 		"sub":          {OrgID: testOrg, Repositories: []string{"app", "team/*", other}, ProjectIDs: []string{testProject}, ProjectCondition: policy.Sub, Region: "eu-central-1"},
 		"all projects": {OrgID: testOrg, Repositories: []string{"app", "tools/builder"}, AllProjects: true, ProjectCondition: policy.Sub, Region: "us-east-1"},
 		"push":         {OrgID: testOrg, Repositories: []string{"app", "team/*", "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"}, ProjectIDs: []string{testProject}, Region: "us-east-1", Access: policy.AccessPush},
 		"branches":     {OrgID: testOrg, Repositories: []string{"app"}, ProjectIDs: []string{testProject}, Branches: []string{"refs/heads/main", "refs/tags/v*"}, Region: "us-east-1", Tags: map[string]string{"team": "platform"}},
+		"many":         {OrgID: testOrg, Repositories: many, ProjectIDs: []string{testProject}, Region: "us-east-1"},
+		"many push":    {OrgID: testOrg, Repositories: many, ProjectIDs: []string{testProject}, Region: "us-east-1", Access: policy.AccessPush},
 	}
 	for name, s := range specs {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeAWS()
 			f.repos["app"], f.repos["tools/builder"] = true, true
+			for _, r := range s.Repositories {
+				f.repos[r] = true
+			}
 			p, err := planFor(t, f, s)
 			if err != nil {
 				t.Fatal(err)
@@ -29,13 +51,26 @@ func TestDocumentsMatchPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range []struct {
+			if strings.HasPrefix(name, "many") && len(p.ManagedPolicies) == 0 {
+				t.Fatalf("the plan for %d repositories has no managed policies; the test needs a larger spec", len(s.Repositories))
+			}
+			c := []struct {
 				name      string
 				got, want policy.Document
 			}{
 				{"trust policy", trust, p.TrustPolicy},
-				{"permissions policy", perms, p.PermissionsPolicy},
-			} {
+				{"permissions policy", perms.Inline, p.PermissionsPolicy},
+			}
+			if len(perms.Managed) != len(p.ManagedPolicies) {
+				t.Fatalf("Documents packs %d managed policies, the plan %d", len(perms.Managed), len(p.ManagedPolicies))
+			}
+			for i, mp := range p.ManagedPolicies {
+				c = append(c, struct {
+					name      string
+					got, want policy.Document
+				}{"managed policy " + mp.Name, perms.Managed[i], mp.Document})
+			}
+			for _, c := range c {
 				got, _ := c.got.JSON()
 				want, _ := c.want.JSON()
 				if got != want {
@@ -43,5 +78,149 @@ func TestDocumentsMatchPlan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Placeholders as export uses them: not a partition, not an account.
+const (
+	testPartitionToken = "\x00PARTITION\x00"
+	testAccountToken   = "\x00ACCOUNT\x00"
+)
+
+// substitute resolves the placeholders of a document.
+func substitute(t *testing.T, doc policy.Document, partition, account string) string {
+	t.Helper()
+	s, err := doc.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The NUL bytes are JSON-escaped in the document.
+	return strings.NewReplacer(`\u0000PARTITION\u0000`, partition, `\u0000ACCOUNT\u0000`, account).Replace(s)
+}
+
+// TestDocumentsPlaceholders checks the packing Documents decides for
+// placeholder partition and account, as export renders them. It is decided
+// for the longest partition (aws-us-gov), not for aws: an ARN there is
+// seven characters longer, so each document holds fewer and the group
+// boundaries differ from those of a plan in the aws partition. What must
+// hold is that every document fits its quota in every partition and that
+// together they grant exactly what the plan grants.
+func TestDocumentsPlaceholders(t *testing.T) {
+	if got := PackingPartition(); got != "aws-us-gov" {
+		t.Errorf("PackingPartition() = %q, want the longest known partition aws-us-gov", got)
+	}
+	other := "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"
+	s := Spec{OrgID: testOrg, Repositories: append(manyRepositories(400), "tools/*", other), ProjectIDs: []string{testProject}, Region: "us-east-1"}
+	f := newFakeAWS()
+	for _, r := range s.Repositories {
+		f.repos[r] = true
+	}
+	p, err := planFor(t, f, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, perms, err := Documents(mustSpec(t, s), testPartitionToken, testAccountToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(perms.Managed) == 0 || len(perms.Groups) != len(perms.Managed)+1 {
+		t.Fatalf("%d managed policies and %d groups, want some and one group more", len(perms.Managed), len(perms.Groups))
+	}
+	lim := DefaultPackLimits()
+	var granted, want []string
+	for _, partition := range []string{"aws", "aws-cn", "aws-us-gov", "aws-iso-b", PackingPartition()} {
+		for i, doc := range append([]policy.Document{perms.Inline}, perms.Managed...) {
+			quota := lim.Managed
+			if i == 0 {
+				quota = lim.Inline
+			}
+			if size := policy.Size(substitute(t, doc, partition, "123456789012")); size > quota {
+				t.Errorf("in %s document %d is %d characters, over its quota of %d", partition, i, size, quota)
+			}
+		}
+	}
+	for i, doc := range append([]policy.Document{perms.Inline}, perms.Managed...) {
+		resolved := substitute(t, doc, "aws", "123456789012")
+		if i == 0 && !strings.Contains(resolved, policy.ActionGetAuthorizationToken) {
+			t.Errorf("the inline policy lacks %s", policy.ActionGetAuthorizationToken)
+		}
+		if i > 0 && strings.Contains(resolved, policy.ActionGetAuthorizationToken) {
+			t.Errorf("managed policy %d grants %s, which the inline policy carries", i, policy.ActionGetAuthorizationToken)
+		}
+		granted = append(granted, resources(t, resolved)...)
+	}
+	want = resources(t, mustJSON(t, p.PermissionsPolicy))
+	for _, mp := range p.ManagedPolicies {
+		want = append(want, resources(t, mustJSON(t, mp.Document))...)
+	}
+	slices.Sort(granted)
+	slices.Sort(want)
+	if !slices.Equal(granted, want) {
+		t.Errorf("the placeholder documents grant\n%v\nthe plan\n%v", granted, want)
+	}
+	if len(granted) != len(slices.Compact(slices.Clone(granted))) {
+		t.Error("a repository is granted in more than one document")
+	}
+	t.Logf("aws plan: inline + %d managed; placeholder packing: inline %d ARNs + %d managed", len(p.ManagedPolicies), len(perms.Groups[0]), len(perms.Managed))
+}
+
+// resources lists the Resource values of a document, "*" aside.
+func resources(t *testing.T, doc string) []string {
+	t.Helper()
+	canon, err := policy.Canonical(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, part := range strings.Split(canon, `"`) {
+		if strings.HasPrefix(part, "arn:") && strings.Contains(part, ":repository/") {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, doc policy.Document) string {
+	t.Helper()
+	s, err := doc.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDocumentsStandInAccount checks that a repository given by name and
+// one given by an ARN that would share its stand-in ARN are both granted.
+func TestDocumentsStandInAccount(t *testing.T) {
+	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-east-1",
+		Repositories: []string{"app", "arn:aws-us-gov:ecr:us-east-1:999999999999:repository/app"}})
+	_, perms, err := Documents(s, testPartitionToken, testAccountToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"arn:" + testPartitionToken + ":ecr:us-east-1:" + testAccountToken + ":repository/app", "arn:aws-us-gov:ecr:us-east-1:999999999999:repository/app"}
+	slices.Sort(want)
+	if len(perms.Groups) != 1 || !slices.Equal(perms.Groups[0], want) {
+		t.Errorf("groups %q, want one with %q", perms.Groups, want)
+	}
+}
+
+// TestDocumentsTooMany checks that repositories beyond what the inline
+// policy and ten managed policies hold fail with the plan's error, which
+// says how many fit and which prefix/* patterns would make them fit.
+func TestDocumentsTooMany(t *testing.T) {
+	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-east-1", Repositories: manyRepositories(1500)})
+	for _, partition := range []string{"aws", testPartitionToken} {
+		_, _, err := Documents(s, partition, "123456789012")
+		var qe *PermissionsQuotaError
+		if !errors.As(err, &qe) {
+			t.Fatalf("Documents(%q) error %v, want a *PermissionsQuotaError", partition, err)
+		}
+		if qe.Total != 1500 || qe.Fit <= 0 || qe.Fit >= 1500 || len(qe.Prefixes) == 0 {
+			t.Errorf("Documents(%q): %+v", partition, qe)
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "team-00/*") {
+			t.Errorf("Documents(%q) error %q, want one line suggesting team-00/*", partition, msg)
+		}
 	}
 }

@@ -328,7 +328,7 @@ func TestManagedPolicyVerifyAndDestroy(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("destroy plans %v, want %v", got, want)
 	}
-	if _, err := Destroy(context.Background(), f, dp, nil); err != nil {
+	if _, err := Destroy(context.Background(), f.clients(), dp, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.policies) != 0 || len(f.roles) != 0 {

@@ -106,8 +106,9 @@ var Permissions = []Permission{
 	{Action: "iam:DetachRolePolicy", Commands: changeCommands, Scope: ScopeRole, Write: true, Why: "detach managed policies from the role: its own before deleting them, others' before deleting the role (those are kept)", Conditional: "when managed policies are attached"},
 	{Action: "iam:DeleteRole", Commands: destroyCommands, Scope: ScopeRole, Write: true, Why: "delete the role"},
 	{Action: "iam:DeleteOpenIDConnectProvider", Commands: destroyCommands, Scope: ScopeProvider, Write: true, Why: "delete the provider", Conditional: "when no other role trusts it"},
-	{Action: "ecr:GetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Why: "read the repository policy of a repository in another account (plan and setup with --registry-profile)", Conditional: "only for the --registry-profile identity, with --repo ARNs in its account"},
-	{Action: "ecr:SetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Write: true, Why: "merge the role's statement into that repository policy, keeping its other statements (setup with --registry-profile)", Conditional: "only for the --registry-profile identity, when the statement is missing or differs"},
+	{Action: "ecr:GetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Why: "read the repository policy of a repository in another account (plan, setup and destroy with --registry-profile)", Conditional: "only for the --registry-profile identity, with repository ARNs in its account"},
+	{Action: "ecr:SetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Write: true, Why: "merge the role's statement into that repository policy, keeping its other statements (setup), or take it out again (destroy)", Conditional: "only for the --registry-profile identity, when the statement is missing or differs, or is removed"},
+	{Action: "ecr:DeleteRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Write: true, Why: "delete a repository policy whose only statement was the role's (destroy with --registry-profile; ECR refuses a policy without statements)", Conditional: "only for the --registry-profile identity, when destroy removes the last statement"},
 }
 
 // OperatorScope narrows the resources of OperatorPolicy. Empty fields allow

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,12 +54,7 @@ type RegistryPolicyStatement struct {
 // observeRegistryPolicies reads, concurrently, the repository policy of
 // every named repository (not pattern) in another account.
 func observeRegistryPolicies(ctx context.Context, registry func(region string) RegistryAPI, spec Spec, partition, account string) ([]ObservedRepositoryPolicy, error) {
-	var (
-		mu  sync.Mutex
-		out = []ObservedRepositoryPolicy{}
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxConcurrentDescribes)
+	var arns []string
 	for _, input := range spec.Repositories {
 		repo, err := ParseRepository(input)
 		if err != nil {
@@ -66,8 +63,26 @@ func observeRegistryPolicies(ctx context.Context, registry func(region string) R
 		if repo.Pattern || repo.Local(account) {
 			continue
 		}
-		arn := repo.ARN(partition, account, spec.Region)
-		api := registry(cmp.Or(repo.Region, spec.Region))
+		arns = append(arns, repo.ARN(partition, account, spec.Region))
+	}
+	return readRegistryPolicies(ctx, registry, arns)
+}
+
+// readRegistryPolicies reads, concurrently, the repository policy of each
+// repository ARN through the registry's clients.
+func readRegistryPolicies(ctx context.Context, registry func(region string) RegistryAPI, arns []string) ([]ObservedRepositoryPolicy, error) {
+	var (
+		mu  sync.Mutex
+		out = []ObservedRepositoryPolicy{}
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxConcurrentDescribes)
+	for _, arn := range arns {
+		repo, err := ParseRepository(arn)
+		if err != nil {
+			return nil, err
+		}
+		api := registry(repo.Region)
 		g.Go(func() error {
 			got := ObservedRepositoryPolicy{ARN: arn, Found: true}
 			res, err := api.GetRepositoryPolicy(gctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
@@ -92,6 +107,7 @@ func observeRegistryPolicies(ctx context.Context, registry func(region string) R
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	slices.SortFunc(out, func(a, b ObservedRepositoryPolicy) int { return strings.Compare(a.ARN, b.ARN) })
 	return out, nil
 }
 

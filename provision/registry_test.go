@@ -92,6 +92,24 @@ func (r *fakeRegistry) SetRepositoryPolicy(_ context.Context, in *ecr.SetReposit
 	return &ecr.SetRepositoryPolicyOutput{}, nil
 }
 
+func (r *fakeRegistry) DeleteRepositoryPolicy(_ context.Context, in *ecr.DeleteRepositoryPolicyInput, _ ...func(*ecr.Options)) (*ecr.DeleteRepositoryPolicyOutput, error) {
+	if err := r.record("DeleteRepositoryPolicy"); err != nil {
+		return nil, err
+	}
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	name := aws.ToString(in.RepositoryName)
+	doc, ok := r.policies[name]
+	switch {
+	case !ok || aws.ToString(in.RegistryId) != registryAccount:
+		return nil, apiError("RepositoryNotFoundException")
+	case doc == nil:
+		return nil, apiError("RepositoryPolicyNotFoundException")
+	}
+	r.policies[name] = nil
+	return &ecr.DeleteRepositoryPolicyOutput{}, nil
+}
+
 func (r *fakeRegistry) clients() Clients {
 	c := r.f.clients()
 	c.Registry = func(string) RegistryAPI { return r }
@@ -328,5 +346,76 @@ func TestAccessPushGrantsPushActions(t *testing.T) {
 	var in *InputError
 	if !errors.As(err, &in) || in.Flag != "--access" {
 		t.Errorf("Validate with --access admin: %v", err)
+	}
+}
+
+// TestDestroyRemovesRegistryStatements: destroy with the registry's
+// credentials takes the role's statement out of each foreign repository's
+// policy, keeping the owner's statements byte for byte, or deletes a policy
+// that held only ours; without them it keeps the statements and says so.
+func TestDestroyRemovesRegistryStatements(t *testing.T) {
+	others := `{"Version":"2012-10-17","Statement":[` + othersStatement + `]}`
+	const soleRepoARN = "arn:aws:ecr:us-east-1:" + registryAccount + ":repository/shared/sole"
+	f := newFakeAWS()
+	f.repos["app"] = true
+	r := newFakeRegistry(f)
+	r.policies["shared/base"] = &others
+	r.policies["shared/sole"] = nil
+	spec := crossAccountSpec(policy.AccessPull)
+	spec.Repositories = append(spec.Repositories, soleRepoARN)
+	applyRegistry(t, r, registryPlan(t, r, spec))
+	if r.policies["shared/sole"] == nil || !strings.Contains(*r.policies["shared/base"], "CircleCIOIDC") {
+		t.Fatalf("setup did not merge the statements: %v", r.policies)
+	}
+
+	// Without the registry's credentials: kept, with the reason.
+	st, err := ObserveDestroy(context.Background(), f.clients(), testOrg, DefaultRoleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	kept := 0
+	for _, k := range p.Keeps {
+		if k.Resource == ResourceRepositoryPolicy && strings.Contains(k.Reason, "--registry-profile") {
+			kept++
+		}
+	}
+	if kept != 2 || slices.ContainsFunc(p.Deletes, func(c Change) bool { return c.Resource == ResourceRepositoryPolicy }) {
+		t.Fatalf("without --registry-profile: %d kept, deletes %v", kept, p.Deletes)
+	}
+
+	st, err = ObserveDestroy(context.Background(), r.clients(), testOrg, DefaultRoleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = NewDestroyPlan(testOrg, DefaultRoleName, st)
+	var order []string
+	for _, c := range p.Deletes {
+		order = append(order, string(c.Action)+" "+string(c.Resource))
+	}
+	want := []string{"delete role-policy", "remove-statement repository-policy", "remove-statement repository-policy", "delete iam-role", "delete oidc-provider"}
+	if !slices.Equal(order, want) {
+		t.Fatalf("destroy plans %v, want %v", order, want)
+	}
+	r.calls = nil
+	if _, err := Destroy(context.Background(), r.clients(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.writes(); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"DeleteRepositoryPolicy", "SetRepositoryPolicy"}) {
+		t.Errorf("registry writes %v", got)
+	}
+	if got := *r.policies["shared/base"]; got != others {
+		t.Errorf("the owner's policy is not restored byte for byte:\n%s\nwant\n%s", got, others)
+	}
+	if r.policies["shared/sole"] != nil {
+		t.Errorf("the policy that held only our statement is still there: %s", *r.policies["shared/sole"])
+	}
+	// Nothing left: a second destroy plans nothing and reads no registry.
+	st, err = ObserveDestroy(context.Background(), r.clients(), testOrg, DefaultRoleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := NewDestroyPlan(testOrg, DefaultRoleName, st); p.HasChanges() {
+		t.Errorf("second destroy plans %v", p.Deletes)
 	}
 }

@@ -567,7 +567,7 @@ func TestDestroyInterruptWaitsForInFlightDelete(t *testing.T) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := Destroy(ctx, h, p, nil)
+		res, err := Destroy(ctx, Clients{IAM: h}, p, nil)
 		done <- outcome{res, err}
 	}()
 	<-h.held

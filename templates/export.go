@@ -35,6 +35,22 @@ type Export struct {
 	TrustPolicy, PermissionsPolicy string
 	// ProviderARN is the expression for the provider's ARN (CloudFormation).
 	ProviderARN string
+	// ManagedPolicies hold the repository grants that do not fit the
+	// inline policy, in order; none when all fit, and then the output has
+	// no managed-policy resource at all.
+	ManagedPolicies []ManagedPolicy
+}
+
+// ManagedPolicy is one customer managed policy attached to the role.
+type ManagedPolicy struct {
+	// N numbers the policy from 1: Terraform resources aws_iam_policy.ecr_N
+	// and aws_iam_role_policy_attachment.ecr_N, CloudFormation logical ID
+	// ManagedPolicyN.
+	N int
+	// Name, Path and Description are setup's for the policy.
+	Name, Path, Description string
+	// Document is the policy as an expression, as PermissionsPolicy.
+	Document string
 }
 
 // Tag is one resource tag.
@@ -53,6 +69,11 @@ func RenderCloudFormation(e Export) (string, error) {
 func render(name, what string, e Export) (string, error) {
 	if e.OrgID == "" || e.RoleName == "" || e.TrustPolicy == "" || e.PermissionsPolicy == "" {
 		return "", fmt.Errorf("render %s: organization, role name and both policies are required", what)
+	}
+	for i, mp := range e.ManagedPolicies {
+		if mp.N != i+1 || mp.Name == "" || mp.Path == "" || mp.Document == "" {
+			return "", fmt.Errorf("render %s: managed policy %d needs its number %d, a name, a path and a document", what, i+1, i+1)
+		}
 	}
 	var buf bytes.Buffer
 	if err := parsed.ExecuteTemplate(&buf, name, e); err != nil {
@@ -85,3 +106,42 @@ func JSONString(s string) string {
 func indent(n int, s string) string {
 	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
 }
+
+// RepositoryList is the repositories for the header comment: on one line,
+// or, when there are many, wrapped at about 80 columns with the following
+// lines continuing the comment under the first.
+func (e Export) RepositoryList() string {
+	if len(e.Repositories) <= repositoryListOneLine {
+		return strings.Join(e.Repositories, ", ")
+	}
+	const (
+		// continuation aligns the next lines under the first value of
+		// "#   repositories  ".
+		continuation = "\n#                 "
+		width        = 80 - len("#                 ")
+	)
+	var b strings.Builder
+	line := 0
+	for i, r := range e.Repositories {
+		item := r
+		if i < len(e.Repositories)-1 {
+			item += ","
+		}
+		switch {
+		case i == 0:
+		case line+1+len(item) > width:
+			b.WriteString(continuation)
+			line = 0
+		default:
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(item)
+		line += len(item)
+	}
+	return b.String()
+}
+
+// repositoryListOneLine is how many repositories the header lists on one
+// line, however long.
+const repositoryListOneLine = 10

@@ -157,6 +157,26 @@ func TestCrossAccountRegistryPolicy(t *testing.T) {
 	if got := c.repositoryPolicy(t); got != doc {
 		t.Errorf("rerun changed the registry policy:\n%s\nwas\n%s", got, doc)
 	}
+
+	// destroy without the registry's credentials keeps the statement and
+	// says so; with them, it takes the statement out again, leaving the
+	// owner's policy as it was before setup.
+	c.main.Reset()
+	c.registry.Reset()
+	kept := runBinary(t, c.env, "destroy", "--org-id", testOrg)
+	if !strings.Contains(kept.stdout, "repository-policy "+sharedRepoARN) || !strings.Contains(kept.stdout, "--registry-profile") || c.registry.Total() != 0 {
+		t.Errorf("destroy without --registry-profile (%d registry requests):\n%s", c.registry.Total(), kept.stdout)
+	}
+	d := runBinary(t, c.env, "destroy", "--org-id", testOrg, "--registry-profile", "registry", "--yes")
+	if d.code != 0 {
+		t.Fatalf("destroy exit %d\nstdout: %s\nstderr: %s", d.code, d.stdout, d.stderr)
+	}
+	if got := c.registry.Writes(); !equalCounts(got, map[string]int{"SetRepositoryPolicy": 1}) {
+		t.Errorf("destroy writes in the registry account = %v", got)
+	}
+	if got, want := c.repositoryPolicy(t), `{"Version":"2012-10-17","Statement":[`+registryOwnersStatement+`]}`; got != want {
+		t.Errorf("after destroy the registry policy is\n%s\nwant the owner's, as before setup:\n%s", got, want)
+	}
 }
 
 // TestCrossAccountWithoutRegistryProfile checks that plan, without

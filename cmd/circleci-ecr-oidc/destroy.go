@@ -21,6 +21,10 @@ type destroyOptions struct {
 	Profile  string
 	Output   string
 	Yes      bool
+	// RegistryProfile holds the credentials of the account of foreign
+	// repositories the role was granted, whose policies setup gave a
+	// statement for the role.
+	RegistryProfile string
 }
 
 func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
@@ -33,6 +37,11 @@ It deletes the role only if it carries the circleci-ecr-oidc:managed=true tag (i
 policies are deleted or detached first), and the OIDC provider only if setup created it
 and no other role in the account trusts it. A provider it did not create is never
 deleted. Running it again when nothing is left changes nothing and exits 0.
+
+With --registry-profile, the statement setup merged for the role into the repository
+policies of repositories in another account is taken out again (every other statement
+is kept; a policy left without statements is deleted). Without it, those statements are
+listed as kept.
 
 It asks for confirmation on a terminal; --yes skips the question. Without a terminal
 and without --yes it prints the plan and exits 1 without deleting anything.`,
@@ -52,6 +61,7 @@ and without --yes it prints the plan and exits 1 without deleting anything.`,
 	fs.StringVar(&opts.Profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
+	fs.StringVar(&opts.RegistryProfile, "registry-profile", "", "AWS profile of the account holding repositories granted by ARN: remove the role's statement from their repository policies")
 	return cmd
 }
 
@@ -88,6 +98,11 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 		cfg.Region = "us-east-1"
 	}
 	clients := provision.NewClients(cfg)
+	if opts.RegistryProfile != "" {
+		if clients.Registry, err = loadRegistryClients(ctx, &specFlags{registryProfile: opts.RegistryProfile, region: cfg.Region}); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(opts.IO.ErrOut, "Reading the role, the provider and the roles that trust it...\n")
 	st, err := provision.ObserveDestroy(ctx, clients, org, opts.RoleName)
 	if err != nil {
@@ -121,7 +136,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 		}
 	}
 
-	res, derr := provision.Destroy(ctx, clients.IAM, p, destroyProgress(opts.IO))
+	res, derr := provision.Destroy(ctx, clients, p, destroyProgress(opts.IO))
 	out.Deleted, out.NotDeleted = res.Applied, res.NotApplied
 	if derr != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "Deleted %d of %d; run destroy again to finish once the cause is fixed.\n", len(res.Applied), len(p.Deletes))

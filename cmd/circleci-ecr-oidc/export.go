@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,8 +31,9 @@ func newCmdExport(io IOStreams, runF func(context.Context, *exportOptions) error
 		Use:   "export",
 		Short: "Write what setup would create as Terraform or CloudFormation, without AWS calls",
 		Long: `export takes the flags of setup and writes the same OIDC provider, role, trust policy,
-inline ECR pull policy and tags as a Terraform configuration (main.tf) or a
-CloudFormation template (stack.yaml), to stdout or into --out DIR.
+inline ECR policy (plus the managed policies that hold the repositories beyond the
+inline quota, sized for every partition) and tags as a Terraform configuration
+(main.tf) or a CloudFormation template (stack.yaml), to stdout or into --out DIR.
 
 It makes no AWS call: the account ID and partition are resolved when the output is
 applied (Terraform data sources, CloudFormation pseudo parameters), and repositories
@@ -96,6 +98,11 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	}
 	warnTrustPolicySize(opts.IO, spec)
 	files, err := export.Render(format, spec)
+	var quota *provision.PermissionsQuotaError
+	if errors.As(err, &quota) {
+		// Too many repositories is a problem of the input: exit 2.
+		return &usageError{err: &exportQuotaError{quota}}
+	}
 	if err != nil {
 		return err
 	}
@@ -139,3 +146,22 @@ func warnTrustPolicySize(io IOStreams, spec provision.Spec) {
 		fmt.Fprintf(io.ErrOut, "Warning: the trust policy is %d characters, over the default quota of %d; applying fails unless the account's quota was raised. Split the projects across roles.\n", size, provision.DefaultTrustPolicyQuota)
 	}
 }
+
+// exportQuotaError words a PermissionsQuotaError for export, which declares
+// the documents for the default quotas: a raised quota in some account does
+// not help, so it suggests only prefix/* patterns.
+type exportQuotaError struct {
+	err *provision.PermissionsQuotaError
+}
+
+func (e *exportQuotaError) Error() string {
+	q := e.err
+	hint := "name the repositories under shared prefixes (team/service) and grant team/* instead of each one"
+	if len(q.Prefixes) > 0 {
+		hint = "grant prefixes instead of single repositories, e.g. --repo " + strings.Join(q.Prefixes, " --repo ")
+	}
+	return fmt.Sprintf("grant %d repositories: only %d fit in the inline policy (%d characters) and %d managed policies of %d characters, the default quotas an export is sized for; %s",
+		q.Total, q.Fit, q.Limits.Inline, q.Limits.ManagedCount, q.Limits.Managed, hint)
+}
+
+func (e *exportQuotaError) Unwrap() error { return e.err }

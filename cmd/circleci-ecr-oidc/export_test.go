@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/url"
 	"os"
@@ -289,8 +290,10 @@ func TestExportCloudFormationLints(t *testing.T) {
 		files = append(files, path)
 	}
 	slices.Sort(files)
-	// The golden file too, which has a branch pin and an extra tag.
-	files = append(files, filepath.Join("..", "..", "export", "testdata", "stack.yaml"))
+	// The golden files too: one with a branch pin and an extra tag, one
+	// with 400 repositories and so managed policies.
+	files = append(files, filepath.Join("..", "..", "export", "testdata", "stack.yaml"),
+		filepath.Join("..", "..", "export", "testdata", "many", "stack.yaml"))
 	cmd := exec.Command(lint, files...)
 	out, err := cmd.CombinedOutput()
 	code := cmd.ProcessState.ExitCode()
@@ -303,6 +306,220 @@ func TestExportCloudFormationLints(t *testing.T) {
 		t.Fatalf("cfn-lint found errors (exit %d):\n%s", code, out)
 	}
 	t.Logf("cfn-lint exit %d on %d templates; output: %q", code, len(files), out)
+}
+
+// TestExportTerraformValidatesManaged runs terraform init, validate and
+// fmt -check on the golden Terraform export with 400 repositories, whose
+// grants beyond the inline policy are in managed policies (aws_iam_policy
+// and aws_iam_role_policy_attachment), with the hashicorp/aws provider from
+// the local mirror. It needs no AWS emulator.
+func TestExportTerraformValidatesManaged(t *testing.T) {
+	tf := requireTool(t, "terraform", "validate the Terraform export")
+	mirror := terraformMirror(t)
+	golden, err := os.ReadFile(filepath.Join("..", "..", "export", "testdata", "many", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(golden), `resource "aws_iam_policy" "ecr_1"`) {
+		t.Fatal("the golden export with 400 repositories has no managed policy")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), golden, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
+	rc := `provider_installation {
+  filesystem_mirror {
+    path    = "` + mirror + `"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+`
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tfEnv := append(hermeticEnv(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1", "TF_PLUGIN_CACHE_DIR=")
+	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
+	terraform(t, tf, dir, tfEnv, "validate", "-no-color")
+	terraform(t, tf, dir, tfEnv, "fmt", "-check", "-diff", "-no-color")
+}
+
+// TestExportTerraformManagedRoundTrip applies the Terraform export of 400
+// repositories against moto_server and checks what it created against the
+// plan setup makes for the same flags: the inline policy and the attached
+// managed policies, under setup's path and with its tags, grant exactly the
+// plan's repositories, each document within its quota; and setup takes the
+// managed policies for its own.
+func TestExportTerraformManagedRoundTrip(t *testing.T) {
+	tf := requireTool(t, "terraform", "apply the Terraform export")
+	mirror := terraformMirror(t)
+	moto := awstest.StartMoto(t)
+	cfg := awstest.Config(context.Background(), t, moto.URL())
+	env := moto.Environ(moto.URL())
+	var repos []string
+	for i := range 400 {
+		repos = append(repos, fmt.Sprintf("team-%02d/service-%04d", i%7, i))
+	}
+	const role = "ci-many"
+	args := []string{"--org-id", testOrg, "--project-id", testProject, "--region", "us-east-1", "--role-name", role, "--repo", strings.Join(repos, ",")}
+
+	type plan struct {
+		PermissionsPolicy json.RawMessage `json:"permissions_policy"`
+		ManagedPolicies   []struct {
+			Name     string          `json:"name"`
+			Document json.RawMessage `json:"document"`
+		} `json:"managed_policies"`
+		Changes []struct{ Action, Resource, Name string } `json:"changes"`
+	}
+	readPlan := func() plan {
+		t.Helper()
+		r := runBinary(t, env, append([]string{"plan", "--allow-missing-repos", "--output", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("plan exit %d: %s", r.code, r.stderr)
+		}
+		var p plan
+		if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+			t.Fatalf("plan output: %v\n%s", err, r.stdout)
+		}
+		return p
+	}
+	before := readPlan()
+	if len(before.ManagedPolicies) == 0 {
+		t.Fatal("the plan for 400 repositories has no managed policies")
+	}
+	want := []string{string(before.PermissionsPolicy)}
+	for _, mp := range before.ManagedPolicies {
+		want = append(want, string(mp.Document))
+	}
+
+	dir := t.TempDir()
+	if r := runBinary(t, env, append([]string{"export", "--format", "terraform", "--out", dir}, args...)...); r.code != 0 {
+		t.Fatalf("export exit %d: %s", r.code, r.stderr)
+	}
+	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
+	rc := `provider_installation {
+  filesystem_mirror {
+    path    = "` + mirror + `"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+`
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tfEnv := append(env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"TF_PLUGIN_CACHE_DIR=", "AWS_EC2_METADATA_DISABLED=true")
+	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
+	terraform(t, tf, dir, tfEnv, "apply", "-auto-approve", "-input=false", "-no-color")
+
+	ctx := context.Background()
+	api := iam.NewFromConfig(cfg)
+	inline, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String("circleci-ecr-oidc-pull")})
+	if err != nil {
+		t.Fatalf("read inline policy: %v", err)
+	}
+	doc, _ := url.QueryUnescape(aws.ToString(inline.PolicyDocument))
+	got := []string{doc}
+	if size := policy.Size(doc); size > 10240 {
+		t.Errorf("the inline policy is %d characters, over 10240", size)
+	}
+	attached, err := api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attached.AttachedPolicies) == 0 || len(attached.AttachedPolicies) > 10 {
+		t.Fatalf("%d managed policies attached, want 1 to 10", len(attached.AttachedPolicies))
+	}
+	for _, a := range attached.AttachedPolicies {
+		p, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: a.PolicyArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path := aws.ToString(p.Policy.Path); path != "/circleci-ecr-oidc/"+role+"/" {
+			t.Errorf("managed policy %s has path %s", aws.ToString(a.PolicyName), path)
+		}
+		tags := map[string]string{}
+		for _, tag := range p.Policy.Tags {
+			tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		if tags["circleci-ecr-oidc:managed"] != "true" || tags["circleci-ecr-oidc:org-id"] != testOrg {
+			t.Errorf("managed policy %s lacks the ownership tags: %v", aws.ToString(a.PolicyName), tags)
+		}
+		v, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: a.PolicyArn, VersionId: p.Policy.DefaultVersionId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := url.QueryUnescape(aws.ToString(v.PolicyVersion.Document))
+		if size := policy.Size(doc); size > 6144 {
+			t.Errorf("managed policy %s is %d characters, over 6144", aws.ToString(a.PolicyName), size)
+		}
+		got = append(got, doc)
+	}
+	if g, w := grantedARNs(t, got), grantedARNs(t, want); !slices.Equal(g, w) {
+		t.Errorf("terraform's documents grant %d repository ARNs, setup's plan %d", len(g), len(w))
+	}
+	t.Logf("setup's plan: inline + %d managed policies; terraform created inline + %d", len(before.ManagedPolicies), len(attached.AttachedPolicies))
+
+	// setup takes what Terraform created for its own: planning again does
+	// not refuse; it may move grants between the documents, which are
+	// packed for the longest partition (docs/export.md).
+	after := readPlan()
+	for _, c := range after.Changes {
+		if c.Action == "create" {
+			t.Errorf("plan after terraform apply wants to %s %s %s", c.Action, c.Resource, c.Name)
+		}
+	}
+	t.Logf("plan after terraform apply: %v", after.Changes)
+}
+
+// grantedARNs lists the repository ARNs the documents grant, sorted, with
+// duplicates kept.
+func grantedARNs(t *testing.T, docs []string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range docs {
+		var doc struct{ Statement []struct{ Resource any } }
+		if err := json.Unmarshal([]byte(d), &doc); err != nil {
+			t.Fatalf("%v: %s", err, d)
+		}
+		for _, st := range doc.Statement {
+			switch r := st.Resource.(type) {
+			case string:
+				if r != "*" {
+					out = append(out, r)
+				}
+			case []any:
+				for _, v := range r {
+					out = append(out, v.(string))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestExportTooManyRepositories checks that repositories beyond what the
+// inline policy and ten managed policies hold are refused as an input
+// problem (exit 2) in one line that says how many fit and suggests
+// prefix/* patterns.
+func TestExportTooManyRepositories(t *testing.T) {
+	var repos []string
+	for i := range 1500 {
+		repos = append(repos, fmt.Sprintf("team-%02d/service-%04d", i%7, i))
+	}
+	for _, format := range []string{"terraform", "cloudformation"} {
+		r := runBinary(t, hermeticEnv(), "export", "--format", format, "--org-id", testOrg, "--project-id", testProject,
+			"--region", "us-east-1", "--repo", strings.Join(repos, ","))
+		if r.code != exitUsage {
+			t.Errorf("%s: exit %d, want %d; stderr %q", format, r.code, exitUsage, r.stderr)
+		}
+		line, _, _ := strings.Cut(strings.TrimSpace(r.stderr), "\n")
+		if r.stdout != "" || !strings.Contains(line, "grant 1500 repositories: only ") || !strings.Contains(line, "--repo team-00/*") {
+			t.Errorf("%s: stdout %q, stderr %q; want one line saying how many fit and suggesting --repo team-00/*", format, r.stdout, r.stderr)
+		}
+		t.Logf("%s: %s", format, line)
+	}
 }
 
 // hermeticEnv is the test process's environment without AWS settings, so
