@@ -123,13 +123,20 @@ func listManagedPolicies(ctx context.Context, api IAMAPI, pathPrefix string) (ma
 }
 
 // readManagedPolicies reads the default version's document and the tags of
-// each listed policy, all at once.
-func readManagedPolicies(ctx context.Context, api IAMAPI, found []ObservedManagedPolicy) error {
-	var mu sync.Mutex
+// each listed policy, in every list, at once within one concurrency bound.
+func readManagedPolicies(ctx context.Context, api IAMAPI, lists ...[]ObservedManagedPolicy) error {
+	var (
+		mu  sync.Mutex
+		all []*ObservedManagedPolicy
+	)
+	for _, list := range lists {
+		for i := range list {
+			all = append(all, &list[i])
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxConcurrentDescribes)
-	for i := range found {
-		mp := &found[i]
+	g.SetLimit(maxConcurrentPolicyReads)
+	for _, mp := range all {
 		g.Go(func() error {
 			out, err := api.GetPolicyVersion(gctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(mp.ARN), VersionId: aws.String(mp.DefaultVersion)})
 			if err != nil {

@@ -37,7 +37,14 @@ const (
 	DefaultManagedPolicyQuota    = 6144
 	DefaultAttachedPoliciesQuota = 10
 	maxNamesPerDescribeCall      = 100
-	maxConcurrentDescribes       = 8
+	// maxConcurrentDescribes bounds concurrent reads of one kind, so that
+	// 1,000 repository names (10 batches) take one round trip without a
+	// burst that invites throttling.
+	maxConcurrentDescribes = 10
+	// maxConcurrentPolicyReads bounds the concurrent reads of managed
+	// policies (a document and the tags of each), across every role of a
+	// sharded plan: one role's 10 policies take one round trip.
+	maxConcurrentPolicyReads     = 24
 	quotaTrustPolicySize         = "AssumeRolePolicySizeQuota"
 	quotaRolePolicyAggregate     = "RolePolicySizeQuota"
 	quotaManagedPolicySize       = "PolicySizeQuota"

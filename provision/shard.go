@@ -183,14 +183,14 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		roles, err = observeShardRoles(rctx, c.IAM, base, obs.Role)
 		return err
 	})
+	var lists [][]ObservedManagedPolicy
 	for n := 2; n <= maxShards; n++ {
-		found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]
-		if len(found) == 0 {
-			continue
+		if found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]; len(found) > 0 {
+			managed[ShardRoleName(base, n)] = found
+			lists = append(lists, found)
 		}
-		managed[ShardRoleName(base, n)] = found
-		rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, found) })
 	}
+	rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, lists...) })
 	if err := rg.Wait(); err != nil {
 		return nil, err
 	}
