@@ -275,30 +275,10 @@ func resolveJSON(t *testing.T, r resolver, n *yaml.Node) string {
 // duplicates kept: a repository granted twice shows up.
 func grants(t *testing.T, docs []string) []string {
 	t.Helper()
-	var out []string
-	for _, d := range docs {
-		var doc struct {
-			Statement []struct {
-				Resource any
-			}
-		}
-		if err := json.Unmarshal([]byte(d), &doc); err != nil {
-			t.Fatal(err)
-		}
-		for _, st := range doc.Statement {
-			switch r := st.Resource.(type) {
-			case string:
-				if r != "*" {
-					out = append(out, r)
-				}
-			case []any:
-				for _, v := range r {
-					out = append(out, v.(string))
-				}
-			}
-		}
+	out, err := policy.GrantedResources(docs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -176,6 +176,41 @@ func (d Document) Size() (int, error) {
 	return Size(s), nil
 }
 
+// Resources returns the resources the document's statements name, in
+// order, leaving out "*" (the token grant): for a permissions policy, the
+// repository ARNs and patterns it grants.
+func (d Document) Resources() []string {
+	var out []string
+	for _, st := range d.Statement {
+		for _, r := range st.Resource {
+			if r != "*" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// GrantedResources parses each document (plain or URL-encoded, as IAM
+// returns them) and returns every resource they name but "*", sorted, with
+// duplicates kept so that a grant made twice shows.
+func GrantedResources(documents ...string) ([]string, error) {
+	var out []string
+	for _, text := range documents {
+		decoded, err := Decode(text)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := Parse(decoded)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, doc.Resources()...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // marshal encodes without HTML escaping, so "<" and "&" are not turned into
 // six-character escapes that would inflate the measured size.
 func marshal(v any) ([]byte, error) {

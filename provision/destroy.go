@@ -144,16 +144,13 @@ func foreignRepositories(account string, role *ObservedRole, managed []ObservedM
 	}
 	var out []string
 	for _, d := range docs {
-		doc, err := policy.Parse(d)
-		if err != nil {
-			continue
-		}
-		for _, st := range doc.Statement {
-			for _, r := range st.Resource {
-				repo, err := ParseRepository(r)
-				if err == nil && !repo.Pattern && repo.Account != "" && !repo.Local(account) {
-					out = append(out, r)
-				}
+		// A document that cannot be parsed names no repository we can
+		// act on; destroy goes on without it.
+		resources, _ := policy.GrantedResources(d)
+		for _, r := range resources {
+			repo, err := ParseRepository(r)
+			if err == nil && !repo.Pattern && repo.Account != "" && !repo.Local(account) {
+				out = append(out, r)
 			}
 		}
 	}

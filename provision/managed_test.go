@@ -57,19 +57,10 @@ func grantedByAccount(t *testing.T, f *fakeAWS, role string) []string {
 			}
 		}
 	}
-	var out []string
-	for _, d := range docs {
-		doc, err := policy.Parse(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, st := range doc.Statement {
-			if !slices.Equal(st.Resource, policy.Values{"*"}) {
-				out = append(out, st.Resource...)
-			}
-		}
+	out, err := policy.GrantedResources(docs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 

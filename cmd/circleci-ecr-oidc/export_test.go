@@ -208,19 +208,7 @@ func TestExportTerraformRoundTrip(t *testing.T) {
 	if r := runBinary(t, env, append([]string{"export", "--format", "terraform", "--out", dir}, exportSpecArgs...)...); r.code != 0 {
 		t.Fatalf("export exit %d: %s", r.code, r.stderr)
 	}
-	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
-	rc := `provider_installation {
-  filesystem_mirror {
-    path    = "` + mirror + `"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-`
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tfEnv := append(env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
-		"TF_PLUGIN_CACHE_DIR=", "AWS_EC2_METADATA_DISABLED=true")
+	tfEnv := append(terraformEnv(t, mirror, env), "AWS_EC2_METADATA_DISABLED=true")
 	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
 	terraform(t, tf, dir, tfEnv, "validate", "-no-color")
 	terraform(t, tf, dir, tfEnv, "fmt", "-check", "-diff", "-no-color")
@@ -327,18 +315,7 @@ func TestExportTerraformValidatesManaged(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), golden, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
-	rc := `provider_installation {
-  filesystem_mirror {
-    path    = "` + mirror + `"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-`
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tfEnv := append(hermeticEnv(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1", "TF_PLUGIN_CACHE_DIR=")
+	tfEnv := terraformEnv(t, mirror, hermeticEnv())
 	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
 	terraform(t, tf, dir, tfEnv, "validate", "-no-color")
 	terraform(t, tf, dir, tfEnv, "fmt", "-check", "-diff", "-no-color")
@@ -396,19 +373,7 @@ func TestExportTerraformManagedRoundTrip(t *testing.T) {
 	if r := runBinary(t, env, append([]string{"export", "--format", "terraform", "--out", dir}, args...)...); r.code != 0 {
 		t.Fatalf("export exit %d: %s", r.code, r.stderr)
 	}
-	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
-	rc := `provider_installation {
-  filesystem_mirror {
-    path    = "` + mirror + `"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-`
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tfEnv := append(env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
-		"TF_PLUGIN_CACHE_DIR=", "AWS_EC2_METADATA_DISABLED=true")
+	tfEnv := append(terraformEnv(t, mirror, env), "AWS_EC2_METADATA_DISABLED=true")
 	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
 	terraform(t, tf, dir, tfEnv, "apply", "-auto-approve", "-input=false", "-no-color")
 
@@ -472,30 +437,33 @@ func TestExportTerraformManagedRoundTrip(t *testing.T) {
 	t.Logf("plan after terraform apply: %v", after.Changes)
 }
 
+// terraformEnv returns base plus the environment that makes terraform
+// install the aws provider from the local filesystem mirror only, without
+// prompts, telemetry or a plugin cache.
+func terraformEnv(t *testing.T, mirror string, base []string) []string {
+	t.Helper()
+	cliConfig := filepath.Join(t.TempDir(), "terraform.rc")
+	rc := `provider_installation {
+  filesystem_mirror {
+    path    = "` + mirror + `"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+`
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return append(slices.Clone(base), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1", "TF_PLUGIN_CACHE_DIR=")
+}
+
 // grantedARNs lists the repository ARNs the documents grant, sorted, with
 // duplicates kept.
 func grantedARNs(t *testing.T, docs []string) []string {
 	t.Helper()
-	var out []string
-	for _, d := range docs {
-		var doc struct{ Statement []struct{ Resource any } }
-		if err := json.Unmarshal([]byte(d), &doc); err != nil {
-			t.Fatalf("%v: %s", err, d)
-		}
-		for _, st := range doc.Statement {
-			switch r := st.Resource.(type) {
-			case string:
-				if r != "*" {
-					out = append(out, r)
-				}
-			case []any:
-				for _, v := range r {
-					out = append(out, v.(string))
-				}
-			}
-		}
+	out, err := policy.GrantedResources(docs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 

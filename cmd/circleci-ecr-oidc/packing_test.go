@@ -41,23 +41,10 @@ func grantedRepositories(t *testing.T, api *iam.Client, role string) []string {
 		}
 		docs = append(docs, aws.ToString(v.PolicyVersion.Document))
 	}
-	var out []string
-	for _, d := range docs {
-		decoded, err := policy.Decode(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := policy.Parse(decoded)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, st := range doc.Statement {
-			if !slices.Equal(st.Resource, policy.Values{"*"}) {
-				out = append(out, st.Resource...)
-			}
-		}
+	out, err := policy.GrantedResources(docs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 
