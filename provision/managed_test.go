@@ -208,10 +208,7 @@ func TestManagedPolicyRefusals(t *testing.T) {
 			t.Fatalf("plan for 1,500 repositories: %v", err)
 		}
 		// The suggested prefixes make the plan succeed.
-		var patterns []string
-		for _, p := range qerr.Prefixes {
-			patterns = append(patterns, p)
-		}
+		patterns := qerr.Prefixes
 		if len(patterns) == 0 {
 			t.Fatalf("no prefixes suggested: %v", err)
 		}
