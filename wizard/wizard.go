@@ -60,6 +60,8 @@ type Deps struct {
 type Given struct {
 	OrgID        bool // --org-id
 	Repositories bool // --repo
+	// Access is an explicit --access (its default, pull, does not count).
+	Access bool
 	// Projects is --project-id or --all-projects.
 	Projects         bool
 	ProjectCondition bool // --project-condition
@@ -122,8 +124,9 @@ const (
 )
 
 // Fill asks for every field of spec that given does not mark as set, in the
-// order: AWS context (shown) and region, organization ID, repositories, who
-// may assume the role, role name, image. It returns spec with the answers;
+// order: AWS context (shown) and region, organization ID, repositories, what
+// jobs may do with them (pull or push), who may assume the role, role name,
+// image. It returns spec with the answers;
 // fields that were given are unchanged. The result passes Spec.Validate.
 // It returns ErrAborted when the person quits, and makes no AWS call other
 // than through Deps.
@@ -141,6 +144,7 @@ func (w *Wizard) Fill(ctx context.Context, spec provision.Spec, given Given) (pr
 		{given.Region, w.askRegion},
 		{given.OrgID, w.askOrgID},
 		{given.Repositories, w.askRepositories},
+		{given.Access, w.askAccess},
 		{given.Projects && (given.ProjectCondition || spec.AllProjects), w.askProjects},
 		{given.RoleName, w.askRoleName},
 		{given.Image, w.askImage},
@@ -379,6 +383,26 @@ const (
 	scopeProjects = "projects"
 	scopeOrg      = "org"
 )
+
+// askAccess asks whether the role only pulls (the default, all a docker
+// executor's aws_auth needs) or also pushes.
+func (w *Wizard) askAccess(ctx context.Context, spec *provision.Spec, _ Identity, _ Given) error {
+	access := cmp.Or(spec.Access, policy.AccessPull)
+	sel := huh.NewSelect[policy.Access]()
+	sel.WithTheme(w.theme)
+	sel.Title("What may CircleCI jobs do with these repositories?").
+		Options(
+			huh.NewOption("Pull: ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, all a docker executor image needs (recommended)", policy.AccessPull),
+			huh.NewOption("Pull and push: adds ECR's five push actions, for jobs that build and push images (the snippet becomes the aws-ecr orb's build_and_push_image job)", policy.AccessPush),
+		).
+		Value(&access)
+	if err := w.run(ctx, huh.NewGroup(sel)); err != nil {
+		return err
+	}
+	spec.Access = access
+	w.answered("Access", string(access))
+	return nil
+}
 
 func (w *Wizard) askProjects(ctx context.Context, spec *provision.Spec, _ Identity, given Given) error {
 	if !given.Projects {

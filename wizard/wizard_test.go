@@ -79,6 +79,7 @@ func TestFillAccessibleAsksEveryQuestionInOrder(t *testing.T) {
 		orgID,    // organization ID
 		"1", "0", // pick app (sorted first), confirm
 		"team/*",               // typed pattern
+		"2",                    // access: pull and push
 		"",                     // who may assume: specific projects (default)
 		project1+", "+project2, // project IDs
 		"",                     // condition: claim (default)
@@ -90,7 +91,7 @@ func TestFillAccessibleAsksEveryQuestionInOrder(t *testing.T) {
 	}
 	want := provision.Spec{
 		OrgID: orgID, Repositories: []string{"app", "team/*"}, ProjectIDs: []string{project1, project2},
-		ProjectCondition: policy.ClaimKey, RoleName: provision.DefaultRoleName, Region: "us-east-1",
+		ProjectCondition: policy.ClaimKey, RoleName: provision.DefaultRoleName, Region: "us-east-1", Access: policy.AccessPush,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("spec:\n got %+v\nwant %+v", got, want)
@@ -99,7 +100,7 @@ func TestFillAccessibleAsksEveryQuestionInOrder(t *testing.T) {
 	// In accessible mode a field's hint is printed just before its prompt.
 	order := []string{"AWS account  123456789012 (partition aws)", "Acting as    arn:aws:iam::123456789012:user/alice",
 		"AWS region", "Organization Settings → Overview", "CircleCI organization ID", "ECR repositories the role may pull from",
-		"Other repositories", "Who may assume the role?", "CircleCI project IDs", "Advanced: how the trust policy names the projects",
+		"Other repositories", "What may CircleCI jobs do with these repositories?", "Who may assume the role?", "CircleCI project IDs", "Advanced: how the trust policy names the projects",
 		"IAM role name", "Leave empty for 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest", "Image for the config.yml snippet"}
 	pos := 0
 	for _, s := range order {
@@ -116,7 +117,7 @@ func TestFillAccessibleAsksEveryQuestionInOrder(t *testing.T) {
 
 func TestFillAccessibleRepromptsInvalidOrgID(t *testing.T) {
 	aws := &fakeAWS{repos: []string{"app"}}
-	given := Given{Region: true, Repositories: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, Repositories: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
 	spec := provision.Spec{Region: "eu-west-1", Repositories: []string{"app"}, AllProjects: true}
 	got, out, err := fill(t, aws, spec, given, answers(
 		"gh/acme",              // a VCS slug, not an ID
@@ -145,7 +146,7 @@ func TestFillAccessibleRepromptsInvalidOrgID(t *testing.T) {
 
 func TestFillAccessibleRepromptsEmptyRepositorySelection(t *testing.T) {
 	aws := &fakeAWS{repos: []string{"app", "tools/builder"}}
-	given := Given{Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", ProjectIDs: []string{project1}}
 	got, out, err := fill(t, aws, spec, given, answers(
 		"0", "", // confirm an empty selection, type nothing
@@ -167,7 +168,7 @@ func TestFillAccessibleRepromptsEmptyRepositorySelection(t *testing.T) {
 
 func TestFillAccessibleRepromptsInvalidTypedRepositories(t *testing.T) {
 	aws := &fakeAWS{repos: []string{"app"}}
-	given := Given{Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", ProjectIDs: []string{project1}}
 	got, out, err := fill(t, aws, spec, given, answers(
 		"0",
@@ -191,7 +192,7 @@ func TestFillAccessibleRepromptsInvalidTypedRepositories(t *testing.T) {
 
 func TestFillAccessibleWholeOrganization(t *testing.T) {
 	aws := &fakeAWS{repos: []string{"app"}}
-	given := Given{Region: true, OrgID: true, Repositories: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, OrgID: true, Repositories: true, RoleName: true, Image: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", Repositories: []string{"app"}}
 	got, out, err := fill(t, aws, spec, given, answers("2"))
 	if err != nil {
@@ -212,7 +213,7 @@ func TestFillAccessibleWholeOrganization(t *testing.T) {
 
 func TestFillAccessibleProjectIDs(t *testing.T) {
 	aws := &fakeAWS{}
-	given := Given{Region: true, OrgID: true, Repositories: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, OrgID: true, Repositories: true, RoleName: true, Image: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", Repositories: []string{"app"}}
 	got, out, err := fill(t, aws, spec, given, answers(
 		"1",
@@ -240,7 +241,7 @@ func TestFillAccessibleLongListIsTyped(t *testing.T) {
 	for i := range 3000 {
 		aws.repos = append(aws.repos, fmt.Sprintf("service-%04d", i))
 	}
-	given := Given{Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", AllProjects: true}
 	got, out, err := fill(t, aws, spec, given, answers("", "service-2999 service-0001"))
 	if err != nil {
@@ -256,7 +257,7 @@ func TestFillAccessibleLongListIsTyped(t *testing.T) {
 
 func TestFillAccessibleListFailureFallsBackToTyping(t *testing.T) {
 	aws := &fakeAWS{listErr: errors.New("AccessDeniedException: not authorized to perform ecr:DescribeRepositories")}
-	given := Given{Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	given := Given{Access: true, Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", AllProjects: true}
 	// Without a list nothing can be checked for existence: the plan does.
 	got, out, err := fill(t, aws, spec, given, answers("", "anything"))
@@ -273,7 +274,7 @@ func TestFillAccessibleListFailureFallsBackToTyping(t *testing.T) {
 
 func TestFillAccessibleImageAndRoleName(t *testing.T) {
 	aws := &fakeAWS{repos: []string{"app"}}
-	given := Given{Region: true, OrgID: true, Repositories: true, Projects: true, ProjectCondition: true}
+	given := Given{Access: true, Region: true, OrgID: true, Repositories: true, Projects: true, ProjectCondition: true}
 	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", Repositories: []string{"team/*"}, AllProjects: true}
 	got, out, err := fill(t, aws, spec, given, answers(
 		"bad role name",
@@ -291,6 +292,24 @@ func TestFillAccessibleImageAndRoleName(t *testing.T) {
 	for _, s := range []string{"an IAM role name is 1 to 64 characters", "name the image the snippet should pull", "the role could not pull it"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestFillAccessibleAccessDefaultsToPull(t *testing.T) {
+	aws := &fakeAWS{repos: []string{"app"}}
+	given := Given{Region: true, OrgID: true, Repositories: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", Repositories: []string{"app"}, AllProjects: true}
+	got, out, err := fill(t, aws, spec, given, answers(""))
+	if err != nil {
+		t.Fatalf("Fill: %v\n%s", err, out)
+	}
+	if got.Access != policy.AccessPull {
+		t.Errorf("Access = %q after an empty answer, want pull", got.Access)
+	}
+	for _, s := range []string{"all a docker executor image needs (recommended)", "adds ECR's five push actions"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("the choice lacks %q:\n%s", s, out)
 		}
 	}
 }

@@ -151,6 +151,7 @@ func givenFlags(f *specFlags) wizard.Given {
 	return wizard.Given{
 		OrgID:            f.orgID != "",
 		Repositories:     len(f.repos) > 0,
+		Access:           f.set != nil && f.set.Changed("access"),
 		Projects:         len(f.projectIDs) > 0 || f.allProjects,
 		ProjectCondition: f.projectCondition != "",
 		// --role-name has a default value, so only an explicit flag counts.
@@ -164,6 +165,7 @@ func givenFlags(f *specFlags) wizard.Given {
 func (f *specFlags) setSpec(s provision.Spec) {
 	f.orgID, f.repos, f.projectIDs, f.allProjects = s.OrgID, s.Repositories, s.ProjectIDs, s.AllProjects
 	f.projectCondition, f.roleName, f.region, f.image = string(s.ProjectCondition), s.RoleName, s.Region, s.Image
+	f.access = string(s.Access)
 }
 
 // Placeholders that stand in for missing values while the given flags are

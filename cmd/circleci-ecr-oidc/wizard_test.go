@@ -189,6 +189,10 @@ func answerEveryQuestion(t *testing.T, term *terminal) {
 	capture("3 repositories typed")
 	term.keys("Enter")
 
+	term.waitText("What may CircleCI jobs do with these repositories?")
+	capture("3 access")
+	term.keys("Enter")
+
 	term.waitText("Who may assume the role?")
 	capture("4 who may assume")
 	term.keys("Enter")
@@ -299,7 +303,7 @@ func TestWizardEscOnReviewWritesNothing(t *testing.T) {
 func TestWizardDeclineAndEscElsewhere(t *testing.T) {
 	e := startEmulator(t, "app")
 	// Flags answer every question but the organization ID.
-	args := []string{"setup", "--region", "us-east-1", "--repo", "app", "--all-projects", "--role-name", "ci", "--image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
+	args := []string{"setup", "--region", "us-east-1", "--repo", "app", "--access", "pull", "--all-projects", "--role-name", "ci", "--image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
 
 	// Esc on the first question.
 	term := startTerminal(t, e.env, args...)
@@ -453,6 +457,7 @@ func TestWizardAccessibleStdoutIsOnlyTheSnippet(t *testing.T) {
 		"not-an-id", testOrg,
 		"1", "0", // pick app
 		"",          // nothing typed
+		"",          // access: pull
 		"",          // specific projects
 		testProject, // project IDs
 		"",          // claim
