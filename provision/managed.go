@@ -172,20 +172,10 @@ func readManagedPolicies(ctx context.Context, api IAMAPI, lists ...[]ObservedMan
 	return g.Wait()
 }
 
-// checkManagedPolicyOwnership applies the role's ownership rule to a
-// managed policy found under the role's path: it must carry the managed
-// tag and, if it names an organization, this one; --adopt overrides both.
+// checkManagedPolicyOwnership applies the role's ownership rule (checkTags)
+// to a managed policy found under the role's path.
 func checkManagedPolicyOwnership(mp ObservedManagedPolicy, spec Spec) error {
-	if spec.Adopt {
-		return nil
-	}
-	if mp.Tags[ManagedTag] != "true" {
-		return fmt.Errorf("refuse to change managed policy %s: %w (it has no %s=true tag); delete or rename it, choose another --role-name, or pass --adopt", mp.ARN, ErrNotOwned, ManagedTag)
-	}
-	if owner := mp.Tags[OrgIDTag]; owner != "" && owner != spec.OrgID {
-		return fmt.Errorf("refuse to change managed policy %s: %w for this organization (it was created for CircleCI organization %s); choose another --role-name, or pass --adopt", mp.ARN, ErrNotOwned, owner)
-	}
-	return nil
+	return checkTags("managed policy "+mp.ARN, mp.Tags, spec, "delete it, choose another --role-name, or pass --adopt to take it over")
 }
 
 // planManagedPolicies adds the changes that bring the role's managed

@@ -17,14 +17,21 @@ func ownershipTags(orgID string) map[string]string {
 // after a lost creation race both apply it, so a role that appears between
 // plan and apply gets no more trust than one that was there all along.
 func checkOwnership(role *ObservedRole, spec Spec) error {
+	return checkTags("role "+spec.RoleName, role.Tags, spec, "choose another --role-name, or pass --adopt to take it over")
+}
+
+// checkTags is the ownership rule on the tags of what (a role, a managed
+// policy): ManagedTag=true and, if it names an organization, this one;
+// --adopt overrides both. remedy says what the user can do instead.
+func checkTags(what string, tags map[string]string, spec Spec, remedy string) error {
 	if spec.Adopt {
 		return nil
 	}
-	if !role.Owned() {
-		return fmt.Errorf("refuse to change role %s: %w (it has no %s=true tag); choose another --role-name, or pass --adopt to take it over", spec.RoleName, ErrNotOwned, ManagedTag)
+	if tags[ManagedTag] != "true" {
+		return fmt.Errorf("refuse to change %s: %w (it has no %s=true tag); %s", what, ErrNotOwned, ManagedTag, remedy)
 	}
-	if owner := role.Tags[OrgIDTag]; owner != "" && owner != spec.OrgID {
-		return fmt.Errorf("refuse to change role %s: %w for this organization (it was created for CircleCI organization %s); choose another --role-name, or pass --adopt", spec.RoleName, ErrNotOwned, owner)
+	if owner := tags[OrgIDTag]; owner != "" && owner != spec.OrgID {
+		return fmt.Errorf("refuse to change %s: %w for this organization (it was created for CircleCI organization %s); %s", what, ErrNotOwned, owner, remedy)
 	}
 	return nil
 }
