@@ -148,9 +148,9 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	}
 	if len(missing) > 0 {
 		if !spec.AllowMissingRepos {
-			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", spec.Region, strings.Join(missing, ", "))
+			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", spec.Region, listSome(missing))
 		}
-		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", strings.Join(missing, ", ")))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", listSome(missing)))
 	}
 
 	var err error
@@ -254,6 +254,20 @@ func (p *Plan) packPermissions(arns []string) error {
 		})
 	}
 	return nil
+}
+
+// maxListed is how many names a message lists before it says how many more
+// there are: a line naming 1,000 repositories helps nobody, and the JSON
+// output's repositories field has them all.
+const maxListed = 10
+
+// listSome joins names for a one-line message, the first maxListed of
+// them and then how many more.
+func listSome(names []string) string {
+	if len(names) <= maxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
 }
 
 // PermissionsQuotaError is returned when the exact repository grants do

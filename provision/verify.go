@@ -177,7 +177,7 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 		add(Check{Item: CheckRepositories, Name: strings.Join(spec.Repositories, ", "), OK: true, Detail: "every named repository exists (patterns and other accounts' repositories are not looked up)"})
 	default:
 		c := Check{Item: CheckRepositories, Name: strings.Join(spec.Repositories, ", "), OK: spec.AllowMissingRepos,
-			Detail: fmt.Sprintf("not found in %s: %s", spec.Region, strings.Join(missing, ", "))}
+			Detail: fmt.Sprintf("not found in %s: %s", spec.Region, listSome(missing))}
 		if spec.AllowMissingRepos {
 			c.Detail += " (allowed by --allow-missing-repos)"
 		}
