@@ -10,7 +10,7 @@ GO          ?= go
 FUZZTIME    ?= 5s
 LONGFUZZ    ?= 2m
 
-.PHONY: all build test unit fuzz-short fuzz bench lint vuln demo docs clean moto
+.PHONY: all build test unit fuzz-short fuzz bench lint vuln demo docs golden clean moto
 
 all: build
 
@@ -57,6 +57,11 @@ demo: moto build
 # fails when the committed reference is out of date.
 docs:
 	$(GO) run ./cmd/circleci-ecr-oidc gen-docs docs/reference
+
+# golden rewrites the golden files (testdata) of every package whose tests
+# use internal/golden; review the diff before committing it.
+golden:
+	$(GO) test -count=1 $$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | awk '$$1 !~ /internal\/golden$$/ && /internal\/golden/ {print $$1}') -update
 
 clean:
 	rm -rf bin dist

@@ -2,7 +2,6 @@ package circleciconfig
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +9,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/golden"
+)
 
 const testRole = "arn:aws:iam::123456789012:role/circleci-ecr-pull"
 
@@ -47,9 +46,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "testdata/"+name+".out.yml", out)
-			golden(t, "testdata/"+name+".diff", []byte(diff))
-			golden(t, "testdata/"+name+".report.txt", []byte(reportText(rep)))
+			golden.Check(t, "testdata/"+name+".out.yml", out)
+			golden.Check(t, "testdata/"+name+".diff", []byte(diff))
+			golden.Check(t, "testdata/"+name+".report.txt", []byte(reportText(rep)))
 
 			// The output is valid YAML, and patching it again changes
 			// nothing: the diff of a second run is empty.
@@ -70,24 +69,6 @@ func TestGolden(t *testing.T) {
 				t.Errorf("output mixes line endings:\n%q", out)
 			}
 		})
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		d, _ := Diff(path, want, got)
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, d)
 	}
 }
 

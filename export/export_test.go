@@ -2,7 +2,6 @@ package export
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,11 +13,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/golden"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const (
 	testOrg      = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
@@ -85,22 +83,7 @@ func testGolden(t *testing.T, dir string, format Format, spec provision.Spec) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		path := filepath.Join(dir, f.Name)
-		if *update {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(f.Content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("read golden file (go test ./export -update writes it): %v", err)
-		}
-		if f.Content != string(want) {
-			t.Errorf("%s differs from %s (go test ./export -update rewrites it):\n%s", f.Name, path, f.Content)
-		}
+		golden.Check(t, filepath.Join(dir, f.Name), []byte(f.Content))
 	}
 }
 

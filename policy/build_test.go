@@ -1,14 +1,12 @@
 package policy
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/golden"
+)
 
 const (
 	org      = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
@@ -16,24 +14,6 @@ const (
 	project2 = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 	account  = "123456789012"
 )
-
-// golden compares got with testdata/<name>, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func TestTrustPolicyGolden(t *testing.T) {
 	tests := []struct {
@@ -56,7 +36,7 @@ func TestTrustPolicyGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, s+"\n")
+			golden.Check(t, filepath.Join("testdata", tt.golden), []byte(s+"\n"))
 			compact, _ := doc.JSON()
 			if !strings.Contains(compact, `:aud":"`+org+`"`) {
 				t.Errorf("trust policy lacks the aud condition: %s", compact)
@@ -88,7 +68,7 @@ func TestPullPolicyGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "pull-policy.json", s+"\n")
+	golden.Check(t, filepath.Join("testdata", "pull-policy.json"), []byte(s+"\n"))
 
 	// Least privilege: only GetAuthorizationToken may have Resource "*".
 	for _, st := range doc.Statement {
@@ -154,7 +134,7 @@ func TestTrustPolicyBranchesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, s+"\n")
+			golden.Check(t, filepath.Join("testdata", tt.golden), []byte(s+"\n"))
 		})
 	}
 }
@@ -172,7 +152,7 @@ func TestPushPolicyGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "push-policy.json", s+"\n")
+	golden.Check(t, filepath.Join("testdata", "push-policy.json"), []byte(s+"\n"))
 
 	// Push adds exactly the five push actions to the pull actions, on the
 	// named repositories only; GetAuthorizationToken stays alone on "*".

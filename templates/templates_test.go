@@ -1,16 +1,14 @@
 package templates
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/golden"
+)
 
 var example = Snippet{
 	Image:   "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest",
@@ -23,25 +21,7 @@ func TestSnippetGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "snippet.yml", got)
-}
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (go test -update creates it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n%s", name, path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "snippet.yml"), []byte(got))
 }
 
 // TestSnippetIsValidYAML parses the snippet as CircleCI would read it under
@@ -123,7 +103,7 @@ func TestPushSnippetGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "snippet-push.yml", got)
+	golden.Check(t, filepath.Join("testdata", "snippet-push.yml"), []byte(got))
 }
 
 // TestPushSnippetIsValidYAML parses the push snippet as a config.yml and
