@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
@@ -26,16 +25,7 @@ const (
 // pointed at the proxy, with the repositories created.
 func emulator(t *testing.T, repos ...string) (*awstest.Proxy, aws.Config) {
 	t.Helper()
-	moto := awstest.StartMoto(t)
-	proxy := awstest.NewProxy(t, moto.URL())
-	cfg := awstest.Config(context.Background(), t, proxy.URL())
-	for _, r := range repos {
-		if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String(r)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proxy.Reset()
-	return proxy, cfg
+	return awstest.Behind(t, awstest.StartMoto(t), repos...)
 }
 
 func run(t *testing.T, cfg aws.Config, spec provision.Spec) (*provision.Plan, error) {

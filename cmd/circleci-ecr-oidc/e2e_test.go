@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"gopkg.in/yaml.v3"
 
@@ -84,14 +83,7 @@ type e2eEnv struct {
 func startEmulator(t *testing.T, repos ...string) e2eEnv {
 	t.Helper()
 	moto := awstest.StartMoto(t)
-	proxy := awstest.NewProxy(t, moto.URL())
-	cfg := awstest.Config(context.Background(), t, proxy.URL())
-	for _, r := range repos {
-		if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String(r)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proxy.Reset()
+	proxy, cfg := awstest.Behind(t, moto, repos...)
 	return e2eEnv{proxy: proxy, cfg: cfg, env: moto.Environ(proxy.URL())}
 }
 

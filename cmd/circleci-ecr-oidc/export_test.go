@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
@@ -194,9 +193,7 @@ func TestExportTerraformRoundTrip(t *testing.T) {
 	env := moto.Environ(moto.URL())
 
 	// The reference: what setup creates.
-	if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("app")}); err != nil {
-		t.Fatal(err)
-	}
+	awstest.CreateRepositories(t, cfg, "app")
 	if r := runBinary(t, env, append([]string{"setup", "--yes"}, exportSpecArgs...)...); r.code != 0 {
 		t.Fatalf("setup exit %d: %s", r.code, r.stderr)
 	}
@@ -225,9 +222,7 @@ func TestExportTerraformRoundTrip(t *testing.T) {
 		compareIAMState(t, got, want, true)
 
 		// setup recognises what Terraform created as its own: nothing to do.
-		if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("app")}); err != nil {
-			t.Fatal(err)
-		}
+		awstest.CreateRepositories(t, cfg, "app")
 		if r := runBinary(t, env, append([]string{"plan", "--detailed-exitcode"}, exportSpecArgs...)...); r.code != 0 {
 			t.Errorf("plan after terraform apply exit %d, want 0 (no changes)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
@@ -72,14 +71,7 @@ func TestReliability(t *testing.T) {
 func relEmulator(t *testing.T, moto *awstest.Moto, repos ...string) e2eEnv {
 	t.Helper()
 	moto.Reset(t)
-	proxy := awstest.NewProxy(t, moto.URL())
-	cfg := awstest.Config(context.Background(), t, proxy.URL())
-	for _, r := range repos {
-		if _, err := ecr.NewFromConfig(cfg).CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String(r)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proxy.Reset()
+	proxy, cfg := awstest.Behind(t, moto, repos...)
 	return e2eEnv{proxy: proxy, cfg: cfg, env: moto.Environ(proxy.URL())}
 }
 
