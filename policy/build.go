@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -71,7 +73,9 @@ func RepositoryActions(access Access) Values {
 // ProjectCondition selects how the trust policy restricts projects.
 type ProjectCondition string
 
-// The project restriction forms. ClaimKey is CircleCI's recommendation.
+// The project restriction forms. ClaimKey is CircleCI's recommendation where
+// AWS documents the key; the empty condition means the partition's default
+// (DefaultProjectCondition).
 const (
 	// ClaimKey uses StringEquals on <provider>:oidc.circleci.com/project-id.
 	ClaimKey ProjectCondition = "claim"
@@ -79,6 +83,58 @@ const (
 	// which matches both V1 and V2 token layouts.
 	Sub ProjectCondition = "sub"
 )
+
+// claimKeyUndocumented lists the partitions where AWS does not document the
+// provider-specific claim validation behind the oidc.circleci.com/project-id
+// condition key: its announcement (What's New, January 2026) and the IAM
+// User Guide name no partition but the commercial one, and a StringEquals
+// on a key STS does not supply never holds, which would leave the role
+// unassumable. Unknown partition strings (export's placeholders, resolved
+// when the output is applied) keep the claim form.
+var claimKeyUndocumented = map[string]bool{
+	"aws-cn": true, "aws-us-gov": true, "aws-iso": true, "aws-iso-b": true,
+	"aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
+}
+
+// ClaimKeyDocumented reports whether AWS documents the
+// oidc.circleci.com/project-id condition key in partition. It is false for
+// the China, GovCloud, ISO and European Sovereign Cloud partitions.
+func ClaimKeyDocumented(partition string) bool {
+	return !claimKeyUndocumented[partition]
+}
+
+// DefaultProjectCondition is the form used when none is chosen: ClaimKey
+// where AWS documents the key, Sub elsewhere, so that a role is never
+// written with a condition its partition may not evaluate.
+func DefaultProjectCondition(partition string) ProjectCondition {
+	if ClaimKeyDocumented(partition) {
+		return ClaimKey
+	}
+	return Sub
+}
+
+// BranchPinGuard are the sub patterns a branch-pinned statement excludes
+// with StringNotLike: a sub with a second /vcs-ref/ or /vcs-origin/ segment
+// (the "x/x" forms catch two occurrences sharing their slash). In
+// StringLike, * also matches "/", so without the guard the pin
+// .../vcs-origin/*/vcs-ref/refs/heads/main also admits the branch
+// evil/vcs-ref/refs/heads/main: its sub ends in
+// .../vcs-ref/refs/heads/evil/vcs-ref/refs/heads/main. With exactly one of
+// each segment, the pattern's literal /vcs-ref/ can only stand where
+// CircleCI put it, so the pin is tested against the whole ref. A ref that
+// itself contains /vcs-ref/ or /vcs-origin/ is never admitted.
+var BranchPinGuard = Values{
+	"*/vcs-origin/*/vcs-origin/*",
+	"*/vcs-origin/vcs-origin/*",
+	"*/vcs-ref/*/vcs-ref/*",
+	"*/vcs-ref/vcs-ref/*",
+}
+
+// IsBranchPinGuard reports whether patterns are exactly BranchPinGuard, in
+// any order: what a StringNotLike on sub of TrustPolicy's holds.
+func IsBranchPinGuard(patterns []string) bool {
+	return slices.Equal(sortedUnique(patterns), []string(BranchPinGuard))
+}
 
 // ProviderPath returns the provider's identifier without scheme, as it
 // appears in ARNs and condition keys: oidc.circleci.com/org/<ORG_ID>.
@@ -106,12 +162,15 @@ type Trust struct {
 	ProjectIDs []string
 	// AllProjects admits every project of the organization (sub org/<ORG>/project/*).
 	AllProjects bool
-	// Condition selects the claim-key or the sub form for ProjectIDs.
+	// Condition selects the claim-key or the sub form for ProjectIDs; empty
+	// means DefaultProjectCondition(Partition).
 	Condition ProjectCondition
 	// Branches, if any, pin the role to these git refs (StringLike patterns
 	// such as refs/heads/main) through the V2 sub layout
 	// org/<ORG>/project/<P>/user/*/vcs-origin/*/vcs-ref/<REF>. V1 tokens and
-	// custom-webhook pipelines carry no vcs-ref and never match a pin.
+	// custom-webhook pipelines carry no vcs-ref and never match a pin. The
+	// statement then also excludes BranchPinGuard, so that a pin matches
+	// the token's whole vcs-ref and nothing a branch name can imitate.
 	Branches []string
 }
 
@@ -119,6 +178,7 @@ type Trust struct {
 // principal, sts:AssumeRoleWithWebIdentity, the audience pinned to the
 // organization ID, and a project restriction. It refuses to build a policy
 // without a project restriction unless AllProjects says so explicitly.
+// Branch pins come with the BranchPinGuard in the same statement.
 func TrustPolicy(t Trust) (Document, error) {
 	if t.OrgID == "" || t.Account == "" || t.Partition == "" {
 		return Document{}, fmt.Errorf("build trust policy: organization, account and partition are required")
@@ -144,14 +204,15 @@ func TrustPolicy(t Trust) (Document, error) {
 	conditions := map[string]Conditions{
 		"StringEquals": {provider + ":aud": Values{t.OrgID}},
 	}
+	condition := cmp.Or(t.Condition, DefaultProjectCondition(t.Partition))
 	switch {
 	case t.AllProjects:
 		conditions["StringLike"] = Conditions{provider + ":sub": subPatterns([]string{"*"}, "")}
 	case len(t.ProjectIDs) == 0:
 		return Document{}, fmt.Errorf("build trust policy: no project restriction; name projects or choose all projects explicitly")
-	case t.Condition == Sub:
+	case condition == Sub:
 		conditions["StringLike"] = Conditions{provider + ":sub": subPatterns(sortedUnique(t.ProjectIDs), "/user/*")}
-	case t.Condition == ClaimKey || t.Condition == "":
+	case condition == ClaimKey:
 		conditions["StringEquals"][provider+":"+ProjectIDClaim] = sortedUnique(t.ProjectIDs)
 		if len(branches) > 0 {
 			// The claim restricts projects; sub only needs to pin the branch.
@@ -159,6 +220,9 @@ func TrustPolicy(t Trust) (Document, error) {
 		}
 	default:
 		return Document{}, fmt.Errorf("build trust policy: unknown project condition %q", t.Condition)
+	}
+	if len(branches) > 0 {
+		conditions["StringNotLike"] = Conditions{provider + ":sub": slices.Clone(BranchPinGuard)}
 	}
 	return Document{
 		Version: Version,

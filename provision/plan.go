@@ -177,6 +177,9 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	if spec.AllProjects {
 		p.Warnings = append(p.Warnings, "--all-projects: every project in the organization can assume this role")
 	}
+	if w := partitionConditionWarning(spec, obs.Partition); w != "" {
+		p.Warnings = append(p.Warnings, w)
+	}
 	if err := p.planProvider(); err != nil {
 		return nil, err
 	}
@@ -192,6 +195,22 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	return p, nil
 }
 
+// partitionConditionWarning says why the trust policy restricts projects
+// through sub in a partition where AWS does not document the project-id
+// condition key, or warns when the user chose the key there anyway.
+func partitionConditionWarning(spec Spec, partition string) string {
+	if spec.AllProjects || policy.ClaimKeyDocumented(partition) {
+		return ""
+	}
+	switch spec.ProjectCondition {
+	case "":
+		return fmt.Sprintf("partition %s: AWS documents the %s condition key only in the aws partition, so projects are restricted through sub (org/<ORG>/project/<P>/user/*) instead; pass --project-condition claim to use the key anyway", partition, policy.ProjectIDClaim)
+	case policy.ClaimKey:
+		return fmt.Sprintf("partition %s: AWS documents the %s condition key only in the aws partition; if STS does not supply it here, no token can assume the role: check with verify --assume, or use --project-condition sub", partition, policy.ProjectIDClaim)
+	}
+	return ""
+}
+
 func (p *Plan) checkSizes() error {
 	var err error
 	if p.TrustPolicySize, err = p.TrustPolicy.Size(); err != nil {
@@ -203,7 +222,7 @@ func (p *Plan) checkSizes() error {
 	if p.TrustPolicySize > p.TrustPolicyQuota {
 		perProject := 0
 		if n := len(p.Spec.ProjectIDs); n > 1 {
-			one, _ := policy.TrustPolicy(policy.Trust{Partition: p.Partition, Account: p.Account, OrgID: p.Spec.OrgID, ProjectIDs: p.Spec.ProjectIDs[:1], Condition: p.Spec.ProjectCondition})
+			one, _ := policy.TrustPolicy(policy.Trust{Partition: p.Partition, Account: p.Account, OrgID: p.Spec.OrgID, ProjectIDs: p.Spec.ProjectIDs[:1], Condition: p.Spec.ProjectCondition, Branches: p.Spec.Branches})
 			base, _ := one.Size()
 			perProject = (p.TrustPolicySize - base) / (n - 1)
 			fit := 1 + (p.TrustPolicyQuota-base)/max(perProject, 1)

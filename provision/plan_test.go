@@ -435,3 +435,68 @@ func TestApplyRetriesPropagation(t *testing.T) {
 		t.Errorf("progress messages = %q", messages)
 	}
 }
+
+// TestPlanProjectConditionByPartition: where AWS does not document the
+// project-id condition key (China, GovCloud, ...), an unset condition
+// restricts projects through sub, and the plan says so; a chosen claim
+// condition is kept there with a warning.
+func TestPlanProjectConditionByPartition(t *testing.T) {
+	tests := []struct {
+		partition string
+		condition policy.ProjectCondition
+		wantKey   string // the condition key that restricts projects
+		warning   string
+	}{
+		{"aws", "", policy.ProjectIDClaim, ""},
+		{"aws", policy.Sub, "sub", ""},
+		{"aws-us-gov", "", "sub", "partition aws-us-gov: AWS documents the oidc.circleci.com/project-id condition key only in the aws partition, so projects are restricted through sub"},
+		{"aws-cn", "", "sub", "partition aws-cn: AWS documents"},
+		{"aws-cn", policy.ClaimKey, policy.ProjectIDClaim, "if STS does not supply it here, no token can assume the role"},
+		{"aws-cn", policy.Sub, "sub", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.partition+"/"+string(tt.condition), func(t *testing.T) {
+			f := newFakeAWS()
+			f.repos["app"] = true
+			s := validSpec()
+			s.ProjectCondition = tt.condition
+			spec := mustSpec(t, s)
+			obs, err := Observe(context.Background(), f.clients(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs.Partition = tt.partition
+			p, err := NewPlan(spec, obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cond := p.TrustPolicy.Statement[0].Condition
+			provider := policy.ProviderPath(testOrg)
+			switch tt.wantKey {
+			case "sub":
+				if got := cond["StringLike"][provider+":sub"]; len(got) != 1 || got[0] != "org/"+testOrg+"/project/"+testProject+"/user/*" {
+					t.Errorf("sub patterns = %q", got)
+				}
+				if _, ok := cond["StringEquals"][provider+":"+policy.ProjectIDClaim]; ok {
+					t.Error("the claim key is in the trust policy too")
+				}
+			default:
+				if got := cond["StringEquals"][provider+":"+policy.ProjectIDClaim]; len(got) != 1 || got[0] != testProject {
+					t.Errorf("project-id values = %q", got)
+				}
+			}
+			var found bool
+			for _, w := range p.Warnings {
+				if strings.Contains(w, "partition ") {
+					found = tt.warning != "" && strings.Contains(w, tt.warning)
+					if !found {
+						t.Errorf("unexpected warning %q", w)
+					}
+				}
+			}
+			if tt.warning != "" && !found {
+				t.Errorf("warnings %q lack %q", p.Warnings, tt.warning)
+			}
+		})
+	}
+}

@@ -290,3 +290,57 @@ func TestShardedDocumentsProperty(t *testing.T) {
 		t.Fatalf("%d of 16 rounds refused; the rounds should cover both outcomes", refused)
 	}
 }
+
+// TestShardedBranchPins: with branch pins the guard is part of every shard
+// role's trust policy and of its size, so each stays within the quota, each
+// project is admitted on a pinned ref by exactly one role, and a branch
+// imitating the pin by none.
+func TestShardedBranchPins(t *testing.T) {
+	providerPath := policy.ProviderPath(testOrg)
+	providerARN := policy.ProviderARN("aws", "123456789012", testOrg)
+	for _, cond := range []policy.ProjectCondition{policy.ClaimKey, policy.Sub} {
+		projects := make([]string, 90)
+		for i := range projects {
+			projects[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		}
+		f := newFakeAWS()
+		f.repos["app"] = true
+		spec := mustSpec(t, Spec{OrgID: testOrg, Repositories: []string{"app"}, ProjectIDs: projects, ProjectCondition: cond,
+			Branches: []string{"refs/heads/main", "refs/heads/release-*"}, Region: "us-east-1"})
+		sp, err := PlanShards(context.Background(), f.clients(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var trusts []policy.Document
+		for _, p := range sp.Plans {
+			if p.TrustPolicySize > DefaultTrustPolicyQuota {
+				t.Fatalf("%s: %s trust policy is %d characters", cond, p.RoleName, p.TrustPolicySize)
+			}
+			if !policy.IsBranchPinGuard(p.TrustPolicy.Statement[0].Condition["StringNotLike"][providerPath+":sub"]) {
+				t.Fatalf("%s: %s has no branch-pin guard", cond, p.RoleName)
+			}
+			trusts = append(trusts, p.TrustPolicy)
+		}
+		admitted := func(project, ref string) int {
+			sub := token.Subject{OrgID: testOrg, ProjectID: project, UserID: "5f1e2d3c-4b5a-4697-8877-665544332211", VCSOrigin: "github.com/acme/app", VCSRef: ref}
+			claims := token.Claims{Subject: sub.String(), Audience: []string{testOrg}}
+			claims.CircleCI.ProjectID = project
+			n := 0
+			for _, d := range trusts {
+				if policy.Evaluate(d, policy.Request{ProviderARN: providerARN, Keys: token.RequestKeys(claims, providerPath)}).Allowed {
+					n++
+				}
+			}
+			return n
+		}
+		for _, p := range projects {
+			if admitted(p, "refs/heads/main") != 1 || admitted(p, "refs/heads/release-2") != 1 {
+				t.Fatalf("%s: project %s is not admitted by exactly one role on a pinned ref", cond, p)
+			}
+			if n := admitted(p, "refs/heads/evil/vcs-ref/refs/heads/main") + admitted(p, "refs/heads/feature"); n != 0 {
+				t.Fatalf("%s: project %s admitted %d times on unpinned refs", cond, p, n)
+			}
+		}
+		t.Logf("%s: 90 projects with 2 pins over %d roles", cond, len(sp.Plans))
+	}
+}

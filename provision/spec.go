@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 )
@@ -89,10 +90,6 @@ var (
 	// repoPrefixPattern is one or more name components followed by "/*".
 	repoPrefixPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)+\*$`)
 	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
-	// branchPattern is a full git ref, optionally with IAM StringLike
-	// wildcards: printable ASCII without spaces or the characters git
-	// forbids in refs (~ ^ : \ and control characters).
-	branchPattern = regexp.MustCompile(`^refs/[!-9;-\[\]_-}]+$`)
 )
 
 // ValidateUUID checks a CircleCI organization or project ID and returns it
@@ -150,12 +147,54 @@ func isASCII(s string) bool {
 }
 
 // ValidateBranch checks a --branch value: a full git ref such as
-// refs/heads/main, where * and ? are IAM StringLike wildcards.
+// refs/heads/main, as `git check-ref-format` accepts it, where * and ? are
+// IAM StringLike wildcards (git forbids both, so they cannot clash with a
+// real ref's characters). The rules, in git's order: no component starts
+// with "." or ends with ".lock"; no ".."; no control character, space,
+// ~ ^ : [ or \; no "//", no trailing "/" or "."; no "@{" and not "@".
+// Non-ASCII is allowed, as git allows it. Beyond git's rules: the ref starts
+// with refs/ (CircleCI's vcs-ref is a full ref), is valid UTF-8 (IAM
+// documents are JSON), has no "${" (IAM would expand a policy variable
+// instead of matching it), and has no /vcs-ref/ or /vcs-origin/ segment,
+// which policy.BranchPinGuard makes unmatchable.
 func ValidateBranch(flag, ref string) error {
-	if len(ref) > 255 || !branchPattern.MatchString(ref) || strings.Contains(ref, "..") || strings.HasSuffix(ref, "/") {
-		return &InputError{Flag: flag, Value: ref, Rule: "must be a full git ref such as refs/heads/main or refs/tags/v* (* and ? are wildcards)"}
+	rule := branchRule(ref)
+	if rule == "" {
+		return nil
 	}
-	return nil
+	return &InputError{Flag: flag, Value: ref, Rule: "must be a full git ref such as refs/heads/main or refs/tags/v* (* and ? are wildcards), " + rule}
+}
+
+// branchRule returns the first rule ref breaks, or "".
+func branchRule(ref string) string {
+	switch {
+	case !strings.HasPrefix(ref, "refs/"):
+		return "starting with refs/ (branch main is refs/heads/main)"
+	case !utf8.ValidString(ref):
+		return "in valid UTF-8"
+	case strings.ContainsFunc(ref, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "without control characters"
+	case strings.ContainsAny(ref, " ~^:[\\"):
+		return `without spaces or any of ~ ^ : [ \`
+	case strings.Contains(ref, ".."):
+		return `without ".."`
+	case strings.Contains(ref, "@{") || ref == "@":
+		return `without "@{"`
+	case strings.Contains(ref, "//") || strings.HasSuffix(ref, "/"):
+		return `without empty components ("//" or a trailing "/")`
+	case strings.HasSuffix(ref, "."):
+		return `not ending in "."`
+	case strings.Contains(ref, "${"):
+		return `without "${" (IAM would expand it as a policy variable instead of matching it)`
+	case strings.Contains(ref, "/vcs-ref/") || strings.Contains(ref, "/vcs-origin/"):
+		return "without a /vcs-ref/ or /vcs-origin/ segment (the trust policy denies every token whose sub has a second one, so such a ref never matches)"
+	}
+	for _, c := range strings.Split(ref, "/") {
+		if strings.HasPrefix(c, ".") || strings.HasSuffix(c, ".lock") {
+			return `whose components neither start with "." nor end in ".lock"`
+		}
+	}
+	return ""
 }
 
 // Validate checks every field exactly as AWS and CircleCI define it and
@@ -203,10 +242,10 @@ func (s Spec) Validate() (Spec, error) {
 			out.ProjectIDs = append(out.ProjectIDs, id)
 		}
 	}
+	// An unset condition stays empty: its default depends on the partition
+	// (policy.DefaultProjectCondition), which only the account tells.
 	switch s.ProjectCondition {
-	case "":
-		out.ProjectCondition = policy.ClaimKey
-	case policy.ClaimKey, policy.Sub:
+	case "", policy.ClaimKey, policy.Sub:
 	default:
 		return Spec{}, &InputError{Flag: "--project-condition", Value: string(s.ProjectCondition), Rule: "must be claim (the oidc.circleci.com/project-id claim, recommended) or sub"}
 	}

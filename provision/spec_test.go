@@ -110,9 +110,9 @@ func TestValidateAccepts(t *testing.T) {
 		edit func(*Spec)
 		want func(*testing.T, Spec)
 	}{
-		{"defaults filled", func(*Spec) {}, func(t *testing.T, s Spec) {
-			if s.RoleName != DefaultRoleName || s.ProjectCondition != policy.ClaimKey {
-				t.Errorf("defaults = %q, %q", s.RoleName, s.ProjectCondition)
+		{"defaults filled, condition left to the partition", func(*Spec) {}, func(t *testing.T, s Spec) {
+			if s.RoleName != DefaultRoleName || s.ProjectCondition != "" {
+				t.Errorf("defaults = %q, %q; want the default role and an empty condition (policy.DefaultProjectCondition decides)", s.RoleName, s.ProjectCondition)
 			}
 		}},
 		{"uppercase uuids normalized", func(s *Spec) {

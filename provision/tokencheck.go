@@ -185,11 +185,11 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 		case d.ExplicitDeny:
 			r.step(StepTrustPolicy, StepFail, reasonAt(d, "an explicit Deny applies"))
 		case d.Failed != nil:
-			detail := d.Failed.String()
+			detail := describeFailure(*d.Failed)
 			if len(d.Failures) > 1 {
 				others := make([]string, 0, len(d.Failures)-1)
 				for _, f := range d.Failures[1:] {
-					others = append(others, f.String())
+					others = append(others, describeFailure(f))
 				}
 				detail += "; also: " + strings.Join(others, "; ")
 			}
@@ -243,6 +243,19 @@ func reasonAt(d policy.Decision, fallback string) string {
 		return d.Reasons[0]
 	}
 	return fallback
+}
+
+// describeFailure is the evaluator's sentence for a failed condition, but
+// for the branch-pin guard (policy.BranchPinGuard) it names the guard and
+// why it exists: the token's sub has a second /vcs-ref/ or /vcs-origin/
+// segment, the mark of a branch name that imitates a pinned ref.
+func describeFailure(f policy.ConditionFailure) string {
+	base, _, _ := strings.Cut(f.Operator, "IfExists")
+	if !strings.EqualFold(base, "StringNotLike") || !strings.EqualFold(policy.ShortKey(f.Key), "sub") || !policy.IsBranchPinGuard(f.Patterns) || f.Missing {
+		return f.String()
+	}
+	return fmt.Sprintf("the branch-pin guard denies it: sub %s has a second /vcs-ref/ or /vcs-origin/ segment, as a branch named like evil/vcs-ref/refs/heads/main has, so its ref cannot be told from a pinned one (StringNotLike sub %s)",
+		strings.Join(f.Values, ", "), strings.Join(f.Patterns, ", "))
 }
 
 // pinsBranches reports whether an Allow statement tests sub against the V2

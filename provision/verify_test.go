@@ -261,3 +261,37 @@ func TestCheckTokenV1AgainstBranchPin(t *testing.T) {
 		t.Errorf("V2 on main: verdict %q, traps %q", r.Verdict, r.Traps)
 	}
 }
+
+// TestCheckTokenNamesTheBranchPinGuard: verify explains a token from a
+// branch that imitates the pinned ref as denied, and names the guard.
+func TestCheckTokenNamesTheBranchPinGuard(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	for _, cond := range []policy.ProjectCondition{policy.ClaimKey, policy.Sub} {
+		s := validSpec()
+		s.ProjectCondition = cond
+		s.Branches = []string{"refs/heads/main"}
+		p, err := planFor(t, f, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Apply(context.Background(), f, p, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := Observe(context.Background(), f.clients(), mustSpec(t, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evil, err := token.FromKeyValues("org-id=" + testOrg + ",project-id=" + testProject + ",vcs-origin=github.com/acme/app,vcs-ref=refs/heads/evil/vcs-ref/refs/heads/main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := CheckToken(context.Background(), f, obs, evil, true, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Allowed || !strings.Contains(r.Verdict, "denied at trust-policy: the branch-pin guard denies it") || !strings.Contains(r.Verdict, "/vcs-ref/refs/heads/evil/vcs-ref/refs/heads/main") {
+			t.Errorf("%s: verdict %q", cond, r.Verdict)
+		}
+	}
+}

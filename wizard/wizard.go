@@ -404,7 +404,7 @@ func (w *Wizard) askAccess(ctx context.Context, spec *provision.Spec, _ Identity
 	return nil
 }
 
-func (w *Wizard) askProjects(ctx context.Context, spec *provision.Spec, _ Identity, given Given) error {
+func (w *Wizard) askProjects(ctx context.Context, spec *provision.Spec, id Identity, given Given) error {
 	if !given.Projects {
 		scope := scopeProjects
 		sel := huh.NewSelect[string]()
@@ -449,7 +449,9 @@ func (w *Wizard) askProjects(ctx context.Context, spec *provision.Spec, _ Identi
 			groups = append(groups, huh.NewGroup(in))
 		}
 	}
-	cond := cmp.Or(spec.ProjectCondition, policy.ClaimKey)
+	// The preselected form is the partition's default: the claim key where
+	// AWS documents it, sub elsewhere (policy.DefaultProjectCondition).
+	cond := cmp.Or(spec.ProjectCondition, policy.DefaultProjectCondition(id.Partition))
 	if !given.ProjectCondition {
 		sel := huh.NewSelect[policy.ProjectCondition]()
 		sel.WithTheme(w.theme)

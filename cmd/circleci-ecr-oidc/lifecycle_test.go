@@ -247,6 +247,11 @@ func TestVerifyTokens(t *testing.T) {
 	expired.IssuedAt, expired.ExpiresAt = time.Now().Add(-3*time.Hour).Truncate(time.Second), time.Now().Add(-2*time.Hour).Truncate(time.Second)
 	root := claimsV2(testProject)
 	root.Issuer = "https://oidc.circleci.com"
+	// A branch named evil/vcs-ref/refs/heads/main: its sub ends in the
+	// pinned ref.
+	imitating := claimsV2(testProject)
+	imitating.CircleCI.VCSRef = "refs/heads/evil/vcs-ref/refs/heads/main"
+	imitating.Subject = token.Subject{OrgID: testOrg, ProjectID: testProject, UserID: testUser, VCSOrigin: "github.com/acme/app", VCSRef: imitating.CircleCI.VCSRef}.String()
 
 	tests := []struct {
 		name   string
@@ -267,6 +272,8 @@ func TestVerifyTokens(t *testing.T) {
 			"Verdict: denied at trust-policy: sub org/" + testOrg + "/project/" + testProject + "/user/" + testUser + " does not match",
 			"Trap: this is a V1 token"}},
 		{"V2 on the pinned branch", pinned, claimsV2(testProject), 0, []string{"Verdict: allowed"}},
+		{"V2 on a branch imitating the pin", pinned, imitating, exitError, []string{
+			"Verdict: denied at trust-policy: the branch-pin guard denies it: sub org/" + testOrg + "/project/" + testProject + "/user/" + testUser + "/vcs-origin/github.com/acme/app/vcs-ref/refs/heads/evil/vcs-ref/refs/heads/main has a second /vcs-ref/ or /vcs-origin/ segment"}},
 		{"expired", base, expired, exitError, []string{"Verdict: denied at expiry: exp", "Trap: the token has expired"}},
 		{"root issuer", base, root, exitError, []string{
 			"Verdict: denied at issuer: iss https://oidc.circleci.com has no OIDC provider", "Trap: the token comes from CircleCI's root issuer"}},

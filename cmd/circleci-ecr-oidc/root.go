@@ -74,7 +74,7 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.repos, "repo", nil, "ECR repository name, repository ARN, or name prefix ending in /* (repeatable, comma-separated)")
 	fs.StringSliceVar(&f.projectIDs, "project-id", nil, "CircleCI project ID allowed to assume the role (repeatable)")
 	fs.BoolVar(&f.allProjects, "all-projects", false, "allow every project of the organization instead of --project-id")
-	fs.StringVar(&f.projectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id, default) or sub")
+	fs.StringVar(&f.projectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id; the default in the aws partition) or sub (the default where AWS does not document that key: aws-cn, aws-us-gov, ...)")
 	fs.StringArrayVar(&f.branches, "branch", nil, "pin the role to a git ref such as refs/heads/main (repeatable; * and ? are wildcards; V2 tokens only)")
 	fs.StringVar(&f.roleName, "role-name", provision.DefaultRoleName, "IAM role name")
 	fs.StringVar(&f.region, "region", "", "AWS region of the repositories (default: from the profile or AWS_REGION)")

@@ -95,6 +95,14 @@ resource "aws_iam_role" "circleci" {
           "StringLike" = {
             "oidc.circleci.com/org/2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d:sub" = "org/2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d/project/*/user/*/vcs-origin/*/vcs-ref/refs/heads/main"
           }
+          "StringNotLike" = {
+            "oidc.circleci.com/org/2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d:sub" = [
+              "*/vcs-origin/*/vcs-origin/*",
+              "*/vcs-origin/vcs-origin/*",
+              "*/vcs-ref/*/vcs-ref/*",
+              "*/vcs-ref/vcs-ref/*",
+            ]
+          }
         }
       },
     ]
