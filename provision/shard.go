@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
@@ -108,56 +110,86 @@ func AssignShards(projects []string, current [][]string, fits func([]string) boo
 // share the organization's provider.
 type ShardedPlan struct {
 	Plans []*Plan
-	// Unused lists existing shard roles that no project needs any more;
-	// they are left in place (destroy them by name).
-	Unused []string
+	// Removals delete the shard roles that no longer admit any requested
+	// project, with their policies, so that no role goes on admitting
+	// projects the user removed. They never delete the provider.
+	Removals []*DestroyPlan
 }
 
 // HasChanges reports whether any role's plan writes anything.
 func (s *ShardedPlan) HasChanges() bool {
-	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges)
+	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges) || slices.ContainsFunc(s.Removals, (*DestroyPlan).HasChanges)
 }
 
-// shardProbeWave is how many shard roles are read at once while looking for
-// the end of the sequence: a rerun with up to this many roles costs one
-// round trip more than an unsharded one.
-const shardProbeWave = 4
-
-// observeShardRoles returns the existing roles base-1, base-2, ... up to the
-// first name that does not exist, given role 1 as already observed. Roles
-// are read in concurrent waves rather than one after another.
-func observeShardRoles(ctx context.Context, api IAMAPI, base string, first *ObservedRole) ([]*ObservedRole, error) {
-	if first == nil {
-		return nil, nil
-	}
-	roles := []*ObservedRole{first}
-	for next := 2; next <= maxShards; next += shardProbeWave {
-		wave := make([]*ObservedRole, min(shardProbeWave, maxShards-next+1))
-		g, gctx := errgroup.WithContext(ctx)
-		for j := range wave {
-			g.Go(func() error {
-				r, err := observeRole(gctx, api, ShardRoleName(base, next+j))
-				wave[j] = r
-				return err
-			})
+// shardNumbers lists, sorted, the N of every role named base-N (1 <= N <=
+// maxShards) in the account. It lists all roles, so that a gap left by a
+// role deleted by hand hides none of the roles after it.
+func shardNumbers(ctx context.Context, api IAMAPI, base string) ([]int, error) {
+	var numbers []int
+	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list roles to find the shard roles %s-N: %w", base, err)
 		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		for _, r := range wave {
-			if r == nil {
-				return roles, nil
+		for _, r := range page.Roles {
+			// Role names are unique without regard to case.
+			name := aws.ToString(r.RoleName)
+			if len(name) <= len(base)+1 || !strings.EqualFold(name[:len(base)+1], base+"-") {
+				continue
 			}
-			roles = append(roles, r)
+			digits := name[len(base)+1:]
+			n, err := strconv.Atoi(digits)
+			if err == nil && n >= 1 && n <= maxShards && strconv.Itoa(n) == digits {
+				numbers = append(numbers, n)
+			}
 		}
+	}
+	slices.Sort(numbers)
+	return slices.Compact(numbers), nil
+}
+
+// observeShardRoles returns the existing roles base-1 ... base-k, where k is
+// the highest existing shard number; missing roles in between are nil.
+// Role 1 (first, possibly nil) was already observed; the others are read
+// concurrently, at most shardReadBound at a time.
+func observeShardRoles(ctx context.Context, api IAMAPI, base string, first *ObservedRole) ([]*ObservedRole, error) {
+	numbers, err := shardNumbers(ctx, api, base)
+	if err != nil || len(numbers) == 0 {
+		if first != nil {
+			return []*ObservedRole{first}, err
+		}
+		return nil, err
+	}
+	roles := make([]*ObservedRole, numbers[len(numbers)-1])
+	roles[0] = first
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(shardReadBound)
+	for _, n := range numbers {
+		if n == 1 {
+			continue
+		}
+		g.Go(func() error {
+			r, err := observeRole(gctx, api, ShardRoleName(base, n))
+			roles[n-1] = r
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return roles, nil
 }
 
+// shardReadBound bounds the shard roles read at once; each read is four
+// concurrent calls.
+const shardReadBound = 8
+
 // PlanShards plans a setup that spreads spec.ProjectIDs over roles
 // <RoleName>-1..k, each with a trust policy within the account's quota. It
-// reads the existing shard roles first (until the first name that does not
-// exist) so that projects stay on the role they are on.
+// reads every existing shard role first, so that projects stay on the role
+// they are on, and plans the deletion of each role of ours that no longer
+// admits any requested project.
 func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error) {
 	if spec.AllProjects {
 		return nil, &InputError{Flag: "--shard", Rule: "does not apply to --all-projects, whose trust policy does not grow with projects"}
@@ -196,6 +228,9 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	}
 	current := make([][]string, len(roles))
 	for i, role := range roles {
+		if role == nil {
+			continue
+		}
 		named := spec
 		named.RoleName = ShardRoleName(base, i+1)
 		if err := checkOwnership(role, named); err != nil {
@@ -217,20 +252,28 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		return nil, err
 	}
 	sp := &ShardedPlan{}
-	for i, group := range groups {
-		s := spec
-		s.RoleName, s.ProjectIDs = ShardRoleName(base, i+1), group
-		o := *obs
-		o.Role, o.ManagedPolicies = nil, obs.ManagedPolicies
-		if i > 0 {
-			o.ManagedPolicies = managed[s.RoleName]
-		}
+	for i := range max(len(groups), len(roles)) {
+		name := ShardRoleName(base, i+1)
+		var role *ObservedRole
 		if i < len(roles) {
-			o.Role = roles[i]
+			role = roles[i]
 		}
-		if len(group) == 0 {
-			sp.Unused = append(sp.Unused, s.RoleName)
+		if i >= len(groups) || len(groups[i]) == 0 {
+			if role != nil {
+				found := managed[name]
+				if i == 0 {
+					found = obs.ManagedPolicies
+				}
+				sp.Removals = append(sp.Removals, removalPlan(spec.OrgID, name, obs, role, found))
+			}
 			continue
+		}
+		s := spec
+		s.RoleName, s.ProjectIDs = name, groups[i]
+		o := *obs
+		o.Role, o.ManagedPolicies = role, obs.ManagedPolicies
+		if i > 0 {
+			o.ManagedPolicies = managed[name]
 		}
 		p, err := NewPlan(s, &o)
 		if err != nil {
@@ -241,11 +284,26 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		}
 		sp.Plans = append(sp.Plans, p)
 	}
-	for i := len(groups); i < len(roles); i++ {
-		sp.Unused = append(sp.Unused, ShardRoleName(base, i+1))
-	}
 	if len(sp.Plans) == 0 {
 		return nil, errors.New("plan shards: no project to assign")
 	}
 	return sp, nil
+}
+
+// removalPlan plans the deletion of a shard role of ours that no longer
+// admits a requested project: its policies, its managed policies and the
+// role, as destroy would, but never the provider, which the other shard
+// roles trust.
+func removalPlan(orgID, name string, obs *Observed, role *ObservedRole, managed []ObservedManagedPolicy) *DestroyPlan {
+	p := NewDestroyPlan(orgID, name, &DestroyState{
+		Account: obs.Account, Partition: obs.Partition, CallerARN: obs.CallerARN,
+		Role: role, ManagedPolicies: managed,
+	})
+	for i := range p.Deletes {
+		if p.Deletes[i].Resource == ResourceRole {
+			admitted := ProjectsAdmitted(role.TrustPolicy, orgID)
+			p.Deletes[i].Reason = fmt.Sprintf("admits no requested project any more (its trust policy admits %s)", listSome(admitted))
+		}
+	}
+	return p
 }

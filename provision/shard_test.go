@@ -80,6 +80,120 @@ func applyShards(t *testing.T, f *fakeAWS, sp *ShardedPlan) {
 			t.Fatal(err)
 		}
 	}
+	for _, r := range sp.Removals {
+		if _, err := Destroy(context.Background(), f.clients(), r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// admittedBy maps each project the fake's roles admit to the roles that
+// admit it.
+func admittedBy(f *fakeAWS) map[string][]string {
+	out := map[string][]string{}
+	for name, r := range f.roles {
+		for _, p := range ProjectsAdmitted(r.trust, testOrg) {
+			out[p] = append(out[p], name)
+		}
+	}
+	return out
+}
+
+// TestPlanShardsRevokesRemovedProjects: a shard role all of whose projects
+// were removed from --project-id is deleted (with its policy), not left
+// admitting them; the provider stays, and the rerun is clean.
+func TestPlanShardsRevokesRemovedProjects(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	projects := manyProjects(60)
+	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.Plans) != 2 {
+		t.Fatalf("%d roles for 60 projects, want 2", len(sp.Plans))
+	}
+	applyShards(t, f, sp)
+	second := ShardRoleName(DefaultRoleName, 2)
+	kept := ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg)
+	removed := ProjectsAdmitted(f.roles[second].trust, testOrg)
+	if len(removed) == 0 {
+		t.Fatal("role 2 admits nothing")
+	}
+
+	shrunk, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(kept)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shrunk.Plans) != 1 || len(shrunk.Removals) != 1 || shrunk.Removals[0].RoleName != second || !shrunk.HasChanges() {
+		t.Fatalf("plans %d, removals %+v", len(shrunk.Plans), shrunk.Removals)
+	}
+	var deletes []string
+	for _, c := range shrunk.Removals[0].Deletes {
+		deletes = append(deletes, string(c.Action)+" "+string(c.Resource))
+		if c.Resource == ResourceProvider {
+			t.Errorf("a shard removal deletes the provider: %v", c)
+		}
+	}
+	if !slices.Contains(deletes, "delete iam-role") || !slices.Contains(deletes, "delete role-policy") {
+		t.Errorf("removal deletes %v", deletes)
+	}
+	applyShards(t, f, shrunk)
+	if _, ok := f.roles[second]; ok {
+		t.Errorf("role %s still exists", second)
+	}
+	for _, p := range removed {
+		if roles := admittedBy(f)[p]; len(roles) > 0 {
+			t.Errorf("removed project %s is still admitted by %v", p, roles)
+		}
+	}
+	if len(f.providers) != 1 {
+		t.Errorf("%d providers after the removal, want 1", len(f.providers))
+	}
+	f.calls = nil
+	again, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(kept)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.HasChanges() || len(f.writes()) != 0 {
+		t.Errorf("rerun plans changes or writes %v", f.writes())
+	}
+}
+
+// TestPlanShardsSeesPastAGap: with role 2 of 3 deleted by hand, role 3 is
+// still found, so its projects stay on it instead of being placed twice.
+func TestPlanShardsSeesPastAGap(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	projects := manyProjects(100)
+	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.Plans) < 3 {
+		t.Fatalf("%d roles for 100 projects, want at least 3", len(sp.Plans))
+	}
+	applyShards(t, f, sp)
+	second, third := ShardRoleName(DefaultRoleName, 2), ShardRoleName(DefaultRoleName, 3)
+	onThird := ProjectsAdmitted(f.roles[third].trust, testOrg)
+	delete(f.roles, second)
+
+	again, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyShards(t, f, again)
+	for p, roles := range admittedBy(f) {
+		if len(roles) != 1 {
+			t.Errorf("project %s is admitted by %v, want exactly one role", p, roles)
+		}
+	}
+	if got := ProjectsAdmitted(f.roles[third].trust, testOrg); !slices.Equal(got, onThird) {
+		t.Errorf("role 3 admits %d projects now, %d before: its projects moved", len(got), len(onThird))
+	}
+	if len(admittedBy(f)) != 100 {
+		t.Errorf("%d projects admitted, want 100", len(admittedBy(f)))
+	}
 }
 
 func TestPlanShardsConvergesAndKeepsProjectsInPlace(t *testing.T) {

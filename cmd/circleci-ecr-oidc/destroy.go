@@ -178,18 +178,12 @@ func destroyProgress(io IOStreams) func(provision.Event) {
 	}
 }
 
-// destroyText renders the destroy plan for people.
-func destroyText(p *provision.DestroyPlan) string {
+// writeDestroyItems writes what a destroy plan deletes, in order, and what
+// it keeps, with the reasons.
+func writeDestroyItems(w io.Writer, p *provision.DestroyPlan) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Account %s (%s), acting as %s\n", p.Account, p.Partition, p.CallerARN)
-	fmt.Fprintf(&b, "OIDC provider  %s\nIAM role       %s\n", p.ProviderARN, p.RoleARN)
-	switch {
-	case len(p.Deletes) == 0 && len(p.Keeps) == 0:
-		fmt.Fprintf(&b, "\nNothing to delete: there is no role named %s and no OIDC provider for the organization.\n", p.RoleName)
-	case len(p.Deletes) == 0:
-		fmt.Fprintf(&b, "\nNothing to delete.\n")
-	default:
-		fmt.Fprintf(&b, "\nWill delete, in this order (%d):\n", len(p.Deletes))
+	if len(p.Deletes) > 0 {
+		fmt.Fprintf(&b, "Will delete, in this order (%d):\n", len(p.Deletes))
 		for _, c := range p.Deletes {
 			fmt.Fprintf(&b, "  - %s %s %s\n      (%s)\n", c.Action, c.Resource, c.Name, c.Reason)
 		}
@@ -203,5 +197,23 @@ func destroyText(p *provision.DestroyPlan) string {
 			}
 		}
 	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// destroyText renders the destroy plan for people.
+func destroyText(p *provision.DestroyPlan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Account %s (%s), acting as %s\n", p.Account, p.Partition, p.CallerARN)
+	fmt.Fprintf(&b, "OIDC provider  %s\nIAM role       %s\n", p.ProviderARN, p.RoleARN)
+	switch {
+	case len(p.Deletes) == 0 && len(p.Keeps) == 0:
+		fmt.Fprintf(&b, "\nNothing to delete: there is no role named %s and no OIDC provider for the organization.\n", p.RoleName)
+	case len(p.Deletes) == 0:
+		fmt.Fprintf(&b, "\nNothing to delete.\n")
+	default:
+		fmt.Fprintln(&b)
+	}
+	_ = writeDestroyItems(&b, p)
 	return b.String()
 }

@@ -32,8 +32,18 @@ type shardedResult struct {
 	Snippet     string             `json:"snippet"`
 	Shards      []shardResult      `json:"shards"`
 	UnusedRoles []string           `json:"unused_roles"`
+	Removals    []shardRemoval     `json:"removals"`
 	Warnings    []string           `json:"warnings"`
 	Error       string             `json:"error,omitempty"`
+}
+
+// shardRemoval is a shard role of ours that admits no requested project any
+// more, and what its removal deletes and keeps.
+type shardRemoval struct {
+	RoleName string             `json:"role_name"`
+	RoleARN  string             `json:"role_arn"`
+	Deletes  []provision.Change `json:"deletes"`
+	Keeps    []provision.Kept   `json:"keeps"`
 }
 
 // shardResult is one role of a sharded setup and the projects it admits.
@@ -52,10 +62,7 @@ func newShardedResult(sp *provision.ShardedPlan) (*shardedResult, error) {
 	out := &shardedResult{
 		Account: first.Account, Partition: first.Partition, Region: first.Region, CallerARN: first.CallerARN,
 		ProviderARN: first.ProviderARN, RoleARN: first.RoleARN,
-		Changes: []provision.Change{}, NotApplied: []provision.Change{}, UnusedRoles: sp.Unused, Warnings: []string{},
-	}
-	if out.UnusedRoles == nil {
-		out.UnusedRoles = []string{}
+		Changes: []provision.Change{}, NotApplied: []provision.Change{}, UnusedRoles: []string{}, Removals: []shardRemoval{}, Warnings: []string{},
 	}
 	seen := map[string]bool{}
 	for _, p := range sp.Plans {
@@ -79,6 +86,12 @@ func newShardedResult(sp *provision.ShardedPlan) (*shardedResult, error) {
 			TrustPolicySize: p.TrustPolicySize, TrustPolicyQuota: p.TrustPolicyQuota, Snippet: snippet,
 		})
 	}
+	for _, r := range sp.Removals {
+		out.UnusedRoles = append(out.UnusedRoles, r.RoleName)
+		out.Removals = append(out.Removals, shardRemoval{RoleName: r.RoleName, RoleARN: r.RoleARN, Deletes: r.Deletes, Keeps: r.Keeps})
+		out.Changes = append(out.Changes, r.Deletes...)
+		out.NotApplied = append(out.NotApplied, r.Deletes...)
+	}
 	return out, nil
 }
 
@@ -101,7 +114,7 @@ func planShards(ctx context.Context, io IOStreams, f *specFlags) (*provision.Sha
 }
 
 // writeShardedText prints, for each role, the projects it admits and its
-// plan, then the unused roles and the warnings once.
+// plan, then the roles it deletes and the warnings once.
 func writeShardedText(io IOStreams, sp *provision.ShardedPlan, out *shardedResult) error {
 	for i, p := range sp.Plans {
 		fmt.Fprintf(io.Out, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
@@ -112,8 +125,12 @@ func writeShardedText(io IOStreams, sp *provision.ShardedPlan, out *shardedResul
 		}
 		fmt.Fprintln(io.Out)
 	}
-	for _, r := range out.UnusedRoles {
-		fmt.Fprintf(io.Out, "Role %s no longer admits any requested project; it is left as it is (remove it with destroy --role-name %s).\n", r, r)
+	for _, r := range sp.Removals {
+		fmt.Fprintf(io.Out, "== Role %s admits no requested project any more: it is deleted, so that it stops admitting the projects removed from --project-id\n", r.RoleName)
+		if err := writeDestroyItems(io.Out, r); err != nil {
+			return err
+		}
+		fmt.Fprintln(io.Out)
 	}
 	for _, w := range out.Warnings {
 		fmt.Fprintf(io.Out, "Warning: %s\n", w)
@@ -210,6 +227,20 @@ func runShardedSetup(ctx context.Context, opts *setupOptions) error {
 		}()
 	}
 	wg.Wait()
+	// The removals run once every kept role is in place; each deletes only
+	// its own role and policies, never the provider.
+	for _, r := range sp.Removals {
+		if len(failures) > 0 || ctx.Err() != nil {
+			notDone = append(notDone, r.Deletes...)
+			continue
+		}
+		res, err := provision.Destroy(ctx, clients, r, progressPrinter(opts.IO))
+		applied = append(applied, res.Applied...)
+		notDone = append(notDone, res.NotApplied...)
+		if err != nil {
+			failures = append(failures, err)
+		}
+	}
 	out.NotApplied = notDone
 	if out.NotApplied == nil {
 		out.NotApplied = []provision.Change{}

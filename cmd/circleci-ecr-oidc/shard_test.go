@@ -109,3 +109,50 @@ func TestShardSpreadsProjectsOverRoles(t *testing.T) {
 		t.Errorf("plan --shard --detailed-exitcode after setup: exit %d\n%s", plan.code, plan.stderr)
 	}
 }
+
+// TestShardRemovingProjectsRevokesThem: setup --shard with 60 projects makes
+// two roles; rerun with every project of the second role removed deletes
+// that role (the plan says so first), so none of the removed projects is
+// admitted any more, and the provider and the first role stay.
+func TestShardRemovingProjectsRevokesThem(t *testing.T) {
+	e := startEmulator(t, "app")
+	projects := projectIDs(60)
+	base := []string{"--org-id", testOrg, "--repo", "app", "--shard"}
+	mustRun(t, e.env, 0, append(append([]string{"setup"}, base...), "--project-id", strings.Join(projects, ","), "--yes")...)
+	api := iam.NewFromConfig(e.cfg)
+	admits := func(name string) []string {
+		role, err := api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
+		if err != nil {
+			return nil
+		}
+		trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+		return provision.ProjectsAdmitted(trust, testOrg)
+	}
+	first, second := provision.ShardRoleName(provision.DefaultRoleName, 1), provision.ShardRoleName(provision.DefaultRoleName, 2)
+	kept, removed := admits(first), admits(second)
+	if len(kept) == 0 || len(removed) == 0 {
+		t.Fatalf("role 1 admits %d projects, role 2 %d", len(kept), len(removed))
+	}
+
+	plan := mustRun(t, e.env, 2, append(append([]string{"plan"}, base...), "--project-id", strings.Join(kept, ","), "--detailed-exitcode")...)
+	if !strings.Contains(plan.stdout, "Role "+second+" admits no requested project any more: it is deleted") || !strings.Contains(plan.stdout, "delete iam-role "+second) {
+		t.Errorf("plan does not show the removal:\n%s", plan.stdout)
+	}
+	e.proxy.Reset()
+	mustRun(t, e.env, 0, append(append([]string{"setup"}, base...), "--project-id", strings.Join(kept, ","), "--yes")...)
+	w := e.proxy.Writes()
+	if w["DeleteRole"] != 1 || w["DeleteRolePolicy"] != 1 || w["DeleteOpenIDConnectProvider"] != 0 {
+		t.Errorf("writes %v; want the second role and its policy deleted, the provider kept", w)
+	}
+	if got := admits(second); got != nil {
+		t.Errorf("role %s still admits %d projects", second, len(got))
+	}
+	if got := admits(first); fmt.Sprint(got) != fmt.Sprint(kept) {
+		t.Errorf("role %s admits %d projects, want %d", first, len(got), len(kept))
+	}
+	e.proxy.Reset()
+	mustRun(t, e.env, 0, append(append([]string{"setup"}, base...), "--project-id", strings.Join(kept, ","), "--yes")...)
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("rerun wrote %v", w)
+	}
+}
