@@ -56,8 +56,9 @@ func RepositoryStatement(roleARN string, access Access) Statement {
 // and every other top-level member is kept byte for byte, in its order: the
 // registry's owners wrote them. existing may be "" (no policy yet), plain or
 // URL-encoded JSON. changed is false when the document already holds a
-// statement with st's Sid that is semantically equal to st (Canonical), in
-// which case merged is existing unchanged.
+// statement with st's Sid that is semantically equal to st (Canonical), or
+// that is st narrowed by a Condition its owner added (Narrowed), in which
+// case merged is existing unchanged: the owner's restriction stands.
 func MergeStatement(existing string, st Statement) (merged string, changed bool, err error) {
 	ours, err := marshal(st)
 	if err != nil {
@@ -88,7 +89,7 @@ func MergeStatement(existing string, st Statement) (merged string, changed bool,
 			continue
 		}
 		found = true
-		same = Equal(`{"Statement":[`+string(raw)+`]}`, `{"Statement":[`+string(ours)+`]}`)
+		same = Equal(`{"Statement":[`+string(raw)+`]}`, `{"Statement":[`+string(ours)+`]}`) || narrowed(raw, st)
 		kept = append(kept, ours)
 	}
 	if found && same {
@@ -98,6 +99,38 @@ func MergeStatement(existing string, st Statement) (merged string, changed bool,
 		kept = append(kept, ours)
 	}
 	return rebuildRepositoryPolicy(members, kept), true, nil
+}
+
+// Narrowed reports whether the repository policy existing holds, under st's
+// Sid, exactly st with a Condition added: a restriction the registry's
+// owner put on the statement, which MergeStatement keeps.
+func Narrowed(existing string, st Statement) (bool, error) {
+	if strings.TrimSpace(existing) == "" {
+		return false, nil
+	}
+	_, statements, err := parseRepositoryPolicy(existing)
+	if err != nil {
+		return false, err
+	}
+	for _, raw := range statements {
+		if sid, err := statementSid(raw); err == nil && sid == st.Sid {
+			return narrowed(raw, st), nil
+		}
+	}
+	return false, nil
+}
+
+// narrowed reports whether the statement raw is st with a non-empty
+// Condition added, and otherwise the same.
+func narrowed(raw json.RawMessage, st Statement) bool {
+	var got Statement
+	if err := json.Unmarshal(raw, &got); err != nil || len(got.Condition) == 0 || len(st.Condition) > 0 {
+		return false
+	}
+	got.Condition = nil
+	a, errA := marshal(got)
+	b, errB := marshal(st)
+	return errA == nil && errB == nil && Equal(`{"Statement":[`+string(a)+`]}`, `{"Statement":[`+string(b)+`]}`)
 }
 
 // RemoveStatement takes every statement with the given Sid out of a

@@ -170,3 +170,36 @@ func TestRemoveStatement(t *testing.T) {
 		t.Error("a statement with a numeric Sid parsed")
 	}
 }
+
+// TestMergeStatementKeepsTheOwnersCondition: a statement of ours that the
+// registry's owner narrowed with a Condition is kept as the owner left it,
+// not replaced on every run; any other difference is still corrected.
+func TestMergeStatementKeepsTheOwnersCondition(t *testing.T) {
+	pull := RepositoryStatement(roleARN, AccessPull)
+	narrowedSt := pull
+	narrowedSt.Condition = map[string]Conditions{"StringEquals": {"aws:PrincipalOrgID": {"o-abc123"}}}
+	n, _ := marshal(narrowedSt)
+	existing := `{"Version":"2012-10-17","Statement":[` + othersStatement + `,` + string(n) + `]}`
+	merged, changed, err := MergeStatement(existing, pull)
+	if err != nil || changed || merged != existing {
+		t.Fatalf("narrowed statement: changed %v, err %v, merged %s", changed, err, merged)
+	}
+	if ok, err := Narrowed(existing, pull); !ok || err != nil {
+		t.Errorf("Narrowed = %v, %v", ok, err)
+	}
+	// The same condition on a statement that also lost an action is drift.
+	drifted := narrowedSt
+	drifted.Action = Values{ActionBatchGetImage}
+	d, _ := marshal(drifted)
+	existing = `{"Version":"2012-10-17","Statement":[` + string(d) + `]}`
+	if _, changed, err := MergeStatement(existing, pull); err != nil || !changed {
+		t.Errorf("a narrowed statement with fewer actions: changed %v, err %v", changed, err)
+	}
+	if ok, _ := Narrowed(existing, pull); ok {
+		t.Error("Narrowed is true for a statement that also lost an action")
+	}
+	// A switch to push access replaces the narrowed pull statement.
+	if _, changed, _ := MergeStatement(`{"Version":"2012-10-17","Statement":[`+string(n)+`]}`, RepositoryStatement(roleARN, AccessPush)); !changed {
+		t.Error("switching to push leaves the narrowed pull statement")
+	}
+}

@@ -62,6 +62,10 @@ type Options struct {
 	// Registry reaches the registry account for repository-policy changes
 	// (Clients.Registry); a plan with such changes fails them without it.
 	Registry func(region string) RegistryAPI
+	// RepositoryLocks serialize the writes to each repository policy; the
+	// Apply calls of one run (a sharded setup's roles) share them. Nil
+	// means a set of its own.
+	RepositoryLocks *RepositoryLocks
 }
 
 // DefaultInterruptGrace is long enough for an IAM write and the SDK's
@@ -90,6 +94,9 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 	}
 	if opts.InterruptGrace <= 0 {
 		opts.InterruptGrace = DefaultInterruptGrace
+	}
+	if opts.RepositoryLocks == nil {
+		opts.RepositoryLocks = NewRepositoryLocks()
 	}
 	// calls carries the AWS calls; ctx only schedules. Cancelling ctx (a
 	// signal) or sched (a failure) never cuts off a call already sent.

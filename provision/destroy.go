@@ -77,10 +77,6 @@ type DestroyPlan struct {
 	Keeps   []Kept   `json:"keeps"`
 	// attached are the managed policies found attached to the role.
 	attached map[string]bool
-	// registryPolicies are the repository policies without the role's
-	// statement, by repository ARN; "" means delete the policy, as no
-	// statement is left.
-	registryPolicies map[string]string
 }
 
 // HasChanges reports whether the plan deletes anything.
@@ -315,7 +311,6 @@ func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy) {
 // keeps them, saying which statement the registry's owner should remove.
 func (p *DestroyPlan) removeRegistryStatements(st *DestroyState) {
 	sid := policy.RepositorySid(p.RoleARN)
-	p.registryPolicies = map[string]string{}
 	for _, arn := range st.ForeignRepositories {
 		i := slices.IndexFunc(st.RegistryPolicies, func(o ObservedRepositoryPolicy) bool { return o.ARN == arn })
 		if i < 0 {
@@ -324,7 +319,7 @@ func (p *DestroyPlan) removeRegistryStatements(st *DestroyState) {
 			continue
 		}
 		observed := st.RegistryPolicies[i]
-		updated, removed, remaining, err := policy.RemoveStatement(observed.Policy, sid)
+		_, removed, remaining, err := policy.RemoveStatement(observed.Policy, sid)
 		switch {
 		case err != nil:
 			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRepositoryPolicy, Name: arn, Reason: fmt.Sprintf("its policy cannot be parsed (%v); remove statement %s by hand", err, sid)})
@@ -332,10 +327,8 @@ func (p *DestroyPlan) removeRegistryStatements(st *DestroyState) {
 		default:
 			reason := fmt.Sprintf("statement %s, which setup merged for this role; the other %d statement(s) are kept", sid, remaining)
 			if remaining == 0 {
-				updated = ""
 				reason = fmt.Sprintf("statement %s, which setup merged for this role, is the only one: the repository policy is deleted", sid)
 			}
-			p.registryPolicies[arn] = updated
 			p.Deletes = append(p.Deletes, Change{Action: ActionRemoveStatement, Resource: ResourceRepositoryPolicy, Name: arn, Reason: reason})
 		}
 	}
@@ -395,15 +388,16 @@ func destroyOne(ctx context.Context, clients Clients, p *DestroyPlan, c Change) 
 		_, err := api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
 		return err
 	case ResourceProvider:
-		_, err := api.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(c.Name)})
-		return err
+		return deleteProvider(ctx, api, p, c.Name)
 	}
 	return fmt.Errorf("unknown deletion %s", c)
 }
 
-// removeRegistryStatement writes the repository policy without the role's
-// statement, or deletes it when that was its only statement. A repository
-// or policy already gone counts as done.
+// removeRegistryStatement takes the role's statement out of the repository
+// policy as it is now, re-read just before the write: the owner may have
+// added statements since the plan, which are kept, and the policy is
+// deleted only when the role's statement is still its only one. A
+// repository or policy already gone counts as done.
 func removeRegistryStatement(ctx context.Context, clients Clients, p *DestroyPlan, arn string) error {
 	if clients.Registry == nil {
 		return fmt.Errorf("no credentials for the registry account: pass --registry-profile")
@@ -413,8 +407,15 @@ func removeRegistryStatement(ctx context.Context, clients Clients, p *DestroyPla
 		return err
 	}
 	api := clients.Registry(repo.Region)
-	updated := p.registryPolicies[arn]
-	if updated == "" {
+	current, err := readRepositoryPolicy(ctx, api, repo, arn)
+	if err != nil || !current.Found || current.Policy == "" {
+		return err
+	}
+	updated, removed, remaining, err := policy.RemoveStatement(current.Policy, policy.RepositorySid(p.RoleARN))
+	if err != nil || !removed {
+		return err
+	}
+	if remaining == 0 {
 		_, err = api.DeleteRepositoryPolicy(ctx, &ecr.DeleteRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
 	} else {
 		_, err = api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(updated)})
@@ -423,5 +424,21 @@ func removeRegistryStatement(ctx context.Context, clients Clients, p *DestroyPla
 	case "RepositoryNotFoundException", "RepositoryPolicyNotFoundException":
 		return nil
 	}
+	return err
+}
+
+// deleteProvider deletes the organization's provider after checking again,
+// just before the write, that no role but the one this plan deleted trusts
+// it: a role may have started trusting it since the plan was shown.
+func deleteProvider(ctx context.Context, api IAMAPI, p *DestroyPlan, providerARN string) error {
+	users, err := rolesTrusting(ctx, api, providerARN)
+	if err != nil {
+		return err
+	}
+	users = slices.DeleteFunc(users, func(name string) bool { return strings.EqualFold(name, p.RoleName) })
+	if len(users) > 0 {
+		return fmt.Errorf("keep OIDC provider %s: role(s) %s started trusting it after the plan was made; run destroy again to see the new plan", providerARN, strings.Join(users, ", "))
+	}
+	_, err = api.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
 	return err
 }

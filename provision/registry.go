@@ -84,19 +84,9 @@ func readRegistryPolicies(ctx context.Context, registry func(region string) Regi
 		}
 		api := registry(repo.Region)
 		g.Go(func() error {
-			got := ObservedRepositoryPolicy{ARN: arn, Found: true}
-			res, err := api.GetRepositoryPolicy(gctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
-			switch errorCode(err) {
-			case "":
-				if err != nil {
-					return fmt.Errorf("read the repository policy of %s with --registry-profile: %w", arn, err)
-				}
-				got.Policy = aws.ToString(res.PolicyText)
-			case "RepositoryPolicyNotFoundException":
-			case "RepositoryNotFoundException":
-				got.Found = false
-			default:
-				return fmt.Errorf("read the repository policy of %s with --registry-profile: %w", arn, err)
+			got, err := readRepositoryPolicy(gctx, api, repo, arn)
+			if err != nil {
+				return err
 			}
 			mu.Lock()
 			out = append(out, got)
@@ -109,6 +99,54 @@ func readRegistryPolicies(ctx context.Context, registry func(region string) Regi
 	}
 	slices.SortFunc(out, func(a, b ObservedRepositoryPolicy) int { return strings.Compare(a.ARN, b.ARN) })
 	return out, nil
+}
+
+// readRepositoryPolicy reads one repository's policy in its registry: ""
+// when it has none, Found false when the repository does not exist.
+func readRepositoryPolicy(ctx context.Context, api RegistryAPI, repo Repository, arn string) (ObservedRepositoryPolicy, error) {
+	got := ObservedRepositoryPolicy{ARN: arn, Found: true}
+	res, err := api.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
+	switch errorCode(err) {
+	case "":
+		if err != nil {
+			return got, fmt.Errorf("read the repository policy of %s with --registry-profile: %w", arn, err)
+		}
+		got.Policy = aws.ToString(res.PolicyText)
+	case "RepositoryPolicyNotFoundException":
+	case "RepositoryNotFoundException":
+		got.Found = false
+	default:
+		return got, fmt.Errorf("read the repository policy of %s with --registry-profile: %w", arn, err)
+	}
+	return got, nil
+}
+
+// RepositoryLocks serialize the read-merge-write of each repository policy
+// within one run, so that two roles' statements (the shards of a sharded
+// setup) merged into the same policy do not overwrite each other. ECR has
+// no conditional write, so another process writing meanwhile can still win
+// the race; the re-read just before each write keeps that window short.
+type RepositoryLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// NewRepositoryLocks returns an empty set of locks.
+func NewRepositoryLocks() *RepositoryLocks {
+	return &RepositoryLocks{locks: map[string]*sync.Mutex{}}
+}
+
+// lock locks the repository ARN's policy and returns the unlock.
+func (l *RepositoryLocks) lock(arn string) func() {
+	l.mu.Lock()
+	m, ok := l.locks[arn]
+	if !ok {
+		m = &sync.Mutex{}
+		l.locks[arn] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // registryPolicy returns what Observe read for a repository ARN, if it read
@@ -167,6 +205,9 @@ func (p *Plan) planRegistry() error {
 				return fmt.Errorf("merge the role's statement into the repository policy of %s: %w", r.ARN, err)
 			}
 			if !changed {
+				if narrowed, _ := policy.Narrowed(observed.Policy, st); narrowed {
+					p.Warnings = append(p.Warnings, fmt.Sprintf("the repository policy of %s holds the statement %s for role %s with a condition its owner added; it is kept as the owner narrowed it", r.ARN, st.Sid, p.RoleName))
+				}
 				break
 			}
 			entry.Policy = merged
@@ -213,9 +254,25 @@ func setRepositoryPolicy(sched, ctx context.Context, p *Plan, c Change, opts Opt
 	}
 	api := opts.Registry(cmp.Or(repo.Region, p.Region))
 	roleIsNew := !p.RoleExists
+	// The plan merged the statement into the policy it read before the
+	// confirmation; the owner (or another shard's statement) may have
+	// changed it since. So the write merges into the policy as it is now.
 	set := func() error {
-		_, err := api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{
-			RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(entry.Policy),
+		unlock := opts.RepositoryLocks.lock(c.Name)
+		defer unlock()
+		current, err := readRepositoryPolicy(ctx, api, repo, c.Name)
+		if err != nil {
+			return err
+		}
+		if !current.Found {
+			return fmt.Errorf("repository %s no longer exists in its registry", c.Name)
+		}
+		merged, changed, err := policy.MergeStatement(current.Policy, entry.Statement)
+		if err != nil || !changed {
+			return err
+		}
+		_, err = api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{
+			RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(merged),
 		})
 		return err
 	}

@@ -419,3 +419,120 @@ func TestDestroyRemovesRegistryStatements(t *testing.T) {
 		t.Errorf("second destroy plans %v", p.Deletes)
 	}
 }
+
+// TestApplyMergesIntoTheCurrentRepositoryPolicy: a statement the registry's
+// owner adds between the plan and the write is kept; the write merges into
+// the policy as it is then, not as the plan read it.
+func TestApplyMergesIntoTheCurrentRepositoryPolicy(t *testing.T) {
+	others := `{"Version":"2012-10-17","Statement":[` + othersStatement + `]}`
+	f := newFakeAWS()
+	f.repos["app"] = true
+	r := newFakeRegistry(f)
+	r.policies["shared/base"] = &others
+	p := registryPlan(t, r, crossAccountSpec(policy.AccessPull))
+	const late = `{"Sid": "AddedAfterThePlan", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "ecr:BatchGetImage"}`
+	now := `{"Version":"2012-10-17","Statement":[` + othersStatement + `,` + late + `]}`
+	r.policies["shared/base"] = &now
+	applyRegistry(t, r, p)
+	doc := *r.policies["shared/base"]
+	if !strings.Contains(doc, othersStatement) || !strings.Contains(doc, late) || !strings.Contains(doc, policy.RepositorySid("arn:aws:iam::123456789012:role/"+DefaultRoleName)) {
+		t.Errorf("the write lost a statement:\n%s", doc)
+	}
+}
+
+// TestConcurrentRolesMergeIntoOneRepositoryPolicy: two roles' plans (the
+// shards of one setup) written at once with shared locks both end up in
+// the repository policy.
+func TestConcurrentRolesMergeIntoOneRepositoryPolicy(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	r := newFakeRegistry(f)
+	r.policies["shared/base"] = nil
+	var plans []*Plan
+	for _, name := range []string{"shard-1", "shard-2", "shard-3"} {
+		s := crossAccountSpec(policy.AccessPull)
+		s.RoleName = name
+		plans = append(plans, registryPlan(t, r, s))
+	}
+	locks := NewRepositoryLocks()
+	errs := make(chan error, len(plans))
+	for _, p := range plans {
+		go func() {
+			_, err := Apply(context.Background(), r.f, p, Options{Registry: func(string) RegistryAPI { return r }, RepositoryLocks: locks, PropagationWaits: []time.Duration{time.Millisecond}})
+			errs <- err
+		}()
+	}
+	for range plans {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc := *r.policies["shared/base"]
+	for _, name := range []string{"shard-1", "shard-2", "shard-3"} {
+		if !strings.Contains(doc, policy.RepositorySid("arn:aws:iam::123456789012:role/"+name)) {
+			t.Errorf("the statement of %s is missing:\n%s", name, doc)
+		}
+	}
+}
+
+// TestDestroyReReadsTheRepositoryPolicy: when our statement was the only
+// one at plan time but the owner added one since, destroy removes only ours
+// instead of deleting the whole policy.
+func TestDestroyReReadsTheRepositoryPolicy(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	r := newFakeRegistry(f)
+	r.policies["shared/base"] = nil
+	applyRegistry(t, r, registryPlan(t, r, crossAccountSpec(policy.AccessPull)))
+	st, err := ObserveDestroy(context.Background(), r.clients(), testOrg, DefaultRoleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	i := slices.IndexFunc(p.Deletes, func(c Change) bool { return c.Resource == ResourceRepositoryPolicy })
+	if i < 0 || !strings.Contains(p.Deletes[i].Reason, "is the only one") {
+		t.Fatalf("plan: %v", p.Deletes)
+	}
+	withOwner := strings.Replace(*r.policies["shared/base"], `"Statement":[`, `"Statement":[`+othersStatement+`,`, 1)
+	r.policies["shared/base"] = &withOwner
+	if _, err := Destroy(context.Background(), r.clients(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := r.policies["shared/base"]
+	if got == nil || !strings.Contains(*got, othersStatement) || strings.Contains(*got, "CircleCIOIDC") {
+		t.Errorf("after destroy the policy is %v; want the owner's statement alone", got)
+	}
+}
+
+// TestDestroyKeepsAProviderTrustedSinceThePlan: a role that starts trusting
+// the provider after the plan keeps it from being deleted.
+func TestDestroyKeepsAProviderTrustedSinceThePlan(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	p, err := planFor(t, f, validSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(context.Background(), f, p, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ObserveDestroy(context.Background(), f.clients(), testOrg, DefaultRoleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	if !slices.ContainsFunc(dp.Deletes, func(c Change) bool { return c.Resource == ResourceProvider }) {
+		t.Fatalf("the plan keeps the provider: %v", dp.Keeps)
+	}
+	f.roles["newcomer"] = &fakeRole{trust: f.roles[DefaultRoleName].trust, inline: map[string]string{}}
+	_, err = Destroy(context.Background(), f.clients(), dp, nil)
+	if err == nil || !strings.Contains(err.Error(), "newcomer started trusting it") {
+		t.Fatalf("destroy: %v", err)
+	}
+	if len(f.providers) != 1 {
+		t.Errorf("%d providers left, want the provider kept", len(f.providers))
+	}
+	if _, ok := f.roles[DefaultRoleName]; ok {
+		t.Error("the role was not deleted")
+	}
+}

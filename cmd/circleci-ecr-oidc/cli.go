@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/term"
@@ -69,6 +71,11 @@ func run(ctx context.Context, args []string, io IOStreams) int {
 	}
 	code := exitCode(ctx, err)
 	var silent *silentError
+	if code == exitUsage && !errors.As(err, &silent) && detailedExitcode(args) {
+		// Under plan --detailed-exitcode, 2 means "changes pending", as in
+		// Terraform, so invalid input is an error like any other.
+		code = exitError
+	}
 	if !errors.As(err, &silent) {
 		fmt.Fprintf(io.ErrOut, "Error: %s\n", err)
 		if hint := hintFor(err); hint != "" {
@@ -76,6 +83,27 @@ func run(ctx context.Context, args []string, io IOStreams) int {
 		}
 	}
 	return code
+}
+
+// detailedExitcode reports whether the command line sets
+// --detailed-exitcode, read from the arguments themselves: a flag error can
+// stop parsing before the flag is reached.
+func detailedExitcode(args []string) bool {
+	on := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(a, "=")
+		if name != "--detailed-exitcode" {
+			continue
+		}
+		on = true
+		if hasValue {
+			on, _ = strconv.ParseBool(value)
+		}
+	}
+	return on
 }
 
 // usageError marks bad flags or arguments (exit 2).

@@ -196,6 +196,53 @@ func TestPlanDetailedExitcode(t *testing.T) {
 	if r := runBinary(t, e.env, args...); r.code != 0 {
 		t.Errorf("plan with nothing pending exit %d, want 0\n%s", r.code, r.stderr)
 	}
+	// As in Terraform, 2 means only "changes pending": invalid input and
+	// flag errors are errors (1), and still send nothing to AWS.
+	e.proxy.Reset()
+	for _, bad := range [][]string{
+		{"plan", "--detailed-exitcode", "--org-id", "acme", "--repo", "app", "--project-id", testProject},
+		{"plan", "--detailed-exitcode", "--no-such-flag"},
+		{"plan", "--no-such-flag", "--detailed-exitcode"},
+		{"plan", "--detailed-exitcode=true", "--org-id", testOrg, "--repo", "App", "--project-id", testProject},
+	} {
+		if r := runBinary(t, e.env, bad...); r.code != exitError || !strings.Contains(r.stderr, "Error: ") {
+			t.Errorf("%v: exit %d, want 1\n%s", bad, r.code, r.stderr)
+		}
+	}
+	if r := runBinary(t, e.env, "plan", "--detailed-exitcode=false", "--org-id", "acme", "--repo", "app", "--project-id", testProject); r.code != exitUsage {
+		t.Errorf("--detailed-exitcode=false with invalid input: exit %d, want 2", r.code)
+	}
+	if n := e.proxy.Total(); n != 0 {
+		t.Errorf("invalid input sent %d requests", n)
+	}
+}
+
+// TestConfigFileWithShardIsRefused: --config-file under --shard used to be
+// ignored silently; it is refused before any AWS call, and the file is left
+// as it was.
+func TestConfigFileWithShardIsRefused(t *testing.T) {
+	e := startEmulator(t, "app")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yml")
+	const config = "version: 2.1\njobs:\n  build:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest\n    steps: [checkout]\n"
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"setup", "plan"} {
+		r := runBinary(t, e.env, cmd, "--shard", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--config-file", path, "--yes")
+		if cmd == "plan" {
+			r = runBinary(t, e.env, cmd, "--shard", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--config-file", path)
+		}
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--config-file") || !strings.Contains(r.stderr, "does not apply with --shard") {
+			t.Errorf("%s: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+	if n := e.proxy.Total(); n != 0 {
+		t.Errorf("sent %d requests", n)
+	}
+	if got, _ := os.ReadFile(path); string(got) != config {
+		t.Errorf("config.yml changed:\n%s", got)
+	}
 }
 
 // TestInvalidInputExitsTwoWithoutAWSCalls runs every invalid flag through

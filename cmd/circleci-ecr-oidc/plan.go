@@ -34,13 +34,13 @@ pending, so a scheduled job can detect drift.`,
 	}
 	opts.Flags.register(cmd.Flags())
 	registerShard(cmd.Flags(), &opts.Flags)
-	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on error")
+	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on any error (invalid input included), as Terraform does")
 	cmd.Flags().StringVar(&opts.ConfigFile, "config-file", "", "show the diff setup --config-file would make to this .circleci/config.yml (never writes it)")
 	return cmd
 }
 
 func runPlan(ctx context.Context, opts *planOptions) error {
-	if err := checkConfigFile(opts.ConfigFile); err != nil {
+	if err := checkConfigFile(opts.ConfigFile, opts.Flags.shard); err != nil {
 		return err
 	}
 	if opts.Flags.shard {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -65,7 +66,7 @@ type result struct {
 }
 
 func runSetup(ctx context.Context, opts *setupOptions) error {
-	if err := checkConfigFile(opts.ConfigFile); err != nil {
+	if err := checkConfigFile(opts.ConfigFile, opts.Flags.shard); err != nil {
 		return err
 	}
 	if wantsWizard(opts) {
@@ -250,8 +251,14 @@ func writeJSONThen(io IOStreams, out any, err error) error {
 	return err
 }
 
+// progressPrinter returns the progress sink for Apply and Destroy. Apply
+// calls it from every change's goroutine, so it holds a lock while it
+// writes: lines never interleave, whatever the writer.
 func progressPrinter(io IOStreams) func(provision.Event) {
+	var mu sync.Mutex
 	return func(e provision.Event) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch {
 		case e.Message != "":
 			fmt.Fprintf(io.ErrOut, "  … %s\n", e.Message)

@@ -12,6 +12,10 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
+// shardApplyBound is how many shard roles are applied at once: each role's
+// own changes run concurrently already, and IAM throttles per account.
+const shardApplyBound = 4
+
 func registerShard(fs *pflag.FlagSet, f *specFlags) {
 	fs.BoolVar(&f.shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
 }
@@ -204,19 +208,26 @@ func runShardedSetup(ctx context.Context, opts *setupOptions) error {
 	}
 
 	// The roles are independent of each other, so they are applied
-	// concurrently; only the first plan creates or extends the provider.
+	// concurrently, a few at a time; only the first plan creates or extends
+	// the provider. They share the locks that serialize each foreign
+	// repository policy's read-merge-write.
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		applied  []provision.Change
 		notDone  []provision.Change
 		failures []error
+		slots    = make(chan struct{}, shardApplyBound)
+		progress = progressPrinter(opts.IO)
+		locks    = provision.NewRepositoryLocks()
 	)
 	for _, p := range sp.Plans {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO)})
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progress, Registry: clients.Registry, RepositoryLocks: locks})
 			mu.Lock()
 			defer mu.Unlock()
 			applied = append(applied, res.Applied...)
@@ -234,7 +245,7 @@ func runShardedSetup(ctx context.Context, opts *setupOptions) error {
 			notDone = append(notDone, r.Deletes...)
 			continue
 		}
-		res, err := provision.Destroy(ctx, clients, r, progressPrinter(opts.IO))
+		res, err := provision.Destroy(ctx, clients, r, progress)
 		applied = append(applied, res.Applied...)
 		notDone = append(notDone, res.NotApplied...)
 		if err != nil {

@@ -71,6 +71,11 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 		return wizardError(err)
 	}
 	f.setSpec(spec)
+	if f.shard {
+		// The answers complete the flags; a sharded setup then plans,
+		// confirms and applies every role as without the wizard.
+		return runShardedSetup(ctx, opts)
+	}
 
 	p, clients, err := preparePlan(ctx, opts.IO, f)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
 )
 
@@ -494,5 +495,46 @@ func TestWizardAccessibleStdoutIsOnlyTheSnippet(t *testing.T) {
 	code = run(context.Background(), []string{"setup"}, IOStreams{In: &lineInput{}, Out: &stdout, ErrOut: &stderr})
 	if code != exitUsage || !strings.Contains(stderr.String(), "--org-id, --repo, --project-id or --all-projects") {
 		t.Errorf("no terminal: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestWizardWithShardAppliesEveryRole: setup --shard on a terminal with a
+// flag missing asks for it, then plans, confirms and applies the sharded
+// setup, not a single role.
+func TestWizardWithShardAppliesEveryRole(t *testing.T) {
+	e := startEmulator(t, "app")
+	projects := projectIDs(60)
+	term := startTerminal(t, e.env, "setup", "--shard", "--repo", "app", "--project-id", strings.Join(projects, ","),
+		"--project-condition", "claim", "--access", "pull", "--region", "us-east-1", "--role-name", "circleci-ecr-pull")
+	term.waitText("CircleCI organization ID")
+	term.typeText(testOrg)
+	term.waitText("✓ a valid UUID")
+	term.keys("Enter")
+	term.waitText("Image for the config.yml snippet")
+	term.keys("Enter")
+	term.waitText("over 2 role(s)")
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Fatalf("wrote %v before the confirmation", w)
+	}
+	term.keys("Left")
+	term.keys("Enter")
+	if code := term.exitCode(); code != exitOK {
+		t.Fatalf("exit %d, want 0:\n%s", code, term.history())
+	}
+	api := iam.NewFromConfig(e.cfg)
+	admitted := 0
+	for i := 1; i <= 2; i++ {
+		role, err := api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(provision.ShardRoleName("circleci-ecr-pull", i))})
+		if err != nil {
+			t.Fatalf("shard role %d: %v", i, err)
+		}
+		trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+		admitted += len(provision.ProjectsAdmitted(trust, testOrg))
+	}
+	if admitted != len(projects) {
+		t.Errorf("the shard roles admit %d projects, want %d", admitted, len(projects))
+	}
+	if _, err := api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("circleci-ecr-pull")}); err == nil {
+		t.Error("an unsharded role circleci-ecr-pull was created too")
 	}
 }
