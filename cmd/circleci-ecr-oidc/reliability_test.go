@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
@@ -50,7 +53,7 @@ func TestReliability(t *testing.T) {
 		name string
 		run  func(*testing.T, func(t *testing.T, repos ...string) e2eEnv)
 	}{
-		{"faults_reach_undisturbed_state", testFaultsReachUndisturbedState},
+		{"faults_at_default_settings", testFaultsAtDefaultSettings},
 		{"non_retryable_create_role_failure", testNonRetryableCreateRoleFailure},
 		{"partial_failure_access_denied", testPartialFailureAccessDenied},
 		{"concurrent_runs", testConcurrentRuns},
@@ -59,6 +62,7 @@ func TestReliability(t *testing.T) {
 		{"propagation_retry", testPropagationRetry},
 		{"concurrent_modification_is_retried", testConcurrentModificationIsRetried},
 		{"flag_validation", testFlagValidation},
+		{"gives_up_with_a_hint", testGivesUpWithAHint},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			sc.run(t, func(t *testing.T, repos ...string) e2eEnv { return relEmulator(t, moto, repos...) })
@@ -189,47 +193,115 @@ func sum(m map[string]int) int {
 	return n
 }
 
-// testFaultsReachUndisturbedState runs setup once on a clean
-// emulator and once through a proxy that throttles every 3rd request,
-// answers 503 to every 5th and resets the connection of every 7th (more
-// than half of all requests fail), and compares the end states.
-func testFaultsReachUndisturbedState(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
+// faultMatrix is issue 11's fault matrix: every 3rd request throttled,
+// every 5th answered 503, the connection of every 7th reset. More than half
+// of all requests fail (57 of every 105), and because reads go out
+// concurrently one call can draw several faults in a row.
+func faultMatrix(p *awstest.Proxy) {
+	p.ThrottleEvery(3)
+	p.ServerErrorEvery(5, 503)
+	p.ResetEvery(7)
+}
+
+// faultedRun is what one run through the fault matrix cost.
+type faultedRun struct {
+	calls, attempts int // requests of the undisturbed run, of this run
+	faults          map[string]int
+	writes          map[string]int
+	elapsed         time.Duration
+	// worstCall is the operation called once in the undisturbed run whose
+	// single call here needed the most attempts, and that number.
+	worstCall     string
+	worstAttempts int
+}
+
+func (r faultedRun) retries() int { return r.attempts - r.calls }
+
+func (r faultedRun) String() string {
+	return fmt.Sprintf("%d requests in %s for %d calls: faults %v (total %d), retries %d; most attempts by one call %d (%s); write attempts %v",
+		r.attempts, r.elapsed.Round(time.Millisecond), r.calls, r.faults, sum(r.faults), r.retries(), r.worstAttempts, r.worstCall, r.writes)
+}
+
+// runFaulted runs the binary through e's proxy, which it resets first so
+// that the fault matrix starts at request 1, and measures the run against
+// the undisturbed run's per-operation counts.
+func runFaulted(t *testing.T, e e2eEnv, undisturbed map[string]int, args ...string) (invocation, faultedRun) {
+	t.Helper()
+	e.proxy.Reset()
+	start := time.Now()
+	r := runBinary(t, e.env, args...)
+	run := faultedRun{calls: sum(undisturbed), attempts: e.proxy.Total(), faults: e.proxy.Faults(), writes: e.proxy.Writes(), elapsed: time.Since(start)}
+	for op, n := range e.proxy.Counts() {
+		if undisturbed[op] == 1 && n > run.worstAttempts {
+			run.worstCall, run.worstAttempts = op, n
+		}
+	}
+	return r, run
+}
+
+// testFaultsAtDefaultSettings runs setup and then the same setup again,
+// once on a clean emulator and once through the fault matrix, with the
+// retry settings at their defaults: no --max-attempts, no AWS_MAX_ATTEMPTS,
+// no max_attempts in the (empty) profile. Both faulted runs must succeed,
+// the rerun with zero writes, every fault costing exactly one retry, and
+// the end state must equal the undisturbed run's.
+func testFaultsAtDefaultSettings(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
 	args := relSetup("--tag", "team=platform")
 	clean := fresh(t, "app", "tools/builder")
 	if r := runBinary(t, clean.env, args...); r.code != 0 {
 		t.Fatalf("undisturbed setup exit %d\nstderr: %s", r.code, r.stderr)
 	}
-	calls := clean.proxy.Total()
+	setupCalls := clean.proxy.Counts()
 	want := readRelState(t, clean.cfg)
+	clean.proxy.Reset()
+	if r := runBinary(t, clean.env, args...); r.code != 0 || len(clean.proxy.Writes()) != 0 {
+		t.Fatalf("undisturbed rerun exit %d, writes %v\nstderr: %s", r.code, clean.proxy.Writes(), r.stderr)
+	}
+	rerunCalls := clean.proxy.Counts()
 
 	faulty := fresh(t, "app", "tools/builder") // wipes the account
-	faulty.proxy.ThrottleEvery(3)
-	faulty.proxy.ServerErrorEvery(5, 503)
-	faulty.proxy.ResetEvery(7)
-	start := time.Now()
-	// More than half of the requests fail, so a call can fail several
-	// times in a row: --max-attempts raises the SDK's default of 3.
-	r := runBinary(t, faulty.env, append(args, "--max-attempts", "10")...)
-	elapsed := time.Since(start)
-	attempts, faults := faulty.proxy.Total(), faulty.proxy.Faults()
-	faulty.proxy.ClearFaults()
+	for _, kv := range faulty.env {
+		for _, v := range []string{"AWS_MAX_ATTEMPTS=", "AWS_RETRY_MODE=", "AWS_PROFILE="} {
+			if strings.HasPrefix(kv, v) {
+				t.Fatalf("the environment sets %s: this test is of the defaults", kv)
+			}
+		}
+	}
+	if slices.Contains(args, "--max-attempts") {
+		t.Fatal("this test is of the defaults: no --max-attempts")
+	}
+	faultMatrix(faulty.proxy)
+	r, setup := runFaulted(t, faulty, setupCalls, args...)
 	if r.code != 0 {
-		t.Fatalf("setup under faults exit %d after %s\nstderr: %s", r.code, elapsed, r.stderr)
+		t.Fatalf("setup under faults exit %d after %s\nstderr: %s", r.code, setup.elapsed, r.stderr)
 	}
 	got := readRelState(t, faulty.cfg)
+	again, rerun := runFaulted(t, faulty, rerunCalls, args...)
+	faulty.proxy.ClearFaults()
+	if again.code != 0 || !strings.Contains(again.stdout, "No changes") {
+		t.Fatalf("rerun under faults exit %d after %s\nstdout: %s\nstderr: %s", again.code, rerun.elapsed, again.stdout, again.stderr)
+	}
+	if len(rerun.writes) != 0 {
+		t.Errorf("rerun under faults wrote %v, want no write", rerun.writes)
+	}
+	afterRerun := readRelState(t, faulty.cfg)
 	d := got.diff(want)
 	for _, line := range d {
 		t.Errorf("end state differs from the undisturbed run's: %s", line)
 	}
+	for _, line := range afterRerun.diff(want) {
+		t.Errorf("after the rerun, end state differs from the undisturbed run's: %s", line)
+	}
 	if got.RoleTags["team"] != "platform" || got.ProviderTags["team"] != "platform" {
 		t.Errorf("--tag missing: role tags %v, provider tags %v", got.RoleTags, got.ProviderTags)
 	}
-	retries := attempts - calls
-	if retries != sum(faults) {
-		t.Errorf("retries = %d, faults injected = %d: every fault should cost exactly one retry and nothing else", retries, sum(faults))
+	for name, run := range map[string]faultedRun{"setup": setup, "rerun": rerun} {
+		if run.retries() != sum(run.faults) {
+			t.Errorf("%s: retries = %d, faults injected = %d: every fault should cost exactly one retry and nothing else", name, run.retries(), sum(run.faults))
+		}
 	}
-	t.Logf("faults: undisturbed run %d requests; faulted run %d requests in %s, faults injected %v (total %d), retries %d (attempts %d - calls %d); end state equal to the undisturbed run's: %v (compared %d providers, client IDs %v, trust and inline policy via policy.Equal, tags)",
-		calls, attempts, elapsed.Round(time.Millisecond), faults, sum(faults), retries, attempts, calls, len(d) == 0, len(got.Providers), got.ClientIDs)
+	t.Logf("fault matrix at default settings (no --max-attempts, no AWS_MAX_ATTEMPTS): setup %v; rerun %v; end state equal to the undisturbed run's after both: %v (compared %d providers, client IDs %v, trust and inline policy via policy.Equal, tags)",
+		setup, rerun, len(d) == 0 && !t.Failed(), len(got.Providers), got.ClientIDs)
 }
 
 // testNonRetryableCreateRoleFailure fails CreateRole once with
@@ -541,9 +613,9 @@ func testPropagationRetry(t *testing.T, fresh func(t *testing.T, repos ...string
 }
 
 // testConcurrentModificationIsRetried answers IAM's
-// ConcurrentModification (409) twice: the SDK retryer retries it within the
-// default 3 attempts. With --max-attempts 1 the same fault fails the run,
-// which shows the flag reaches the retryer.
+// ConcurrentModification (409) twice: the SDK retryer retries it. With
+// --max-attempts 1 the same fault fails the run, which shows the flag
+// reaches the retryer.
 func testConcurrentModificationIsRetried(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
 	e := fresh(t, "app", "tools/builder")
 	e.proxy.FailOperation("PutRolePolicy", 2, 409, "ConcurrentModification", "Cannot perform the operation due to a concurrent modification.")
@@ -576,6 +648,29 @@ func testConcurrentModificationIsRetried(t *testing.T, fresh func(t *testing.T, 
 		retried, r.code, tagAttempts, once.code)
 }
 
+// testGivesUpWithAHint throttles every request: a run whose calls can
+// never succeed ends once a call has used its attempts (two here, to keep
+// the test short), with AWS's error and a hint on what to do.
+func testGivesUpWithAHint(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
+	e := fresh(t, "app", "tools/builder")
+	e.proxy.ThrottleEvery(1)
+	start := time.Now()
+	r := runBinary(t, e.env, slices.Concat([]string{"plan"}, setupArgs[1:], []string{"--max-attempts", "2"})...)
+	elapsed := time.Since(start)
+	if r.code != exitError {
+		t.Fatalf("exit %d, want %d\nstderr: %s", r.code, exitError, r.stderr)
+	}
+	for _, want := range []string{"exceeded maximum number of attempts, 2", "Throttling: Rate exceeded", "\nHint: AWS kept throttling or failing this call through all its attempts; wait a few minutes and run the same command again"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("wrote %v", w)
+	}
+	t.Logf("always throttled, --max-attempts 2: exit %d after %s and %d requests", r.code, elapsed.Round(time.Millisecond), e.proxy.Total())
+}
+
 // testFlagValidation refuses bad --max-attempts and --tag values
 // with exit 2, one line naming the flag, and no AWS request.
 func testFlagValidation(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
@@ -585,7 +680,7 @@ func testFlagValidation(t *testing.T, fresh func(t *testing.T, repos ...string) 
 		extra []string
 	}{
 		{"--max-attempts", []string{"--max-attempts", "0"}},
-		{"--max-attempts", []string{"--max-attempts", "21"}},
+		{"--max-attempts", []string{"--max-attempts", "51"}},
 		{"--max-attempts", []string{"--max-attempts", "three"}},
 		{"--tag", []string{"--tag", "team"}},
 		{"--tag", []string{"--tag", "=platform"}},
@@ -611,21 +706,16 @@ func testFlagValidation(t *testing.T, fresh func(t *testing.T, repos ...string) 
 }
 
 // TestRetryerAttemptsAndRetryables checks the retryer the clients get:
-// standard mode, ConcurrentModification retryable, and the attempts from
-// --max-attempts, else AWS_MAX_ATTEMPTS, else the SDK default.
+// standard mode, ConcurrentModification retryable, the attempts from
+// --max-attempts, else AWS_MAX_ATTEMPTS, else the profile's max_attempts,
+// else the tool's default of 25, and backoff capped at maxRetryWait.
 func TestRetryerAttemptsAndRetryables(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{"config", "credentials"} {
-		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+	configFile := isolateAWSConfig(t)
+	retryer := func(t *testing.T, profile, env, flag string) aws.Retryer {
+		t.Helper()
+		if err := os.WriteFile(configFile, []byte("[default]\n"+profile), 0o600); err != nil {
 			t.Fatal(err)
 		}
-	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_RETRY_MODE", "")
-	attempts := func(env string, flag string) int {
-		t.Helper()
 		t.Setenv("AWS_MAX_ATTEMPTS", env)
 		var v attemptsValue
 		if flag != "" {
@@ -637,27 +727,169 @@ func TestRetryerAttemptsAndRetryables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return iam.NewFromConfig(cfg).Options().Retryer.MaxAttempts()
+		return iam.NewFromConfig(cfg).Options().Retryer
 	}
-	if n := attempts("", ""); n != 3 {
-		t.Errorf("default attempts = %d, want the SDK's 3", n)
+	for _, tt := range []struct {
+		name, profile, env, flag string
+		want                     int
+	}{
+		{"default", "", "", "", defaultAttempts},
+		{"profile", "max_attempts = 4\n", "", "", 4},
+		{"environment over profile", "max_attempts = 4\n", "7", "", 7},
+		{"flag over environment", "max_attempts = 4\n", "7", "5", 5},
+		{"flag below the default", "", "", "2", 2},
+		{"flag at its maximum", "", "", "50", 50},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := retryer(t, tt.profile, tt.env, tt.flag).MaxAttempts(); n != tt.want {
+				t.Errorf("profile %q, AWS_MAX_ATTEMPTS=%q, --max-attempts %q: %d attempts, want %d", tt.profile, tt.env, tt.flag, n, tt.want)
+			}
+		})
 	}
-	if n := attempts("7", ""); n != 7 {
-		t.Errorf("AWS_MAX_ATTEMPTS=7 gives %d attempts", n)
-	}
-	if n := attempts("7", "5"); n != 5 {
-		t.Errorf("--max-attempts 5 with AWS_MAX_ATTEMPTS=7 gives %d attempts", n)
+	if defaultAttempts != 25 {
+		t.Errorf("defaultAttempts = %d; the docs and the flag help say 25", defaultAttempts)
 	}
 
-	t.Setenv("AWS_MAX_ATTEMPTS", "")
+	r := retryer(t, "", "", "")
+	for code, want := range map[string]bool{"ConcurrentModification": true, "Throttling": true, "AccessDenied": false, "NoSuchEntity": false, "EntityAlreadyExists": false} {
+		if got := r.IsErrorRetryable(&smithy.GenericAPIError{Code: code}); got != want {
+			t.Errorf("retryable(%s) = %v, want %v", code, got, want)
+		}
+	}
+	// Waits grow, then stay under the cap, for throttling too.
+	throttled := &smithy.GenericAPIError{Code: "Throttling"}
+	var longest time.Duration
+	for attempt := 1; attempt < defaultAttempts; attempt++ {
+		for range 20 {
+			d, err := r.RetryDelay(attempt, throttled)
+			if err != nil {
+				t.Fatal(err)
+			}
+			longest = max(longest, d)
+		}
+	}
+	if longest > maxRetryWait || longest < maxRetryWait/2 {
+		t.Errorf("longest wait between attempts %s, want close to but at most %s", longest, maxRetryWait)
+	}
+}
+
+// TestRetryQuotaIsOff fails retries, the way a run through issue 11's fault
+// matrix does, far past what the SDK's default quota (500 tokens, 14 per
+// retry) allows one client: none is refused.
+func TestRetryQuotaIsOff(t *testing.T) {
+	isolateAWSConfig(t)
 	cfg, err := loadAWSConfig(context.Background(), "", "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := iam.NewFromConfig(cfg).Options().Retryer
-	for code, want := range map[string]bool{"ConcurrentModification": true, "Throttling": true, "AccessDenied": false, "NoSuchEntity": false, "EntityAlreadyExists": false} {
-		if got := r.IsErrorRetryable(&smithy.GenericAPIError{Code: code}); got != want {
-			t.Errorf("retryable(%s) = %v, want %v", code, got, want)
+	unavailable := &smithy.GenericAPIError{Code: "ServiceUnavailable"}
+	for i := range 1000 {
+		release, err := r.GetRetryToken(context.Background(), unavailable)
+		if err != nil {
+			t.Fatalf("retry %d refused: %v", i+1, err)
 		}
+		_ = release(unavailable) // the retry failed too: nothing is refunded
+	}
+}
+
+// isolateAWSConfig points the SDK at empty shared config and credentials
+// files and clears the AWS_* variables that would change the retryer; it
+// returns the config file's path.
+func isolateAWSConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"config", "credentials"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	for _, name := range []string{"AWS_PROFILE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} {
+		t.Setenv(name, "")
+	}
+	return filepath.Join(dir, "config")
+}
+
+// TestCallTimeLimit ends an AWS call that keeps failing, or hangs, at the
+// limit with callTimeLimitError and its hint, while an interruption (the
+// caller's context ending) stays an interruption. The limit is short here;
+// the tool's is callTimeLimit.
+func TestCallTimeLimit(t *testing.T) {
+	const limit = 400 * time.Millisecond
+	throttling := awstest.NewProxy(t, "http://127.0.0.1:1") // every request answered by the proxy
+	throttling.ThrottleEvery(1)
+	hang := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hanging.Close()
+	defer close(hang)
+	client := func(endpoint string) *iam.Client {
+		cfg := awstest.Config(context.Background(), t, endpoint)
+		cfg.Retryer = newRetryer(0)
+		cfg.APIOptions = append(cfg.APIOptions, limitCallTime(limit))
+		return iam.NewFromConfig(cfg)
+	}
+	for _, tt := range []struct {
+		name, endpoint, message string
+	}{
+		{"always throttled", throttling.URL(), "stop retrying after 400ms; the last attempt failed: https response error StatusCode: 400"},
+		{"never answers", hanging.URL, "stop after 400ms without an answer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := client(tt.endpoint).GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(relRole)})
+			took := time.Since(start)
+			var timedOut *callTimeLimitError
+			if !errors.As(err, &timedOut) {
+				t.Fatalf("after %s: error %v, want the call time limit", took, err)
+			}
+			if took < limit || took > limit+2*time.Second {
+				t.Errorf("the call took %s, want about %s", took, limit)
+			}
+			hint := hintFor(awsHint(err))
+			if !strings.Contains(err.Error(), tt.message) || !strings.Contains(hint, "within 400ms") {
+				t.Errorf("error %q, want it to contain %q; hint %q", err, tt.message, hint)
+			}
+			t.Logf("%s: ended after %s: %v", tt.name, took.Round(time.Millisecond), err)
+		})
+	}
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), limit/4)
+		defer cancel()
+		_, err := client(hanging.URL).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(relRole)})
+		var timedOut *callTimeLimitError
+		if errors.As(err, &timedOut) || err == nil {
+			t.Errorf("the caller's own deadline ended the call: error %v, want no call time limit", err)
+		}
+	})
+}
+
+// TestAWSHintForRetriesGivenUp gives the hint for a call that used all its
+// attempts or its time, and leaves other hints alone.
+func TestAWSHintForRetriesGivenUp(t *testing.T) {
+	throttled := &smithy.OperationError{ServiceID: "IAM", OperationName: "GetRole", Err: &retry.MaxAttemptsError{Attempt: 25, Err: &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}}}
+	denied := &smithy.OperationError{ServiceID: "IAM", OperationName: "GetRole", Err: &smithy.GenericAPIError{Code: "AccessDenied"}}
+	for _, tt := range []struct {
+		name string
+		err  error
+		hint string
+	}{
+		{"attempts used up", fmt.Errorf("read role: %w", throttled), "through all its attempts"},
+		{"time used up", fmt.Errorf("read role: %w", &callTimeLimitError{limit: callTimeLimit, last: throttled.Err, err: context.DeadlineExceeded}), "within 2m0s of retrying"},
+		{"access denied", denied, "not allowed iam:GetRole"},
+		{"other", errors.New("something else"), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := hintFor(awsHint(tt.err))
+			if tt.hint == "" && got != "" || !strings.Contains(got, tt.hint) {
+				t.Errorf("hint %q, want one containing %q", got, tt.hint)
+			}
+		})
 	}
 }

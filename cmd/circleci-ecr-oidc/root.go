@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
@@ -83,7 +84,8 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create")
 	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
-	fs.Var(&f.maxAttempts, "max-attempts", "attempts per AWS call, first try included, 1 to 20 (default: AWS_MAX_ATTEMPTS, else 3)")
+	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("attempts per AWS call, first try included, %d to %d; waits between attempts grow to %s and a call stops after %g minutes (default: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else %d)",
+		minAttempts, maxAttempts, maxRetryWait, callTimeLimit.Minutes(), defaultAttempts))
 	fs.Var(&f.tags, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
 	fs.StringVar(&f.access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
 	fs.StringVar(&f.registryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")
@@ -131,8 +133,9 @@ func (f *specFlags) validateOutput() error {
 
 // loadAWSConfig loads the SDK's default configuration chain (environment,
 // shared files, --profile, AWS_ENDPOINT_URL) without making any AWS call.
-// extra options apply last (e.g. --max-attempts). The standard retryer, with
-// the attempts so resolved, applies to every client built from it.
+// extra options apply last (e.g. --max-attempts). Every client built from
+// it gets the tool's retryer, with the attempts so resolved, and the call
+// time limit.
 func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRetryMode(aws.RetryModeStandard)}
 	if profile != "" {
@@ -150,6 +153,7 @@ func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*c
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	cfg.Retryer = newRetryer(cfg.RetryMaxAttempts)
+	cfg.APIOptions = append(cfg.APIOptions, limitCallTime(callTimeLimit))
 	return cfg, nil
 }
 
@@ -172,6 +176,16 @@ func loadRegistryClients(ctx context.Context, f *specFlags) (func(region string)
 
 // awsHint turns common AWS failures into an actionable hint.
 func awsHint(err error) error {
+	var (
+		exhausted *retry.MaxAttemptsError
+		timedOut  *callTimeLimitError
+	)
+	switch {
+	case errors.As(err, &timedOut):
+		return &hintError{err, "AWS did not complete this call within " + timedOut.limit.String() + " of retrying (throttling, server errors or no answer); check the network and the AWS Health Dashboard, then run the same command again: it changes only what is still missing"}
+	case errors.As(err, &exhausted):
+		return &hintError{err, "AWS kept throttling or failing this call through all its attempts; wait a few minutes and run the same command again (it changes only what is still missing), or allow more attempts with --max-attempts or AWS_MAX_ATTEMPTS"}
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.ErrorCode(); {
