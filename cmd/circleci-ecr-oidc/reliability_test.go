@@ -63,6 +63,7 @@ func TestReliability(t *testing.T) {
 		{"concurrent_modification_is_retried", testConcurrentModificationIsRetried},
 		{"flag_validation", testFlagValidation},
 		{"gives_up_with_a_hint", testGivesUpWithAHint},
+		{"debug_logs_retries_not_secrets", testDebugLogsRetriesNotSecrets},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			sc.run(t, func(t *testing.T, repos ...string) e2eEnv { return relEmulator(t, moto, repos...) })
@@ -669,6 +670,38 @@ func testGivesUpWithAHint(t *testing.T, fresh func(t *testing.T, repos ...string
 		t.Errorf("wrote %v", w)
 	}
 	t.Logf("always throttled, --max-attempts 2: exit %d after %s and %d requests", r.code, elapsed.Round(time.Millisecond), e.proxy.Total())
+}
+
+// testDebugLogsRetriesNotSecrets runs setup with --debug through a proxy
+// that throttles every 3rd request and with credentials that include a
+// session token: the SDK's retries are logged, and neither the secret key,
+// the session token nor any signature is.
+func testDebugLogsRetriesNotSecrets(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
+	const (
+		keyID   = "AKIADEBUGLOGTEST0001"
+		secret  = "debug-secret-access-key-must-not-be-logged"
+		session = "debug-session-token-must-not-be-logged"
+	)
+	e := fresh(t, "app", "tools/builder")
+	e.proxy.ThrottleEvery(3)
+	// exec keeps the last of duplicate variables.
+	env := append(slices.Clone(e.env), "AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+session)
+	r := runBinary(t, env, relSetup("--debug")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	retries := strings.Count(r.stderr, "DEBUG retrying request")
+	if retries == 0 {
+		t.Errorf("--debug logged no retry although %d requests were throttled:\n%s", e.proxy.Faults()[awstest.FaultThrottle], r.stderr)
+	}
+	var leaks []string
+	for _, leak := range []string{secret, session, keyID, "Signature=", "Authorization:", "X-Amz-Security-Token", "Credential="} {
+		if strings.Contains(r.stderr, leak) || strings.Contains(r.stdout, leak) {
+			t.Errorf("--debug output contains %q", leak)
+			leaks = append(leaks, leak)
+		}
+	}
+	t.Logf("--debug: %d throttled requests, %d retries logged, %d lines on stderr; credentials or signatures in the output: %v", e.proxy.Faults()[awstest.FaultThrottle], retries, strings.Count(r.stderr, "\n"), leaks)
 }
 
 // testFlagValidation refuses bad --max-attempts and --tag values

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -35,6 +36,13 @@ with the same inputs changes nothing.`,
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	var debug bool
+	root.PersistentFlags().BoolVar(&debug, "debug", false, "log the AWS SDK's warnings and retries to stderr (never requests, responses, credentials or signatures)")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		if debug {
+			cmd.SetContext(withSDKLogger(cmd.Context(), logging.NewStandardLogger(io.ErrOut)))
+		}
+	}
 	root.AddCommand(newCmdSetup(io, nil), newCmdPlan(io, nil), newCmdSnippet(io))
 	root.AddCommand(newCmdVerify(io, nil), newCmdDestroy(io, nil))
 	root.AddCommand(newCmdExport(io, nil), newCmdPermissions(io), newCmdGenDocs(io))
@@ -135,9 +143,9 @@ func (f *specFlags) validateOutput() error {
 // shared files, --profile, AWS_ENDPOINT_URL) without making any AWS call.
 // extra options apply last (e.g. --max-attempts). Every client built from
 // it gets the tool's retryer, with the attempts so resolved, and the call
-// time limit.
+// time limit; the SDK logs only with --debug (sdkLogging).
 func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRetryMode(aws.RetryModeStandard)}
+	opts := append([]func(*config.LoadOptions) error{config.WithRetryMode(aws.RetryModeStandard)}, sdkLogging(ctx)...)
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
@@ -155,6 +163,29 @@ func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*c
 	cfg.Retryer = newRetryer(cfg.RetryMaxAttempts)
 	cfg.APIOptions = append(cfg.APIOptions, limitCallTime(callTimeLimit))
 	return cfg, nil
+}
+
+// sdkLoggerKey is the context key of the logger --debug gives the SDK.
+type sdkLoggerKey struct{}
+
+func withSDKLogger(ctx context.Context, l logging.Logger) context.Context {
+	return context.WithValue(ctx, sdkLoggerKey{}, l)
+}
+
+// sdkLogging are the load options for the SDK's own logging. The SDK logs
+// to stderr by default, e.g. "WARN falling back to IMDSv1" when the
+// credential chain reaches an instance metadata endpoint that refuses
+// tokens, above the tool's error; so without --debug its logger drops
+// everything and only the tool's error and hint reach the terminal. With
+// --debug it logs its warnings and its retries (LogRetries: the operation,
+// the attempt, the error), and nothing else: request, response and signing
+// logs would carry the session token and signatures.
+func sdkLogging(ctx context.Context) []func(*config.LoadOptions) error {
+	l, ok := ctx.Value(sdkLoggerKey{}).(logging.Logger)
+	if !ok {
+		return []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{}), config.WithClientLogMode(0)}
+	}
+	return []func(*config.LoadOptions) error{config.WithLogger(l), config.WithClientLogMode(aws.LogRetries)}
 }
 
 // loadRegistryClients loads --registry-profile, the credentials (and, in
