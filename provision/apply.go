@@ -84,8 +84,13 @@ var DefaultPropagationWaits = []time.Duration{
 // whether it landed, and the report must say exactly what was done. Their
 // calls run on a context that outlives ctx by at most opts.InterruptGrace.
 // On failure or cancellation Apply returns an *ApplyError with what was and
-// was not applied; its error wraps ctx's cause when ctx ended.
+// was not applied; its error wraps ctx's cause when ctx ended. A plan that
+// changes what an export created, without Spec.Adopt, is refused before
+// any write (CheckManagedBy).
 func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, error) {
+	if err := p.CheckManagedBy(); err != nil {
+		return Result{Applied: []Change{}, NotApplied: p.Changes}, err
+	}
 	if opts.Progress == nil {
 		opts.Progress = func(Event) {}
 	}
@@ -260,6 +265,8 @@ func describeChange(c Change) string {
 		return "update managed policy " + c.Name
 	case c.Resource == ResourceManagedPolicy && c.Action == ActionAttach:
 		return "attach managed policy " + c.Name
+	case c.Resource == ResourceManagedPolicy && c.Action == ActionTag:
+		return "tag managed policy " + c.Name
 	case c.Resource == ResourceManagedPolicy:
 		return "delete managed policy " + c.Name
 	default:

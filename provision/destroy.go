@@ -60,6 +60,9 @@ type Kept struct {
 	Reason   string   `json:"reason"`
 	// UsedBy names the other roles that trust a kept provider.
 	UsedBy []string `json:"used_by,omitempty"`
+	// ManagedBy is ManagedByTerraform or ManagedByCloudFormation for a
+	// provider kept because an export created it.
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // DestroyPlan says what destroy deletes, in order, and what it keeps.
@@ -75,6 +78,8 @@ type DestroyPlan struct {
 	// policies, the role, then the provider.
 	Deletes []Change `json:"deletes"`
 	Keeps   []Kept   `json:"keeps"`
+	// Adopt is --adopt: delete what an export created too.
+	Adopt bool `json:"-"`
 	// attached are the managed policies found attached to the role.
 	attached map[string]bool
 }
@@ -205,19 +210,26 @@ func trusts(document, providerARN string) bool {
 //   - the provider, only if it carries ManagedTag=true (this tool created
 //     it) and no role other than one being deleted trusts it.
 //
+// A role an export created (ManagedTag=terraform or cloudformation) is
+// planned for deletion like the tool's own, with each deletion marked with
+// that tool (Change.ManagedBy): CheckManagedBy refuses the plan unless
+// adopt. Such a provider is deleted only with adopt, and kept otherwise:
+// destroy keeps every provider it did not create.
+//
 // Everything else that exists is kept, with the reason. A provider this
 // tool did not create is never deleted. With nothing left, the plan is
 // empty, so a second destroy is a no-op.
-func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
+func NewDestroyPlan(orgID, roleName string, st *DestroyState, adopt bool) *DestroyPlan {
 	p := &DestroyPlan{
 		Account: st.Account, Partition: st.Partition, CallerARN: st.CallerARN, OrgID: orgID,
 		ProviderARN: policy.ProviderARN(st.Partition, st.Account, orgID),
 		RoleName:    roleName,
 		RoleARN:     fmt.Sprintf("arn:%s:iam::%s:role/%s", st.Partition, st.Account, roleName),
-		Deletes:     []Change{}, Keeps: []Kept{},
+		Deletes:     []Change{}, Keeps: []Kept{}, Adopt: adopt,
 	}
 	deleteRole := false
 	p.attached = map[string]bool{}
+	roleIaC := ""
 	if r := st.Role; r != nil {
 		for _, a := range r.AttachedPolicies {
 			p.attached[a] = true
@@ -226,8 +238,9 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 			p.RoleARN = r.ARN
 		}
 		owner := r.Tags[OrgIDTag]
+		managed := r.Tags[ManagedTag]
 		switch {
-		case !r.Owned():
+		case managed != ManagedByTool && IaCName(managed) == "":
 			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
 				Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag)", ManagedTag)})
 		case owner != "" && owner != orgID:
@@ -235,30 +248,38 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 				Reason: fmt.Sprintf("created by circleci-ecr-oidc for another CircleCI organization, %s", owner)})
 		default:
 			deleteRole = true
+			roleIaC = iacOwner(r.Tags, orgID)
+			add := func(c Change) {
+				c.ManagedBy = roleIaC
+				p.Deletes = append(p.Deletes, c)
+			}
 			for _, name := range slices.Sorted(slices.Values(r.InlinePolicies)) {
 				reason := "inline policy of the role; IAM deletes a role only without policies"
 				if name == PolicyName {
 					reason = "the ECR pull policy setup wrote"
 				}
-				p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRolePolicy, Name: roleName + "/" + name, Reason: reason})
+				add(Change{Action: ActionDelete, Resource: ResourceRolePolicy, Name: roleName + "/" + name, Reason: reason})
 			}
 			for _, a := range slices.Sorted(slices.Values(r.AttachedPolicies)) {
-				if isOwnManagedPolicy(a, roleName) && ownsManagedPolicy(st.ManagedPolicies, a, orgID) {
+				if isOwnManagedPolicy(a, roleName) && ownsManagedPolicy(st.ManagedPolicies, a, orgID, roleIaC) {
 					continue // deleted below, with the other policies of ours
 				}
-				p.Deletes = append(p.Deletes, Change{Action: ActionDetach, Resource: ResourceAttachedPolicy, Name: roleName + "/" + a,
+				add(Change{Action: ActionDetach, Resource: ResourceAttachedPolicy, Name: roleName + "/" + a,
 					Reason: "managed policy attached to the role; it is detached, not deleted"})
 			}
-			p.deleteManagedPolicies(st.ManagedPolicies)
+			p.deleteManagedPolicies(st.ManagedPolicies, roleIaC)
 			p.removeRegistryStatements(st)
-			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName,
-				Reason: fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)})
+			reason := fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)
+			if roleIaC != "" {
+				reason = fmt.Sprintf("tagged %s=%s: created by %s from a circleci-ecr-oidc export", ManagedTag, roleIaC, IaCName(roleIaC))
+			}
+			add(Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName, Reason: reason})
 		}
 	}
 	if st.Role == nil {
 		// An interrupted setup can leave the role's managed policies
 		// without the role.
-		p.deleteManagedPolicies(st.ManagedPolicies)
+		p.deleteManagedPolicies(st.ManagedPolicies, "")
 	}
 	if prov := st.Provider; prov != nil {
 		var users []string
@@ -268,39 +289,77 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState) *DestroyPlan {
 			}
 			users = append(users, name)
 		}
+		provIaC := iacOwner(prov.Tags, orgID)
 		switch {
-		case prov.Tags[ManagedTag] != "true":
+		case prov.Tags[ManagedTag] != ManagedByTool && provIaC == "":
 			k := Kept{Resource: ResourceProvider, Name: p.ProviderARN,
 				Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag); it was there before setup and is never deleted", ManagedTag), UsedBy: users}
 			p.Keeps = append(p.Keeps, k)
 		case len(users) > 0:
 			p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN,
-				Reason: "still trusted by other roles: " + strings.Join(users, ", "), UsedBy: users})
+				Reason: "still trusted by other roles: " + strings.Join(users, ", "), UsedBy: users, ManagedBy: provIaC})
+		case provIaC != "" && !adopt:
+			p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN, ManagedBy: provIaC,
+				Reason: fmt.Sprintf("managed by %s, tagged %s=%s: %s, or pass --adopt to delete it", IaCName(provIaC), ManagedTag, provIaC, iacRemoval(provIaC))})
 		default:
-			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceProvider, Name: p.ProviderARN,
-				Reason: fmt.Sprintf("tagged %s=true and no other role trusts it", ManagedTag)})
+			reason := fmt.Sprintf("tagged %s=true and no other role trusts it", ManagedTag)
+			if provIaC != "" {
+				reason = fmt.Sprintf("tagged %s=%s (created by %s), --adopt, and no other role trusts it", ManagedTag, provIaC, IaCName(provIaC))
+			}
+			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceProvider, Name: p.ProviderARN, Reason: reason, ManagedBy: provIaC})
 		}
 	}
 	return p
 }
 
+// CheckManagedBy returns an *IaCError, before any deletion, when the plan
+// deletes what an export created and Adopt is not set: that belongs to
+// Terraform or CloudFormation. It names the role when it is one of them.
+func (p *DestroyPlan) CheckManagedBy() error {
+	if p.Adopt {
+		return nil
+	}
+	i := slices.IndexFunc(p.Deletes, func(c Change) bool { return c.ManagedBy != "" && c.Resource == ResourceRole })
+	if i < 0 {
+		i = slices.IndexFunc(p.Deletes, func(c Change) bool { return c.ManagedBy != "" })
+	}
+	if i < 0 {
+		return nil
+	}
+	c := p.Deletes[i]
+	what := string(c.Resource) + " " + c.Name
+	if c.Resource == ResourceRole {
+		what = "role " + c.Name
+	}
+	return &IaCError{What: what, ManagedBy: c.ManagedBy, Delete: true}
+}
+
 // ownsManagedPolicy reports whether the policy with that ARN, found under
-// the role's path, carries the ownership tags for the organization.
-func ownsManagedPolicy(found []ObservedManagedPolicy, policyARN, orgID string) bool {
+// the role's path, carries the ownership tags for the organization, or was
+// created by the export that created the role (roleIaC).
+func ownsManagedPolicy(found []ObservedManagedPolicy, policyARN, orgID, roleIaC string) bool {
 	i := slices.IndexFunc(found, func(mp ObservedManagedPolicy) bool { return mp.ARN == policyARN })
-	return i >= 0 && checkManagedPolicyOwnership(found[i], Spec{OrgID: orgID}) == nil
+	return i >= 0 && managedPolicyDeletable(found[i], orgID, roleIaC)
+}
+
+// managedPolicyDeletable reports whether destroy deletes a managed policy
+// found under the role's path: the tool's for the organization, or an
+// export's (managedPolicyOwner).
+func managedPolicyDeletable(mp ObservedManagedPolicy, orgID, roleIaC string) bool {
+	return managedPolicyOwner(mp, roleIaC, orgID) != "" || checkManagedPolicyOwnership(mp, Spec{OrgID: orgID}) == nil
 }
 
 // deleteManagedPolicies plans the deletion of the managed policies under
-// the role's path that are ours, and keeps the others.
-func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy) {
+// the role's path that are ours or the role's export's, and keeps the
+// others.
+func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy, roleIaC string) {
 	for _, mp := range found {
-		if checkManagedPolicyOwnership(mp, Spec{OrgID: p.OrgID}) != nil {
+		if !managedPolicyDeletable(mp, p.OrgID, roleIaC) {
 			p.Keeps = append(p.Keeps, Kept{Resource: ResourceManagedPolicy, Name: mp.ARN,
 				Reason: fmt.Sprintf("under the role's path but not created by circleci-ecr-oidc for this organization (%s=%q, %s=%q)", ManagedTag, mp.Tags[ManagedTag], OrgIDTag, mp.Tags[OrgIDTag])})
 			continue
 		}
-		p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: mp.ARN,
+		p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: mp.ARN, ManagedBy: managedPolicyOwner(mp, roleIaC, p.OrgID),
 			Reason: "holds repository grants setup wrote beyond the inline policy; detached, its old versions deleted, then deleted"})
 	}
 }
@@ -337,10 +396,15 @@ func (p *DestroyPlan) removeRegistryStatements(st *DestroyState) {
 // Destroy makes the plan's deletions in order and stops at the first
 // failure, returning an *ApplyError with what was and was not done. An
 // entity that is already gone (NoSuchEntity) counts as deleted, so an
-// interrupted destroy can simply be run again. As in Apply, the end of ctx
+// interrupted destroy can simply be run again. A plan that deletes what an
+// export created, without Adopt, is refused before any deletion
+// (CheckManagedBy). As in Apply, the end of ctx
 // (an interruption) starts no further deletion but lets the one in flight
 // finish, within DefaultInterruptGrace, so the report is exact.
 func Destroy(ctx context.Context, c Clients, p *DestroyPlan, progress func(Event)) (Result, error) {
+	if err := p.CheckManagedBy(); err != nil {
+		return Result{Applied: []Change{}, NotApplied: p.Deletes}, err
+	}
 	if progress == nil {
 		progress = func(Event) {}
 	}

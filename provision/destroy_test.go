@@ -128,7 +128,7 @@ func TestDestroyPlan(t *testing.T) {
 			if w := f.writes(); len(w) != 0 {
 				t.Fatalf("observing wrote %v", w)
 			}
-			p := NewDestroyPlan(testOrg, role, st)
+			p := NewDestroyPlan(testOrg, role, st, false)
 			want := tt.delete
 			if want == nil {
 				want = []string{}
@@ -153,7 +153,7 @@ func TestDestroyPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p2 := NewDestroyPlan(testOrg, role, again); p2.HasChanges() {
+			if p2 := NewDestroyPlan(testOrg, role, again, false); p2.HasChanges() {
 				t.Errorf("second destroy plans %q", destroyKeys(p2))
 			}
 		})
@@ -193,7 +193,7 @@ func TestDestroyStopsAtFirstFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	f.failures["DeleteRole"] = apiError("AccessDenied")
 	res, err := Destroy(context.Background(), f.clients(), p, nil)
 	var ae *ApplyError
@@ -214,7 +214,7 @@ func TestDestroyTreatsGoneAsDone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	// Another run deleted everything between our read and our writes.
 	delete(f.roles, DefaultRoleName)
 	delete(f.providers, testProviderARN)

@@ -393,6 +393,23 @@ func (f *fakeAWS) ListPolicyTags(_ context.Context, in *iam.ListPolicyTagsInput,
 	return &iam.ListPolicyTagsOutput{Tags: slices.Clone(p.tags)}, nil
 }
 
+func (f *fakeAWS) TagPolicy(_ context.Context, in *iam.TagPolicyInput, _ ...func(*iam.Options)) (*iam.TagPolicyOutput, error) {
+	if err := f.record("TagPolicy"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range in.Tags {
+		p.tags = slices.DeleteFunc(p.tags, func(o iamtypes.Tag) bool { return aws.ToString(o.Key) == aws.ToString(t.Key) })
+		p.tags = append(p.tags, t)
+	}
+	return &iam.TagPolicyOutput{}, nil
+}
+
 func (f *fakeAWS) ListPolicyVersions(_ context.Context, in *iam.ListPolicyVersionsInput, _ ...func(*iam.Options)) (*iam.ListPolicyVersionsOutput, error) {
 	if err := f.record("ListPolicyVersions"); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -200,10 +201,11 @@ func (p *Plan) planManagedPolicies() error {
 		have, ok := observed[mp.Name]
 		if !ok {
 			p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceManagedPolicy, Name: mp.Name,
-				Reason: fmt.Sprintf("holds %d repository grants beyond the inline policy's quota", mp.Repositories)})
+				Reason: fmt.Sprintf("holds %d repository grants beyond the inline policy's quota", mp.Repositories), ManagedBy: p.RoleManagedBy})
 			continue
 		}
-		if err := checkManagedPolicyOwnership(have, p.Spec); err != nil {
+		owner, err := p.checkManagedPolicy(have)
+		if err != nil {
 			return err
 		}
 		doc, err := mp.Document.JSON()
@@ -212,24 +214,42 @@ func (p *Plan) planManagedPolicies() error {
 		}
 		if !policy.Equal(have.Document, doc) {
 			p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceManagedPolicy, Name: mp.Name,
-				Reason: "its document differs from the desired one"})
+				Reason: "its document differs from the desired one", ManagedBy: owner})
 		}
 		if !attached[have.ARN] {
 			p.Changes = append(p.Changes, Change{Action: ActionAttach, Resource: ResourceManagedPolicy, Name: mp.Name,
-				Reason: "not attached to role " + p.RoleName})
+				Reason: "not attached to role " + p.RoleName, ManagedBy: cmp.Or(owner, p.RoleManagedBy)})
+		}
+		if p.Spec.Adopt && len(missingTags(have.Tags, ownershipTags(p.Spec.OrgID))) > 0 {
+			reason := "take it over: add the ownership tags"
+			if owner != "" {
+				reason = fmt.Sprintf("take it over from %s: set %s=%s", IaCName(owner), ManagedTag, ManagedByTool)
+			}
+			p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceManagedPolicy, Name: mp.Name, Reason: reason, ManagedBy: owner})
 		}
 	}
 	for _, have := range p.Observed.ManagedPolicies {
 		if wanted[have.Name] {
 			continue
 		}
-		if err := checkManagedPolicyOwnership(have, p.Spec); err != nil {
+		owner, err := p.checkManagedPolicy(have)
+		if err != nil {
 			return err
 		}
 		p.Changes = append(p.Changes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: have.Name,
-			Reason: "no longer needed: the repositories fit in fewer documents"})
+			Reason: "no longer needed: the repositories fit in fewer documents", ManagedBy: owner})
 	}
 	return nil
+}
+
+// checkManagedPolicy applies the ownership rule to a managed policy found
+// under the role's path and returns the export's tool that owns it, if
+// one does (managedPolicyOwner): its changes are then marked, not refused.
+func (p *Plan) checkManagedPolicy(have ObservedManagedPolicy) (string, error) {
+	if owner := managedPolicyOwner(have, p.RoleManagedBy, p.Spec.OrgID); owner != "" {
+		return owner, nil
+	}
+	return "", checkManagedPolicyOwnership(have, p.Spec)
 }
 
 // managedPolicy returns the plan's managed policy of that name.
@@ -271,6 +291,13 @@ func applyManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Chang
 		return fmt.Errorf("unknown managed policy %s", c.Name)
 	}
 	switch c.Action {
+	case ActionTag:
+		have, ok := p.observedManagedPolicy(c.Name)
+		if !ok {
+			return fmt.Errorf("unknown managed policy %s", c.Name)
+		}
+		_, err := api.TagPolicy(ctx, &iam.TagPolicyInput{PolicyArn: aws.String(have.ARN), Tags: iamTags(p.Tags())})
+		return err
 	case ActionUpdate:
 		doc, err := mp.Document.JSON()
 		if err != nil {

@@ -298,7 +298,7 @@ func TestManagedPolicyVerifyAndDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dp := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	dp := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	var got []string
 	for _, c := range dp.Deletes {
 		got = append(got, string(c.Action)+" "+string(c.Resource))

@@ -44,6 +44,10 @@ type Change struct {
 	Name     string   `json:"name"`
 	// Reason says why the change is needed, for people.
 	Reason string `json:"reason,omitempty"`
+	// ManagedBy is ManagedByTerraform or ManagedByCloudFormation when the
+	// change acts on what an export created (the role's changes when the
+	// role was): setup and destroy refuse it without --adopt.
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 func (c Change) String() string {
@@ -70,6 +74,11 @@ type Plan struct {
 	// ProviderExists and RoleExists describe the observed state.
 	ProviderExists bool `json:"provider_exists"`
 	RoleExists     bool `json:"role_exists"`
+	// ProviderManagedBy and RoleManagedBy are ManagedByTerraform or
+	// ManagedByCloudFormation when an export applied with that tool created
+	// the provider or the role for this organization, else "".
+	ProviderManagedBy string `json:"provider_managed_by,omitempty"`
+	RoleManagedBy     string `json:"role_managed_by,omitempty"`
 
 	TrustPolicy policy.Document `json:"trust_policy"`
 	// PermissionsPolicy is the inline policy: ecr:GetAuthorizationToken
@@ -113,7 +122,9 @@ func (e *QuotaError) Error() string {
 // NewPlan compares the desired state with the observed one. It refuses
 // (with an error wrapping ErrNotOwned) to plan changes to a role this tool
 // does not own unless spec.Adopt, refuses documents over quota, and fails
-// on missing repositories unless spec.AllowMissingRepos.
+// on missing repositories unless spec.AllowMissingRepos. Changes to what an
+// export created are planned as usual and marked with the tool that owns
+// them (Change.ManagedBy); CheckManagedBy refuses them.
 func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	p := &Plan{
 		Spec: spec, Observed: obs,
@@ -386,13 +397,17 @@ func (p *Plan) image() (string, error) {
 
 func (p *Plan) planProvider() error {
 	prov := p.Observed.Provider
+	if prov != nil {
+		p.ProviderManagedBy = iacOwner(prov.Tags, p.Spec.OrgID)
+	}
 	switch {
 	case prov == nil:
 		p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceProvider, Name: p.ProviderARN,
 			Reason: "no OIDC provider for " + policy.IssuerURL(p.Spec.OrgID)})
 	case !slices.Contains(prov.ClientIDs, p.Spec.OrgID):
 		p.Changes = append(p.Changes, Change{Action: ActionAddAudience, Resource: ResourceProvider, Name: p.ProviderARN,
-			Reason: fmt.Sprintf("the existing provider's audiences %v lack the organization ID", prov.ClientIDs)})
+			Reason:    fmt.Sprintf("the existing provider's audiences %v lack the organization ID", prov.ClientIDs),
+			ManagedBy: p.ProviderManagedBy})
 		if slices.Contains(prov.ClientIDs, "sts.amazonaws.com") {
 			p.Warnings = append(p.Warnings, "the provider lists sts.amazonaws.com as an audience; CircleCI tokens carry the organization ID, so that entry matches nothing")
 		}
@@ -418,27 +433,36 @@ func (p *Plan) planRole() error {
 		)
 		return nil
 	}
-	if err := checkOwnership(role, p.Spec); err != nil {
+	p.RoleManagedBy = iacOwner(role.Tags, p.Spec.OrgID)
+	if err := checkOwnership(role, p.Spec); err != nil && !errors.Is(err, ErrManagedByIaC) {
 		return err
 	}
+	add := func(c Change) {
+		c.ManagedBy = p.RoleManagedBy
+		p.Changes = append(p.Changes, c)
+	}
 	if !policy.Equal(role.TrustPolicy, trust) {
-		p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceTrustPolicy, Name: p.RoleName, Reason: "the trust policy differs from the desired one"})
+		add(Change{Action: ActionUpdate, Resource: ResourceTrustPolicy, Name: p.RoleName, Reason: "the trust policy differs from the desired one"})
 	}
 	switch {
 	case role.PermissionsPolicy == "":
-		p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the role has no " + PolicyName + " policy"})
+		add(Change{Action: ActionCreate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the role has no " + PolicyName + " policy"})
 	case !policy.Equal(role.PermissionsPolicy, perms):
-		p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the permissions policy differs from the desired one"})
+		add(Change{Action: ActionUpdate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the permissions policy differs from the desired one"})
 	}
-	if missing := missingTags(role.Tags, p.Tags()); len(missing) > 0 {
-		if err := checkTagCount(p.RoleName, role.Tags, p.Tags()); err != nil {
+	want := p.roleTags()
+	if missing := missingTags(role.Tags, want); len(missing) > 0 {
+		if err := checkTagCount(p.RoleName, role.Tags, want); err != nil {
 			return err
 		}
 		reason := "add ownership tags"
-		if len(missingTags(role.Tags, ownershipTags(p.Spec.OrgID))) == 0 {
+		switch {
+		case p.RoleManagedBy != "" && p.Spec.Adopt:
+			reason = fmt.Sprintf("take it over from %s: set %s=%s", IaCName(p.RoleManagedBy), ManagedTag, ManagedByTool)
+		case len(missingTags(role.Tags, keepManagedBy(ownershipTags(p.Spec.OrgID), p.RoleManagedBy, p.Spec.Adopt))) == 0:
 			reason = "set tags " + strings.Join(missing, ", ")
 		}
-		p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: reason})
+		add(Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: reason})
 	}
 	if extra := role.OtherPolicies(); len(extra) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions (left as they are): %s", p.RoleName, strings.Join(extra, ", ")))
@@ -455,4 +479,70 @@ func (p *Plan) Tags() map[string]string {
 	}
 	maps.Copy(tags, ownershipTags(p.Spec.OrgID))
 	return tags
+}
+
+// roleTags are the tags the existing role should carry: Tags, except that
+// a role an export created keeps its tool's ManagedTag value unless setup
+// adopts it, so that the tag alone is not a difference.
+func (p *Plan) roleTags() map[string]string {
+	return keepManagedBy(p.Tags(), p.RoleManagedBy, p.Spec.Adopt)
+}
+
+// keepManagedBy returns tags with ManagedTag set to managedBy, the value of
+// an export, unless that is "" or the resource is being adopted.
+func keepManagedBy(tags map[string]string, managedBy string, adopt bool) map[string]string {
+	if managedBy != "" && !adopt {
+		tags = maps.Clone(tags)
+		tags[ManagedTag] = managedBy
+	}
+	return tags
+}
+
+// ExportTags are the tags an export declares on the provider, the role and
+// the managed policies: those of Tags, with ManagedTag naming the tool that
+// applies the export (ManagedByTerraform or ManagedByCloudFormation), so
+// that setup and destroy leave what it creates to that tool.
+func ExportTags(spec Spec, managedBy string) map[string]string {
+	tags := (&Plan{Spec: spec}).Tags()
+	tags[ManagedTag] = managedBy
+	return tags
+}
+
+// CheckManagedBy returns an *IaCError when the plan changes what an export
+// created and Spec.Adopt is not set: the change belongs in the Terraform
+// configuration or CloudFormation template. It names the role before the
+// provider before a managed policy.
+func (p *Plan) CheckManagedBy() error {
+	if p.Spec.Adopt {
+		return nil
+	}
+	var first *Change
+	rank := func(c *Change) int {
+		switch c.Resource {
+		case ResourceProvider:
+			return 1
+		case ResourceManagedPolicy:
+			return 2
+		}
+		return 0
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.ManagedBy != "" && (first == nil || rank(c) < rank(first)) {
+			first = c
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	what := "role " + p.RoleName
+	switch first.Resource {
+	case ResourceProvider:
+		what = "OIDC provider " + p.ProviderARN
+	case ResourceManagedPolicy:
+		if p.RoleManagedBy == "" {
+			what = "managed policy " + first.Name
+		}
+	}
+	return &IaCError{What: what, ManagedBy: first.ManagedBy}
 }

@@ -373,7 +373,7 @@ func TestDestroyRemovesRegistryStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	kept := 0
 	for _, k := range p.Keeps {
 		if k.Resource == ResourceRepositoryPolicy && strings.Contains(k.Reason, "--registry-profile") {
@@ -388,7 +388,7 @@ func TestDestroyRemovesRegistryStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = NewDestroyPlan(testOrg, DefaultRoleName, st)
+	p = NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	var order []string
 	for _, c := range p.Deletes {
 		order = append(order, string(c.Action)+" "+string(c.Resource))
@@ -415,7 +415,7 @@ func TestDestroyRemovesRegistryStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := NewDestroyPlan(testOrg, DefaultRoleName, st); p.HasChanges() {
+	if p := NewDestroyPlan(testOrg, DefaultRoleName, st, false); p.HasChanges() {
 		t.Errorf("second destroy plans %v", p.Deletes)
 	}
 }
@@ -488,7 +488,7 @@ func TestDestroyReReadsTheRepositoryPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	i := slices.IndexFunc(p.Deletes, func(c Change) bool { return c.Resource == ResourceRepositoryPolicy })
 	if i < 0 || !strings.Contains(p.Deletes[i].Reason, "is the only one") {
 		t.Fatalf("plan: %v", p.Deletes)
@@ -520,7 +520,7 @@ func TestDestroyKeepsAProviderTrustedSinceThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dp := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	dp := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	if !slices.ContainsFunc(dp.Deletes, func(c Change) bool { return c.Resource == ResourceProvider }) {
 		t.Fatalf("the plan keeps the provider: %v", dp.Keeps)
 	}

@@ -558,7 +558,7 @@ func TestDestroyInterruptWaitsForInFlightDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewDestroyPlan(testOrg, DefaultRoleName, st)
+	p := NewDestroyPlan(testOrg, DefaultRoleName, st, false)
 	h := &heldDelete{fakeAWS: f, held: make(chan struct{}), release: make(chan struct{})}
 	ctx, interrupt := context.WithCancelCause(context.Background())
 	type outcome struct {

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -40,6 +41,12 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 			roleState = "exists, will be updated (see the changes below)"
 		}
 	}
+	if p.ProviderManagedBy != "" {
+		provState += "; managed by " + IaCName(p.ProviderManagedBy)
+	}
+	if p.RoleManagedBy != "" {
+		roleState += "; managed by " + IaCName(p.RoleManagedBy)
+	}
 	fmt.Fprintf(&b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
 	fmt.Fprintf(&b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)
 	fmt.Fprintf(&b, "Repositories\n")
@@ -63,10 +70,19 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 	} else {
 		fmt.Fprintf(&b, "\nPlan: %d change(s)\n", len(p.Changes))
 		for _, c := range p.Changes {
-			fmt.Fprintf(&b, "  %s %s %s %s\n", symbol(c.Action), c.Action, c.Resource, c.Name)
+			fmt.Fprintf(&b, "  %s %s %s %s", symbol(c.Action), c.Action, c.Resource, c.Name)
+			if c.ManagedBy != "" {
+				fmt.Fprintf(&b, " [managed by %s]", IaCName(c.ManagedBy))
+			}
+			b.WriteString("\n")
 			if c.Reason != "" {
 				fmt.Fprintf(&b, "      (%s)\n", c.Reason)
 			}
+		}
+		var iac *IaCError
+		if errors.As(p.CheckManagedBy(), &iac) {
+			fmt.Fprintf(&b, "\nNote: %s is managed by %s (tagged %s=%s): setup refuses these changes; change the %s instead, or pass --adopt to take it over.\n",
+				iac.What, IaCName(iac.ManagedBy), ManagedTag, iac.ManagedBy, iacSource(iac.ManagedBy))
 		}
 	}
 	if withDocuments {

@@ -264,7 +264,7 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 				if i == 0 {
 					found = obs.ManagedPolicies
 				}
-				sp.Removals = append(sp.Removals, removalPlan(spec.OrgID, name, obs, role, found))
+				sp.Removals = append(sp.Removals, removalPlan(spec.OrgID, name, obs, role, found, spec.Adopt))
 			}
 			continue
 		}
@@ -293,12 +293,13 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 // removalPlan plans the deletion of a shard role of ours that no longer
 // admits a requested project: its policies, its managed policies and the
 // role, as destroy would, but never the provider, which the other shard
-// roles trust.
-func removalPlan(orgID, name string, obs *Observed, role *ObservedRole, managed []ObservedManagedPolicy) *DestroyPlan {
+// roles trust. Like the plans of the other shard roles, it takes a role an
+// export created only with adopt (checkOwnership refused it before).
+func removalPlan(orgID, name string, obs *Observed, role *ObservedRole, managed []ObservedManagedPolicy, adopt bool) *DestroyPlan {
 	p := NewDestroyPlan(orgID, name, &DestroyState{
 		Account: obs.Account, Partition: obs.Partition, CallerARN: obs.CallerARN,
 		Role: role, ManagedPolicies: managed,
-	})
+	}, adopt)
 	for i := range p.Deletes {
 		if p.Deletes[i].Resource == ResourceRole {
 			admitted := ProjectsAdmitted(role.TrustPolicy, orgID)

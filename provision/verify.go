@@ -33,6 +33,9 @@ type Check struct {
 	OK   bool   `json:"ok"`
 	// Detail says what was found, and when not OK what differs.
 	Detail string `json:"detail"`
+	// ManagedBy is ManagedByTerraform or ManagedByCloudFormation on the
+	// provider and ownership items when an export created the resource.
+	ManagedBy string `json:"managed_by,omitempty"`
 	// Diff holds the document difference, line by line, of the canonical
 	// indented JSON: "- " lines are in the live document only, "+ " lines
 	// only in the one setup would write, "  " lines are shared context.
@@ -94,10 +97,13 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 		add(Check{Item: CheckProvider, Name: p.ProviderARN, Detail: "missing: no OIDC provider for " + policy.IssuerURL(spec.OrgID) + " in this account"})
 	} else {
 		owner := "not created by circleci-ecr-oidc (shared; setup only adds its audience)"
-		if prov.Tags[ManagedTag] == "true" {
+		switch {
+		case p.ProviderManagedBy != "":
+			owner = fmt.Sprintf("managed by %s (tagged %s=%s by a circleci-ecr-oidc export)", IaCName(p.ProviderManagedBy), ManagedTag, p.ProviderManagedBy)
+		case prov.Tags[ManagedTag] == ManagedByTool:
 			owner = "created by circleci-ecr-oidc"
 		}
-		add(Check{Item: CheckProvider, Name: p.ProviderARN, OK: true, Detail: "exists, " + owner})
+		add(Check{Item: CheckProvider, Name: p.ProviderARN, OK: true, Detail: "exists, " + owner, ManagedBy: p.ProviderManagedBy})
 		switch {
 		case slices.Contains(prov.ClientIDs, spec.OrgID):
 			add(Check{Item: CheckProviderAudience, Name: p.ProviderARN, OK: true, Detail: "client IDs include the organization ID " + spec.OrgID})
@@ -116,7 +122,10 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 	} else {
 		add(Check{Item: CheckRole, Name: role.ARN, OK: true, Detail: "exists"})
 		own := Check{Item: CheckOwnership, Name: spec.RoleName, OK: true, Detail: fmt.Sprintf("tagged %s=true for organization %s", ManagedTag, spec.OrgID)}
-		if err := checkOwnership(role, Spec{RoleName: spec.RoleName, OrgID: spec.OrgID}); err != nil {
+		if iac := p.RoleManagedBy; iac != "" {
+			own.ManagedBy = iac
+			own.Detail = fmt.Sprintf("managed by %s: tagged %s=%s for organization %s by a circleci-ecr-oidc export; setup and destroy leave it to %s unless --adopt", IaCName(iac), ManagedTag, iac, spec.OrgID, IaCName(iac))
+		} else if err := checkOwnership(role, Spec{RoleName: spec.RoleName, OrgID: spec.OrgID}); err != nil {
 			own.OK = false
 			own.Detail = fmt.Sprintf("not managed by circleci-ecr-oidc for this organization (%s=%q, %s=%q); setup refuses to change it without --adopt", ManagedTag, role.Tags[ManagedTag], OrgIDTag, role.Tags[OrgIDTag])
 		}
@@ -145,9 +154,10 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 			add(c)
 		}
 
-		if missing := missingTags(role.Tags, p.Tags()); len(missing) > 0 {
+		// An export's role is compared with its own ManagedTag value.
+		want := keepManagedBy(p.Tags(), p.RoleManagedBy, false)
+		if missing := missingTags(role.Tags, want); len(missing) > 0 {
 			parts := make([]string, 0, len(missing))
-			want := p.Tags()
 			for _, k := range missing {
 				have, ok := lookupValueFold(role.Tags, k)
 				if !ok {

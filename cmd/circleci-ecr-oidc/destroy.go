@@ -25,6 +25,8 @@ type destroyOptions struct {
 	// repositories the role was granted, whose policies setup gave a
 	// statement for the role.
 	RegistryProfile string
+	// Adopt deletes what a Terraform or CloudFormation export created too.
+	Adopt bool
 }
 
 func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
@@ -37,6 +39,11 @@ It deletes the role only if it carries the circleci-ecr-oidc:managed=true tag (i
 policies are deleted or detached first), and the OIDC provider only if setup created it
 and no other role in the account trusts it. A provider it did not create is never
 deleted. Running it again when nothing is left changes nothing and exits 0.
+
+A role that a Terraform or CloudFormation export created (tagged
+circleci-ecr-oidc:managed=terraform or cloudformation) belongs to that tool: destroy
+shows the plan and exits 1 without deleting anything, unless --adopt; such a provider
+is kept unless --adopt.
 
 With --registry-profile, the statement setup merged for the role into the repository
 policies of repositories in another account is taken out again (every other statement
@@ -61,6 +68,7 @@ and without --yes it prints the plan and exits 1 without deleting anything.`,
 	fs.StringVar(&opts.Profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
+	fs.BoolVar(&opts.Adopt, "adopt", false, "also delete a role, its policies and the provider that a Terraform or CloudFormation export created")
 	fs.StringVar(&opts.RegistryProfile, "registry-profile", "", "AWS profile of the account holding repositories granted by ARN: remove the role's statement from their repository policies")
 	return cmd
 }
@@ -108,12 +116,16 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if err != nil {
 		return awsHint(err)
 	}
-	p := provision.NewDestroyPlan(org, opts.RoleName, st)
+	p := provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt)
 	out := &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}
 	if opts.Output == "text" {
 		if _, err := io.WriteString(opts.IO.Out, destroyText(p)); err != nil {
 			return fmt.Errorf("write the plan: %w", err)
 		}
+	}
+	if err := p.CheckManagedBy(); err != nil {
+		out.Error = err.Error()
+		return writeDestroyJSON(opts, out, err)
 	}
 	if !p.HasChanges() {
 		out.Applied, out.NotDeleted = true, []provision.Change{}
@@ -178,6 +190,14 @@ func destroyProgress(io IOStreams) func(provision.Event) {
 	}
 }
 
+// managedByNote marks a change to what an export created, in text output.
+func managedByNote(managedBy string) string {
+	if managedBy == "" {
+		return ""
+	}
+	return " [managed by " + provision.IaCName(managedBy) + "]"
+}
+
 // writeDestroyItems writes what a destroy plan deletes, in order, and what
 // it keeps, with the reasons.
 func writeDestroyItems(w io.Writer, p *provision.DestroyPlan) error {
@@ -185,7 +205,7 @@ func writeDestroyItems(w io.Writer, p *provision.DestroyPlan) error {
 	if len(p.Deletes) > 0 {
 		fmt.Fprintf(&b, "Will delete, in this order (%d):\n", len(p.Deletes))
 		for _, c := range p.Deletes {
-			fmt.Fprintf(&b, "  - %s %s %s\n      (%s)\n", c.Action, c.Resource, c.Name, c.Reason)
+			fmt.Fprintf(&b, "  - %s %s %s%s\n      (%s)\n", c.Action, c.Resource, c.Name, managedByNote(c.ManagedBy), c.Reason)
 		}
 	}
 	if len(p.Keeps) > 0 {

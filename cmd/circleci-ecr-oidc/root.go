@@ -90,7 +90,7 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
 	fs.StringVar(&f.image, "image", "", "image URI for the snippet (default: the first named repository at :latest)")
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
-	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create")
+	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create, or that a Terraform or CloudFormation export created")
 	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
 	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("attempts per AWS call, first try included, %d to %d; waits between attempts grow to %s and a call stops after %g minutes (default: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else %d)",
 		minAttempts, maxAttempts, maxRetryWait, callTimeLimit.Minutes(), defaultAttempts))

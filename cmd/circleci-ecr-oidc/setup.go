@@ -93,6 +93,13 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 			return err
 		}
 	}
+	if err := p.CheckManagedBy(); err != nil {
+		if opts.Flags.output == "json" {
+			out.Error = err.Error()
+			return writeJSONThen(opts.IO, out, err)
+		}
+		return err
+	}
 	if !opts.Yes {
 		if !opts.IO.CanPrompt() {
 			err := fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", len(p.Changes))

@@ -192,6 +192,11 @@ func runShardedSetup(ctx context.Context, opts *setupOptions) error {
 		out.Applied = true
 		return finishSharded(opts, out, nil)
 	}
+	for _, p := range sp.Plans {
+		if err := p.CheckManagedBy(); err != nil {
+			return finishSharded(opts, out, err)
+		}
+	}
 	if !opts.Yes {
 		if !opts.IO.CanPrompt() {
 			err := fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", len(out.Changes))

@@ -93,6 +93,12 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 		out.Applied, out.NotApplied = true, []provision.Change{}
 		return thenPatchConfig(ctx, opts, p, wizardResult(opts, out))
 	}
+	if err := p.CheckManagedBy(); err != nil {
+		if werr := p.WriteText(opts.IO.ErrOut, false); werr != nil {
+			return werr
+		}
+		return err
+	}
 	if opts.Yes {
 		if err := p.WriteText(opts.IO.ErrOut, true); err != nil {
 			return err
