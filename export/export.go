@@ -2,7 +2,9 @@
 // instead of creating it: a Terraform configuration or a CloudFormation
 // template with the same OIDC provider, role, trust policy, inline pull
 // policy, managed policies (when the repository grants do not all fit the
-// inline policy) and tags.
+// inline policy) and tags. The tags mark what it declares as managed by
+// Terraform or CloudFormation (provision.ExportTags), so that setup and
+// destroy leave it to that tool while plan and verify compare it as usual.
 //
 // Export makes no AWS call. The account ID and partition are resolved by the
 // target when it is applied (Terraform data sources, CloudFormation pseudo
@@ -68,9 +70,15 @@ func Render(format Format, spec provision.Spec) ([]File, error) {
 		RoleName: spec.RoleName, PolicyName: provision.PolicyName, RoleDescription: provision.RoleDescription,
 		Description: "CircleCI OIDC provider and ECR pull role for organization " + spec.OrgID + " (circleci-ecr-oidc)",
 	}
-	// The tags a plan puts on what setup creates: --tag values plus the
-	// ownership tags.
-	tags := (&provision.Plan{Spec: spec}).Tags()
+	// The tags setup puts on what it creates (--tag values plus the
+	// ownership tags), but with the managed tag naming the tool that
+	// applies the export: setup and destroy then leave what it creates to
+	// that tool instead of fighting its state.
+	managedBy := provision.ManagedByTerraform
+	if format == CloudFormation {
+		managedBy = provision.ManagedByCloudFormation
+	}
+	tags := provision.ExportTags(spec, managedBy)
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		data.Tags = append(data.Tags, templates.Tag{Key: k, Value: tags[k]})
 	}

@@ -478,3 +478,30 @@ func terraformDocuments(t *testing.T, spec provision.Spec, partition, account st
 	}
 	return docs
 }
+
+// TestExportTagsNameTheTool checks that every tag set in an export carries
+// the managed tag with the tool that applies it, never "true": setup and
+// destroy must not take what Terraform or CloudFormation created for
+// their own.
+func TestExportTagsNameTheTool(t *testing.T) {
+	for _, tt := range []struct {
+		format        Format
+		want, wantNot string
+		sets          int
+	}{
+		// Terraform: one local.tags map, used by the provider, the role and
+		// each managed policy.
+		{Terraform, `"circleci-ecr-oidc:managed" = "terraform"`, `"circleci-ecr-oidc:managed" = "true"`, 1},
+		// CloudFormation: the provider's and the role's Tags lists.
+		{CloudFormation, "- Key: \"circleci-ecr-oidc:managed\"\n          Value: \"cloudformation\"", `Value: "true"`, 2},
+	} {
+		files, err := Render(tt.format, manySpec(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := files[0].Content
+		if n := strings.Count(out, tt.want); n != tt.sets || strings.Contains(out, tt.wantNot) {
+			t.Errorf("%s: %d tag sets with %q (want %d), or one with %q", tt.format, n, tt.want, tt.sets, tt.wantNot)
+		}
+	}
+}

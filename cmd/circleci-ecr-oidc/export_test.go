@@ -19,6 +19,7 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
 const exportOtherProject = "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b"
@@ -154,6 +155,16 @@ func indentJSON(s string) string {
 	return string(b)
 }
 
+// exportedState is what an export applied with Terraform should create when
+// setup created want: the same, but tagged as Terraform's.
+func exportedState(want iamState) iamState {
+	want.RoleTags = maps.Clone(want.RoleTags)
+	want.RoleTags[provision.ManagedTag] = provision.ManagedByTerraform
+	want.ProviderTags = maps.Clone(want.ProviderTags)
+	want.ProviderTags[provision.ManagedTag] = provision.ManagedByTerraform
+	return want
+}
+
 // compareIAMState asserts that got matches the reference semantically: the
 // documents through policy.Equal (IAM may reorder or re-encode them).
 func compareIAMState(t *testing.T, got, want iamState, provider bool) {
@@ -219,9 +230,9 @@ func TestExportTerraformRoundTrip(t *testing.T) {
 		got := readIAMState(t, cfg, "circleci-ecr-pull")
 		t.Logf("terraform created:\ntrust policy %s\npermissions policy %s\nprovider audiences %v, tags %v; role tags %v",
 			indentJSON(got.Trust), indentJSON(got.Permissions), got.ClientIDs, got.ProviderTags, got.RoleTags)
-		compareIAMState(t, got, want, true)
+		compareIAMState(t, got, exportedState(want), true)
 
-		// setup recognises what Terraform created as its own: nothing to do.
+		// plan compares what Terraform created as usual: nothing to do.
 		awstest.CreateRepositories(t, cfg, "app")
 		if r := runBinary(t, env, append([]string{"plan", "--detailed-exitcode"}, exportSpecArgs...)...); r.code != 0 {
 			t.Errorf("plan after terraform apply exit %d, want 0 (no changes)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -243,11 +254,167 @@ func TestExportTerraformRoundTrip(t *testing.T) {
 		}
 		terraform(t, tf, dir, env, "apply", "-auto-approve", "-input=false", "-no-color", "-state=adopt.tfstate", "-var", "create_oidc_provider=false")
 		got := readIAMState(t, cfg, "circleci-ecr-pull")
-		compareIAMState(t, got, want, false)
+		compareIAMState(t, got, exportedState(want), false)
 		if len(got.ProviderTags) != 0 {
 			t.Errorf("the adopted provider was changed: tags %v", got.ProviderTags)
 		}
 	})
+}
+
+// TestExportTerraformOwnedByTerraform applies the Terraform export against
+// moto_server, over what an earlier version's export (tagged managed=true)
+// created, which it retags in place, and then runs the tool on what
+// Terraform created, through a counting proxy: verify and plan compare it as usual and say Terraform
+// manages it; setup with a pending change and destroy exit 1 with zero
+// writes, saying to change the Terraform configuration instead; and setup
+// --adopt takes the role over, after which destroy deletes it but keeps the
+// provider, still Terraform's.
+func TestExportTerraformOwnedByTerraform(t *testing.T) {
+	tf := requireTool(t, "terraform", "apply the Terraform export")
+	mirror := terraformMirror(t)
+	moto := awstest.StartMoto(t)
+	proxy, cfg := awstest.Behind(t, moto, "app")
+	env := moto.Environ(proxy.URL())
+
+	dir := t.TempDir()
+	if r := runBinary(t, env, append([]string{"export", "--format", "terraform", "--out", dir}, exportSpecArgs...)...); r.code != 0 {
+		t.Fatalf("export exit %d: %s", r.code, r.stderr)
+	}
+	// Terraform talks to moto directly: the proxy counts the tool's calls.
+	tfEnv := append(terraformEnv(t, mirror, moto.Environ(moto.URL())), "AWS_EC2_METADATA_DISABLED=true")
+	terraform(t, tf, dir, tfEnv, "init", "-input=false", "-no-color")
+
+	// First what an earlier version exported, tagged managed=true; applying
+	// the current export over it retags the resources in place.
+	mainTF := filepath.Join(dir, "main.tf")
+	current, err := os.ReadFile(mainTF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ours, theirs = `"circleci-ecr-oidc:managed" = "true"`, `"circleci-ecr-oidc:managed" = "terraform"`
+	earlier := strings.Replace(string(current), theirs, ours, 1)
+	if earlier == string(current) {
+		t.Fatalf("the export has no %s", theirs)
+	}
+	if err := os.WriteFile(mainTF, []byte(earlier), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	terraform(t, tf, dir, tfEnv, "apply", "-auto-approve", "-input=false", "-no-color")
+	roleID := func() string {
+		t.Helper()
+		out, err := iam.NewFromConfig(cfg).GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("circleci-ecr-pull")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.Role.RoleId)
+	}
+	before := roleID()
+	if err := os.WriteFile(mainTF, current, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	terraform(t, tf, dir, tfEnv, "apply", "-auto-approve", "-input=false", "-no-color")
+	st := readIAMState(t, cfg, "circleci-ecr-pull")
+	if roleID() != before || st.RoleTags[provision.ManagedTag] != "terraform" || st.ProviderTags[provision.ManagedTag] != "terraform" {
+		t.Fatalf("re-applying the export replaced the role (%v) or did not retag it: role tags %v, provider tags %v", roleID() != before, st.RoleTags, st.ProviderTags)
+	}
+	proxy.Reset()
+
+	noWrites := func(what string) {
+		t.Helper()
+		if w := proxy.Writes(); len(w) != 0 {
+			t.Errorf("%s wrote %v", what, w)
+		}
+		proxy.Reset()
+	}
+	run := func(want int, args ...string) invocation {
+		t.Helper()
+		r := runBinary(t, env, args...)
+		if r.code != want {
+			t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
+		}
+		return r
+	}
+	spec := func(cmd string, extra ...string) []string {
+		return append(append([]string{cmd}, exportSpecArgs...), extra...)
+	}
+
+	verify := run(0, spec("verify")...)
+	if !strings.Contains(verify.stdout, "managed by Terraform") || !strings.Contains(verify.stdout, "Result: OK") {
+		t.Errorf("verify does not say Terraform manages the resources:\n%s", verify.stdout)
+	}
+	t.Logf("verify:\n%s", verify.stdout)
+	noWrites("verify")
+	plan := run(0, spec("plan", "--detailed-exitcode")...)
+	if !strings.Contains(plan.stdout, "No changes") || !strings.Contains(plan.stdout, "managed by Terraform") {
+		t.Errorf("plan:\n%s", plan.stdout)
+	}
+	noWrites("plan")
+
+	// A pending change: setup refuses before any write, in text and JSON.
+	another := []string{"--project-id", "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"}
+	setup := run(exitError, spec("setup", append(another, "--yes")...)...)
+	for _, want := range []string{"role circleci-ecr-pull: it is managed by Terraform", "change the Terraform configuration", "--adopt"} {
+		if !strings.Contains(setup.stderr, want) {
+			t.Errorf("setup's refusal lacks %q:\n%s", want, setup.stderr)
+		}
+	}
+	if !strings.Contains(setup.stdout, "update trust-policy circleci-ecr-pull [managed by Terraform]") {
+		t.Errorf("setup's plan does not mark the change:\n%s", setup.stdout)
+	}
+	t.Logf("setup with a pending change:\n%s%s", setup.stdout, setup.stderr)
+	noWrites("setup without --adopt")
+	js := run(exitError, spec("setup", append(another, "--yes", "--output", "json")...)...)
+	var out struct {
+		RoleManagedBy     string `json:"role_managed_by"`
+		ProviderManagedBy string `json:"provider_managed_by"`
+		Changes           []struct {
+			Resource  string `json:"resource"`
+			ManagedBy string `json:"managed_by"`
+		} `json:"changes"`
+		Applied bool   `json:"applied"`
+		Error   string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(js.stdout), &out); err != nil {
+		t.Fatalf("setup --output json: %v\n%s", err, js.stdout)
+	}
+	if out.RoleManagedBy != "terraform" || out.ProviderManagedBy != "terraform" || out.Applied || !strings.Contains(out.Error, "managed by Terraform") ||
+		len(out.Changes) == 0 || out.Changes[0].ManagedBy != "terraform" {
+		t.Errorf("setup --output json: %s", js.stdout)
+	}
+	noWrites("setup --output json without --adopt")
+
+	// destroy exits non-zero without a write, and verify still passes.
+	destroy := run(exitError, "destroy", "--org-id", testOrg, "--yes")
+	for _, want := range []string{"refuse to delete role circleci-ecr-pull: it is managed by Terraform", "terraform destroy", "--adopt"} {
+		if !strings.Contains(destroy.stderr, want) {
+			t.Errorf("destroy's refusal lacks %q:\n%s", want, destroy.stderr)
+		}
+	}
+	if !strings.Contains(destroy.stdout, "delete iam-role circleci-ecr-pull [managed by Terraform]") {
+		t.Errorf("destroy's plan does not mark the role:\n%s", destroy.stdout)
+	}
+	t.Logf("destroy:\n%s%s", destroy.stdout, destroy.stderr)
+	noWrites("destroy without --adopt")
+	run(0, spec("verify")...)
+	noWrites("verify after destroy")
+
+	// --adopt takes the role over: one TagRole, and then it is the tool's.
+	run(0, spec("setup", "--yes", "--adopt")...)
+	if got := proxy.Writes(); !equalCounts(got, map[string]int{"TagRole": 1}) {
+		t.Errorf("setup --adopt writes %v, want one TagRole", got)
+	}
+	st = readIAMState(t, cfg, "circleci-ecr-pull")
+	if st.RoleTags[provision.ManagedTag] != provision.ManagedByTool || st.ProviderTags[provision.ManagedTag] != provision.ManagedByTerraform {
+		t.Errorf("after setup --adopt: role tags %v, provider tags %v", st.RoleTags, st.ProviderTags)
+	}
+	proxy.Reset()
+	gone := run(0, "destroy", "--org-id", testOrg, "--yes")
+	if got := proxy.Writes(); !equalCounts(got, map[string]int{"DeleteRolePolicy": 1, "DeleteRole": 1}) {
+		t.Errorf("destroy after --adopt writes %v\n%s", got, gone.stdout)
+	}
+	if !strings.Contains(gone.stdout, "managed by Terraform") || !strings.Contains(gone.stdout, "= oidc-provider") {
+		t.Errorf("destroy does not say why it keeps the provider:\n%s", gone.stdout)
+	}
 }
 
 // TestExportCloudFormationLints checks exported templates with cfn-lint,
@@ -402,7 +569,7 @@ func TestExportTerraformManagedRoundTrip(t *testing.T) {
 		for _, tag := range p.Policy.Tags {
 			tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 		}
-		if tags["circleci-ecr-oidc:managed"] != "true" || tags["circleci-ecr-oidc:org-id"] != testOrg {
+		if tags["circleci-ecr-oidc:managed"] != "terraform" || tags["circleci-ecr-oidc:org-id"] != testOrg {
 			t.Errorf("managed policy %s lacks the ownership tags: %v", aws.ToString(a.PolicyName), tags)
 		}
 		v, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: a.PolicyArn, VersionId: p.Policy.DefaultVersionId})
@@ -420,9 +587,10 @@ func TestExportTerraformManagedRoundTrip(t *testing.T) {
 	}
 	t.Logf("setup's plan: inline + %d managed policies; terraform created inline + %d", len(before.ManagedPolicies), len(attached.AttachedPolicies))
 
-	// setup takes what Terraform created for its own: planning again does
-	// not refuse; it may move grants between the documents, which are
-	// packed for the longest partition (docs/export.md).
+	// plan compares what Terraform created as usual and does not refuse;
+	// it may move grants between the documents, which are packed for the
+	// longest partition (docs/export.md), and marks such changes as
+	// Terraform's.
 	after := readPlan()
 	for _, c := range after.Changes {
 		if c.Action == "create" {

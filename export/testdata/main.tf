@@ -8,6 +8,10 @@
 #   branches      refs/heads/main
 #   repositories  app, team/*, arn:aws:ecr:eu-west-1:210987654321:repository/shared/base
 #
+# Everything here is tagged circleci-ecr-oidc:managed=terraform: plan and verify
+# compare it as usual, while setup and destroy refuse to change or delete it
+# (unless --adopt), so that this configuration stays the one place to change it.
+#
 # Nothing was read from AWS to write this file: the account ID and partition
 # come from the aws provider when you apply it, and repositories given by name
 # are in us-east-1.
@@ -65,7 +69,7 @@ locals {
   account_id   = data.aws_caller_identity.current.account_id
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.circleci[0].arn : data.aws_iam_openid_connect_provider.circleci[0].arn
   tags = {
-    "circleci-ecr-oidc:managed" = "true"
+    "circleci-ecr-oidc:managed" = "terraform"
     "circleci-ecr-oidc:org-id"  = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
     "team"                      = "platform"
   }

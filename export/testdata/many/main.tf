@@ -211,6 +211,10 @@
 # the rest are in 4 customer managed policies attached to the role
 # (aws_iam_policy.ecr_1 and on), each sized to fit its quota in every partition.
 #
+# Everything here is tagged circleci-ecr-oidc:managed=terraform: plan and verify
+# compare it as usual, while setup and destroy refuse to change or delete it
+# (unless --adopt), so that this configuration stays the one place to change it.
+#
 # Nothing was read from AWS to write this file: the account ID and partition
 # come from the aws provider when you apply it, and repositories given by name
 # are in us-east-1.
@@ -268,7 +272,7 @@ locals {
   account_id   = data.aws_caller_identity.current.account_id
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.circleci[0].arn : data.aws_iam_openid_connect_provider.circleci[0].arn
   tags = {
-    "circleci-ecr-oidc:managed" = "true"
+    "circleci-ecr-oidc:managed" = "terraform"
     "circleci-ecr-oidc:org-id"  = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
   }
 }
