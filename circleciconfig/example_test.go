@@ -30,8 +30,8 @@ workflows:
 	}
 	diff, _ := circleciconfig.Diff(".circleci/config.yml", src, out)
 	fmt.Print(diff)
-	for _, w := range report.Warnings {
-		fmt.Println("warning:", w)
+	for _, n := range report.Notes {
+		fmt.Println("note:", n)
 	}
 	// Output:
 	// --- a/.circleci/config.yml
@@ -46,5 +46,4 @@ workflows:
 	//      steps: [checkout]
 	//  workflows:
 	//    main:
-	// warning: job build pulls its image with OIDC, but no workflow runs it with a context: add context: <any context> to its workflow entry (CircleCI issues OIDC tokens only to jobs with a context)
 }

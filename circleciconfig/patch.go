@@ -67,8 +67,6 @@ type Report struct {
 	// Current counts the matching entries that already pulled with
 	// exactly the role and were left as they were.
 	Current int
-	// Warnings need the user's action for the patched config to work.
-	Warnings []string
 	// Notes explain what was left alone and why.
 	Notes []string
 }
@@ -147,23 +145,11 @@ func patch(src []byte, t Target) ([]byte, Report, error) {
 	}
 	p.step = p.indentStep(root)
 
-	oidcJobs := map[string]bool{}
-	var oidcJobOrder []string
-	addJob := func(name string) {
-		if !oidcJobs[name] {
-			oidcJobs[name] = true
-			oidcJobOrder = append(oidcJobOrder, name)
-		}
-	}
 	patchedExecutors := map[string]bool{}
 	for _, section := range []string{"executors", "jobs"} {
 		for _, kv := range pairs(lookup(root, section)) {
-			if p.patchDocker(section, kv.key.Value, kv.value) {
-				if section == "jobs" {
-					addJob(kv.key.Value)
-				} else {
-					patchedExecutors[kv.key.Value] = true
-				}
+			if p.patchDocker(section, kv.key.Value, kv.value) && section == "executors" {
+				patchedExecutors[kv.key.Value] = true
 			}
 		}
 	}
@@ -172,22 +158,11 @@ func patch(src []byte, t Target) ([]byte, Report, error) {
 	for _, kv := range pairs(lookup(root, "jobs")) {
 		if ex := executorName(kv.value); patchedExecutors[ex] {
 			users[ex] = append(users[ex], kv.key.Value)
-			addJob(kv.key.Value)
 		}
 	}
 	for _, kv := range pairs(lookup(root, "executors")) {
 		if names := users[kv.key.Value]; len(names) > 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("executor %s pulls with the role, and so do the jobs that use it: %s", kv.key.Value, strings.Join(names, ", ")))
-		}
-	}
-	usage := workflowUsage(root)
-	for _, job := range oidcJobOrder {
-		u := usage[job]
-		switch {
-		case u == nil:
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("job %s pulls its image with OIDC, but no workflow runs it: when one does, give it a context (CircleCI issues OIDC tokens only to jobs with a context)", job))
-		case !u.withContext:
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("job %s pulls its image with OIDC, but no workflow runs it with a context: add context: <any context> to its workflow entry (CircleCI issues OIDC tokens only to jobs with a context)", job))
 		}
 	}
 
@@ -411,44 +386,6 @@ func (p *patcher) matches(img provision.Image) bool {
 	})
 }
 
-// usage is how the workflows run one job.
-type usage struct{ withContext bool }
-
-// workflowUsage maps each job name referenced by a workflow (as "- job" or
-// "- job: {...}") to whether any of those references has a context.
-func workflowUsage(root *yaml.Node) map[string]*usage {
-	u := map[string]*usage{}
-	for _, wf := range pairs(lookup(root, "workflows")) {
-		jobs := lookup(resolve(wf.value), "jobs")
-		if jobs == nil || jobs.Kind != yaml.SequenceNode {
-			continue
-		}
-		for _, item := range jobs.Content {
-			item = resolve(item)
-			var name string
-			var cfg *yaml.Node
-			switch item.Kind {
-			case yaml.ScalarNode:
-				name = item.Value
-			case yaml.MappingNode:
-				if len(item.Content) < 2 {
-					continue
-				}
-				name, cfg = item.Content[0].Value, resolve(item.Content[1])
-			default:
-				continue
-			}
-			if u[name] == nil {
-				u[name] = &usage{}
-			}
-			if ctx := lookup(cfg, "context"); ctx != nil && !empty(ctx) {
-				u[name].withContext = true
-			}
-		}
-	}
-	return u
-}
-
 // executorName returns the executor a job names, as "executor: x" or
 // "executor: {name: x}".
 func executorName(job *yaml.Node) string {
@@ -463,16 +400,6 @@ func executorName(job *yaml.Node) string {
 		return ""
 	}
 	return ex.Value
-}
-
-func empty(n *yaml.Node) bool {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return n.Tag == "!!null" || n.Value == ""
-	case yaml.SequenceNode, yaml.MappingNode:
-		return len(n.Content) == 0
-	}
-	return false
 }
 
 type pair struct{ key, value *yaml.Node }

@@ -161,8 +161,8 @@ func TestPushSnippetIsValidYAML(t *testing.T) {
 			t.Errorf("job parameters = %+v", job)
 		}
 	}
-	if !strings.Contains(got, "context") {
-		t.Error("the push snippet does not say the job needs a context")
+	if !strings.Contains(got, "no context is needed") || strings.Contains(got, "context:") {
+		t.Error("the push snippet does not say that no context is needed, or names one")
 	}
 	if _, err := RenderSnippet(Snippet{Image: pushExample.Image, RoleARN: pushExample.RoleARN, Push: true}); err == nil {
 		t.Error("push snippet without account and repository rendered")

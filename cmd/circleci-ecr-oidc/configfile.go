@@ -82,9 +82,9 @@ func newConfigPatch(path string, p *provision.Plan) (*configPatch, error) {
 // changed reports whether the patch changes the file.
 func (c *configPatch) changed() bool { return len(c.report.Changes) > 0 }
 
-// show prints the unified diff to w, then the notes and warnings (and,
-// when nothing changes, why) to e. The warnings come after the diff, next
-// to the question they bear on.
+// show prints the unified diff to w, then the notes (and, when nothing
+// changes, why) to e. The notes come after the diff, next to the question
+// they bear on.
 func (c *configPatch) show(w, e io.Writer) error {
 	if c.changed() {
 		diff, err := circleciconfig.Diff(c.path, c.src, c.out)
@@ -95,9 +95,6 @@ func (c *configPatch) show(w, e io.Writer) error {
 	}
 	for _, n := range c.report.Notes {
 		fmt.Fprintf(e, "Note: %s\n", n)
-	}
-	for _, warning := range c.report.Warnings {
-		fmt.Fprintf(e, "Warning: %s\n", warning)
 	}
 	switch {
 	case c.changed():

@@ -241,10 +241,10 @@ func writeResult(io IOStreams, format string, out *result, err error) error {
 	}
 	fmt.Fprintf(io.Out, "\n%s", out.Snippet)
 	if out.Spec.Access == policy.AccessPush {
-		fmt.Fprintf(io.ErrOut, "Next: merge the snippet's orbs and workflow into .circleci/config.yml, give the job a context, and remove AWS keys from its contexts.\n")
+		fmt.Fprintf(io.ErrOut, "Next: merge the snippet's orbs and workflow into .circleci/config.yml, and remove AWS keys from the job's contexts and project. No context is needed for OIDC; if the job gets no token, docs/troubleshooting.md lists the causes.\n")
 		return err
 	}
-	fmt.Fprintf(io.ErrOut, "Next: paste the snippet into the job in .circleci/config.yml, run the job with a context, and remove AWS keys from its contexts.\n")
+	fmt.Fprintf(io.ErrOut, "Next: paste the snippet into the job in .circleci/config.yml, and remove AWS keys from its contexts and project. No context is needed for OIDC; if the pull reports no token, docs/troubleshooting.md lists the causes.\n")
 	return err
 }
 

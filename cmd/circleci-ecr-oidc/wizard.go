@@ -133,10 +133,10 @@ func wizardResult(opts *setupOptions, out *result) error {
 		return fmt.Errorf("write the snippet: %w", err)
 	}
 	fmt.Fprintf(e, "\nNext steps:\n")
-	fmt.Fprintf(e, "  1. Paste the snippet into the job in .circleci/config.yml.\n")
-	fmt.Fprintf(e, "  2. Run the job with a context (any context) in its workflow, so that CircleCI gives it an OIDC token.\n")
-	fmt.Fprintf(e, "  3. Remove AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the job's contexts and project: static keys take precedence.\n")
-	fmt.Fprintf(e, "  4. The first pull may fail while IAM propagates the new role; rerun the job after a minute.\n")
+	fmt.Fprintf(e, "  1. Paste the snippet into the job in .circleci/config.yml. No context is needed: CircleCI issues the job its OIDC token.\n")
+	fmt.Fprintf(e, "  2. Remove AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the job's contexts and project: static keys take precedence.\n")
+	fmt.Fprintf(e, "  3. The first pull may fail while IAM propagates the new role; rerun the job after a minute.\n")
+	fmt.Fprintf(e, "  4. If the pull reports no OIDC token, docs/troubleshooting.md lists the causes (forked pull requests, CircleCI server before 4.4, static keys).\n")
 	return nil
 }
 

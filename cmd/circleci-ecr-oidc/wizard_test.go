@@ -238,7 +238,7 @@ func TestWizardOnTerminalAppliesWhatWasAnswered(t *testing.T) {
 		t.Errorf("writes = %v, want %v", got, want)
 	}
 	for _, s := range []string{"✓ create iam-role circleci-ecr-pull", "oidc_role_arn: arn:aws:iam::123456789012:role/circleci-ecr-pull",
-		"image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest", "with a context", "AWS_ACCESS_KEY_ID", "rerun the job"} {
+		"image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest", "No context is needed", "AWS_ACCESS_KEY_ID", "rerun the job", "no OIDC token"} {
 		if !strings.Contains(term.history(), s) {
 			t.Errorf("the terminal lacks %q", s)
 		}
