@@ -425,10 +425,18 @@ func pairs(m *yaml.Node) []pair {
 // keys (<<: *a or <<: [*a, *b]) the way YAML does: the mapping's own keys
 // win, then the merged mappings in order.
 func lookup(m *yaml.Node, key string) *yaml.Node {
+	return lookupMerged(m, key, map[*yaml.Node]bool{})
+}
+
+// lookupMerged is lookup, skipping the mappings in seen: a merge key may
+// name its own mapping or an ancestor (j: &x {<<: *x}), and the search must
+// end all the same.
+func lookupMerged(m *yaml.Node, key string, seen map[*yaml.Node]bool) *yaml.Node {
 	m = resolve(m)
-	if m == nil || m.Kind != yaml.MappingNode {
+	if m == nil || m.Kind != yaml.MappingNode || seen[m] {
 		return nil
 	}
+	seen[m] = true
 	if v := lookupDirect(m, key); v != nil {
 		return v
 	}
@@ -442,7 +450,7 @@ func lookup(m *yaml.Node, key string) *yaml.Node {
 		sources = merge.Content
 	}
 	for _, s := range sources {
-		if v := lookup(s, key); v != nil {
+		if v := lookupMerged(s, key, seen); v != nil {
 			return v
 		}
 	}

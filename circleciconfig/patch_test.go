@@ -217,6 +217,13 @@ func TestPatchEdgeCases(t *testing.T) {
 			in:   "",
 			want: "",
 		},
+		{
+			// Found by FuzzPatch: looking a key up through the merge
+			// key recursed without end.
+			name: "a job that merges itself",
+			in:   "jobs:\n  j: &x\n    <<: *x\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n",
+			want: "jobs:\n  j: &x\n    <<: *x\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n        aws_auth:\n          oidc_role_arn: " + testRole + "\n",
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
