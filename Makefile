@@ -10,7 +10,7 @@ GO          ?= go
 FUZZTIME    ?= 5s
 LONGFUZZ    ?= 2m
 
-.PHONY: all build test unit fuzz-short fuzz bench lint vuln demo docs golden clean moto
+.PHONY: all build test check-tidy unit fuzz-short fuzz bench lint vuln demo docs golden clean moto
 
 all: build
 
@@ -24,7 +24,12 @@ moto:
 		python3 -m pip install --user 'moto[server]' >&2 && \
 		command -v moto_server >/dev/null 2>&1 || { echo "moto_server still not on PATH (add ~/.local/bin to PATH)" >&2; exit 1; }; }
 
-test: moto unit fuzz-short
+test: moto check-tidy unit fuzz-short
+
+# check-tidy fails, printing the difference, when go.mod or go.sum is not what
+# `go mod tidy` would write; run `go mod tidy` and commit the result.
+check-tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run 'go mod tidy' and commit go.mod and go.sum" >&2; exit 1; }
 
 unit:
 	$(GO) vet ./...
@@ -43,12 +48,18 @@ fuzz:
 bench: moto build
 	CIRCLECI_ECR_OIDC_BINARY=$(CURDIR)/$(BINARY) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/
 
+# The linters and govulncheck are pinned in their own module file,
+# tools/go.mod, so that their few hundred modules stay out of the product's
+# go.mod; `go tool -modfile` runs them on the product's packages.
+TOOL        := $(GO) tool -modfile=tools/go.mod
+
 lint:
-	$(GO) tool golangci-lint run ./...
-	$(GO) tool staticcheck ./...
+	$(TOOL) golangci-lint run ./...
+	$(TOOL) staticcheck ./...
+	@cd tools && $(GO) mod tidy -diff || { echo "tools/go.mod is not tidy: run 'go mod tidy' in tools/ and commit the result" >&2; exit 1; }
 
 vuln:
-	$(GO) tool govulncheck ./...
+	$(TOOL) govulncheck ./...
 
 demo: moto build
 	@./scripts/demo.sh $(BINARY)
