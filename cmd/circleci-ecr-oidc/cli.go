@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,9 +23,6 @@ const (
 	exitUsage   = 2
 	exitAborted = 130
 )
-
-// version is stamped by the Makefile with -ldflags "-X main.version=...".
-var version string
 
 // IOStreams are the standard streams and what is known about them.
 type IOStreams struct {
@@ -154,16 +150,4 @@ func hintFor(err error) string {
 		return h.hint
 	}
 	return ""
-}
-
-// buildVersion returns the stamped version, else the module version the Go
-// toolchain recorded (go install ...@vX), else "dev".
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return "dev"
 }

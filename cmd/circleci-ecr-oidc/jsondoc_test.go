@@ -28,9 +28,9 @@ func readJSONDoc(t *testing.T) string {
 }
 
 // TestJSONOutputDocumented walks the JSON field names of the --output json
-// results of setup, plan (both also with --shard), verify and destroy, and
-// fails for every name docs/json-output.md does not mention as `name`, so
-// that a new field cannot reach scripts undocumented.
+// results of setup, plan (both also with --shard), verify, destroy and
+// --version, and fails for every name docs/json-output.md does not mention
+// as `name`, so that a new field cannot reach scripts undocumented.
 func TestJSONOutputDocumented(t *testing.T) {
 	doc := readJSONDoc(t)
 	roots := []struct {
@@ -41,6 +41,7 @@ func TestJSONOutputDocumented(t *testing.T) {
 		{"setup/plan --shard", reflect.TypeFor[shardedResult]()},
 		{"verify", reflect.TypeFor[verifyResult]()},
 		{"destroy", reflect.TypeFor[destroyResult]()},
+		{"--version", reflect.TypeFor[versionInfo]()},
 	}
 	// Where each field name was first met, for the failure message.
 	where := map[string]string{}

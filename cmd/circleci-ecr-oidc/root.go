@@ -28,9 +28,26 @@ and a least-privilege ECR pull policy; then prints the .circleci/config.yml snip
 
 It reads before it writes, shows the plan, and is safe to run again: a second run
 with the same inputs changes nothing.`,
-		Version:       buildVersion(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
+	}
+	// --version is the root's own flag rather than cobra's built-in one so
+	// that it can print JSON too (--version --output json).
+	var showVersion bool
+	var versionOutput string
+	root.Flags().BoolVarP(&showVersion, "version", "v", false, "print the version, commit, build date, Go version and platform")
+	root.Flags().StringVarP(&versionOutput, "output", "o", "text", "output format of --version: text or json")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if versionOutput != "text" && versionOutput != "json" {
+			return &provision.InputError{Flag: "--output", Value: versionOutput, Rule: "must be text or json"}
+		}
+		if !showVersion {
+			if cmd.Flags().Changed("output") {
+				return &usageError{errors.New("--output without a command applies only to --version; give a command (such as plan --output json) or add --version")}
+			}
+			return cmd.Help()
+		}
+		return writeVersion(io.Out, cmd.Name(), currentVersion(), versionOutput)
 	}
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
@@ -45,7 +62,7 @@ with the same inputs changes nothing.`,
 	}
 	root.AddCommand(newCmdSetup(io, nil), newCmdPlan(io, nil), newCmdSnippet(io))
 	root.AddCommand(newCmdVerify(io, nil), newCmdDestroy(io, nil))
-	root.AddCommand(newCmdExport(io, nil), newCmdPermissions(io), newCmdGenDocs(io))
+	root.AddCommand(newCmdExport(io, nil), newCmdPermissions(io), newCmdGenDocs(io), newCmdGenReleaseFiles(io))
 	return root
 }
 
