@@ -23,11 +23,6 @@ type Repository struct {
 	Partition, Account, Region string
 }
 
-var knownPartitions = map[string]bool{
-	"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true,
-	"aws-iso-b": true, "aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
-}
-
 // ParseRepository parses a --repo value: a repository name (ECR rules), a
 // name prefix ending in "/*", or an ARN
 // arn:<partition>:ecr:<region>:<account>:repository/<name or prefix/*>.
@@ -143,6 +138,11 @@ func (i Image) String() string {
 		s += "@" + i.Digest
 	}
 	return s
+}
+
+// Partition returns the partition of the image's registry: its region's.
+func (i Image) Partition() string {
+	return RegionPartition(i.Region)
 }
 
 // RepositoryARN returns the ARN of the image's repository.
