@@ -83,8 +83,8 @@ var (
 	uuidPattern     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	// regionPattern matches AWS region codes such as us-east-1,
-	// us-gov-west-1, cn-north-1 and eu-central-2.
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	// us-gov-west-1, cn-north-1, eu-central-2 and eusc-de-east-1.
+	regionPattern = regexp.MustCompile(`^(?:[a-z]{2}|eusc)(-[a-z]+)+-[0-9]{1,2}$`)
 	// repoNamePattern is ECR's repository name pattern (InitiateLayerUpload).
 	repoNamePattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	// repoPrefixPattern is one or more name components followed by "/*".

@@ -24,6 +24,7 @@ func TestSnippetRejectsInputs(t *testing.T) {
 		{"not a role", "arn:aws:iam::123456789012:user/bob", image, "--role-arn", "role/"},
 		{"space in the path", "arn:aws:iam::123456789012:role/a b/p", image, "--role-arn", "path"},
 		{"image with an injected line", role, image + "\n    - image: attacker/img", "--image", "tag"},
+		{"china image on .com", role, "123456789012.dkr.ecr.cn-north-1.amazonaws.com/app:1", "--image", "amazonaws.com.cn"},
 		{"image in another partition than the role", "arn:aws-cn:iam::123456789012:role/p", image, "--image", "partition aws, but --role-arn is in partition aws-cn"},
 	}
 	for _, tt := range tests {
