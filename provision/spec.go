@@ -197,6 +197,36 @@ func branchRule(ref string) string {
 	return ""
 }
 
+// CheckPartition refuses a --repo ARN or an --image in another partition
+// than the account's: the role lives in the account's partition, and a grant
+// on a repository elsewhere can never match, nor can the role pull an image
+// from there. source says how the account's partition is known, such as
+// "region us-east-1" (credentials work only in their region's partition, so
+// it is known before any AWS call) or "caller arn:aws:iam::...". The spec
+// must be validated.
+func (s Spec) CheckPartition(partition, source string) error {
+	for _, r := range s.Repositories {
+		repo, err := ParseRepository(r)
+		if err != nil {
+			return err
+		}
+		if repo.Partition != "" && repo.Partition != partition {
+			return &InputError{Flag: "--repo", Value: r, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull from it", repo.Partition, partition, source)}
+		}
+	}
+	if s.Image == "" {
+		return nil
+	}
+	img, err := ParseImage("--image", s.Image)
+	if err != nil {
+		return err
+	}
+	if img.Partition() != partition {
+		return &InputError{Flag: "--image", Value: s.Image, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull it", img.Partition(), partition, source)}
+	}
+	return nil
+}
+
 // Validate checks every field exactly as AWS and CircleCI define it and
 // returns the normalized spec (lowercased UUIDs, duplicates removed, the
 // default role name and project condition filled in). The first problem is
