@@ -496,12 +496,20 @@ func pairs(m *yaml.Node) []pair {
 
 // lookup returns the resolved value of key in mapping m, following merge
 // keys (<<: *a or <<: [*a, *b]) the way YAML does: the mapping's own keys
-// win, then the merged mappings in order.
+// win, then the merged mappings in order. Each mapping is searched once:
+// a mapping may merge itself through an alias (the parser allows it), and
+// merges that name the same mapping more than once would otherwise take
+// time exponential in their depth.
 func lookup(m *yaml.Node, key string) *yaml.Node {
+	return lookupOnce(m, key, map[*yaml.Node]bool{})
+}
+
+func lookupOnce(m *yaml.Node, key string, searched map[*yaml.Node]bool) *yaml.Node {
 	m = resolve(m)
-	if m == nil || m.Kind != yaml.MappingNode {
+	if m == nil || m.Kind != yaml.MappingNode || searched[m] {
 		return nil
 	}
+	searched[m] = true
 	if v := lookupDirect(m, key); v != nil {
 		return v
 	}
@@ -515,7 +523,7 @@ func lookup(m *yaml.Node, key string) *yaml.Node {
 		sources = merge.Content
 	}
 	for _, s := range sources {
-		if v := lookup(s, key); v != nil {
+		if v := lookupOnce(s, key, searched); v != nil {
 			return v
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -260,6 +261,45 @@ func TestPatchErrors(t *testing.T) {
 func TestDiffEqualIsEmpty(t *testing.T) {
 	if d, err := Diff("x", []byte("a\n"), []byte("a\n")); d != "" || err != nil {
 		t.Errorf("Diff = %q, %v", d, err)
+	}
+}
+
+// TestPatchMergeKeys gives merge keys that YAML parsers accept but that
+// loop or branch: a mapping that merges itself, directly or through
+// another, and a chain of mappings that each merge the previous one twice,
+// which a search that follows every merge would take 2^40 steps over.
+// Each must be patched (or left alone) in well under a second.
+func TestPatchMergeKeys(t *testing.T) {
+	var chain strings.Builder
+	chain.WriteString("m0: &m0 {k: 1}\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&chain, "m%d: &m%d\n  <<: [*m%d, *m%d]\n", i, i, i-1, i-1)
+	}
+	chain.WriteString("jobs:\n  j: *m40\nexecutors:\n  e: *m40\nworkflows:\n  w: *m40\n")
+	inputs := map[string]string{
+		"self":             "jobs:\n  j: &x\n    <<: *x\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n",
+		"mutual":           "executors:\n  a: &a\n    x: &b\n      <<: *a\n    <<: *b\njobs:\n  j:\n    executor: a\n",
+		"self at the root": "&r\n<<: *r\njobs:\n  j:\n    <<: *r\n",
+		"chain":            chain.String(),
+	}
+	for name, src := range inputs {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan error, 1)
+			start := time.Now()
+			go func() {
+				_, _, err := Patch([]byte(src), testTarget)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err != nil && strings.Contains(err.Error(), "a bug") {
+					t.Fatal(err)
+				}
+				t.Logf("%v (%v)", err, time.Since(start))
+			case <-time.After(10 * time.Second):
+				t.Fatal("Patch still runs after 10s")
+			}
+		})
 	}
 }
 
