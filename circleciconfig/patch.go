@@ -10,9 +10,12 @@
 package circleciconfig
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -102,25 +105,25 @@ func Patch(src []byte, t Target) ([]byte, Report, error) {
 // document is a mapping, or empty. It lets a command reject a bad file
 // before it changes anything elsewhere.
 func Check(src []byte) error {
-	_, err := parse(src)
+	_, _, err := parse(src)
 	return err
 }
 
-// parse returns the first document's root mapping, or nil for an empty
-// document.
-func parse(src []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, fmt.Errorf("parse config: %w", err)
+// parse returns the first document and its root mapping; the root is nil
+// for an empty document.
+func parse(src []byte) (doc, root *yaml.Node, err error) {
+	doc = &yaml.Node{}
+	if err := yaml.Unmarshal(src, doc); err != nil {
+		return nil, nil, fmt.Errorf("parse config: %w", err)
 	}
 	if len(doc.Content) == 0 {
-		return nil, nil
+		return doc, nil, nil
 	}
-	root := resolve(doc.Content[0])
+	root = resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("parse config: the document is a %s, not a mapping", kindName(root.Kind))
+		return nil, nil, fmt.Errorf("parse config: the document is a %s, not a mapping", kindName(root.Kind))
 	}
-	return root, nil
+	return doc, root, nil
 }
 
 func patch(src []byte, t Target) ([]byte, Report, error) {
@@ -132,7 +135,7 @@ func patch(src []byte, t Target) ([]byte, Report, error) {
 	if err != nil {
 		return nil, rep, err
 	}
-	root, err := parse(src)
+	doc, root, err := parse(src)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -140,7 +143,7 @@ func patch(src []byte, t Target) ([]byte, Report, error) {
 		return src, rep, nil
 	}
 	p := &patcher{
-		src: src, text: newText(src), target: t, matchers: matchers,
+		src: src, text: newText(src), doc: doc, target: t, matchers: matchers,
 		done: map[*yaml.Node]bool{}, report: &rep,
 	}
 	p.step = p.indentStep(root)
@@ -166,10 +169,15 @@ func patch(src []byte, t Target) ([]byte, Report, error) {
 		}
 	}
 
+	p.verifyEdits()
 	if len(p.edits) == 0 {
 		return src, rep, nil
 	}
-	out, err := p.text.apply(p.edits)
+	edits := make([]edit, len(p.edits))
+	for i, c := range p.edits {
+		edits[i] = c.edit
+	}
+	out, err := p.text.apply(edits)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -177,16 +185,25 @@ func patch(src []byte, t Target) ([]byte, Report, error) {
 }
 
 type patcher struct {
-	src      []byte
-	text     *text
+	src  []byte
+	text *text
+	// doc is src's first document. nodes lists its nodes in document
+	// order once needed, index says where each is in it, and ends[i] is
+	// where the nodes below nodes[i] end.
+	doc      *yaml.Node
+	nodes    []*yaml.Node
+	index    map[*yaml.Node]int
+	ends     []int
 	target   Target
 	matchers []matcher
 	step     int
 	// done marks entries already handled, which happens when jobs share a
 	// docker list through an anchor.
-	done   map[*yaml.Node]bool
-	edits  []edit
-	report *Report
+	done  map[*yaml.Node]bool
+	edits []entryEdit
+	// changed[i] is the entry that report.Changes[i] edits.
+	changed []*yaml.Node
+	report  *Report
 }
 
 // patchDocker patches the docker list of one job or executor and reports
@@ -224,14 +241,19 @@ func (p *patcher) patchDocker(section, name string, body *yaml.Node) bool {
 			p.report.Current++
 			continue
 		}
+		where := fmt.Sprintf("%s.%s docker[%d]", section, name, i)
 		if !p.done[entry] {
-			if err := p.editEntry(entry); err != nil {
-				p.report.Notes = append(p.report.Notes, fmt.Sprintf("%s.%s docker[%d]: left as it is because %v; set aws_auth by hand", section, name, i, err))
+			c, err := p.editEntry(entry)
+			if err != nil {
+				p.report.Notes = append(p.report.Notes, leftAsIs(where, err))
 				continue
 			}
+			c.entry, c.where, c.notePos = entry, where, len(p.report.Notes)
+			p.edits = append(p.edits, c)
 			p.done[entry] = true
 		}
 		p.report.Changes = append(p.report.Changes, Change{Section: section, Name: name, Index: i, Image: img.Value, Was: was})
+		p.changed = append(p.changed, entry)
 	}
 	return uses
 }
@@ -263,30 +285,57 @@ func (p *patcher) current(entry *yaml.Node) (string, bool) {
 	return "other", false
 }
 
-// editEntry queues the text edit that gives entry the role's aws_auth.
-func (p *patcher) editEntry(entry *yaml.Node) error {
+// entryEdit is the text edit that gives one docker entry the role's
+// aws_auth, and the document it must leave: the original one with the
+// shape of an aws_auth value (or a whole aws_auth pair) in place of one
+// node, or after one.
+type entryEdit struct {
+	edit
+	replace, after map[*yaml.Node][]string
+	// line is where the entry's aws_auth is, or would go.
+	line int
+	// entry is the docker entry, where names it for a note, and notePos
+	// is where in the report's notes a refusal goes.
+	entry   *yaml.Node
+	where   string
+	notePos int
+}
+
+func leftAsIs(where string, err error) string {
+	return fmt.Sprintf("%s: left as it is because %v; set aws_auth by hand", where, err)
+}
+
+// editEntry returns the text edit that gives entry the role's aws_auth.
+func (p *patcher) editEntry(entry *yaml.Node) (entryEdit, error) {
 	arnValue := p.target.RoleARN
 	k, v := lookupPair(entry, "aws_auth")
+	c := entryEdit{replace: map[*yaml.Node][]string{}, after: map[*yaml.Node][]string{}}
+	if k != nil {
+		c.line = k.Line
+		c.replace[v] = authShape(arnValue)
+	}
 	if a := anchorIn(v); a != "" {
 		// Replacing the value would delete the anchor, and any alias to it
 		// elsewhere would stop parsing.
-		return fmt.Errorf("its aws_auth defines the anchor &%s, which other parts of the file may use", a)
+		return c, fmt.Errorf("its aws_auth (line %d) defines the anchor &%s, which other parts of the file may use", k.Line, a)
 	}
 	if entry.Style&yaml.FlowStyle != 0 {
-		flow := "{oidc_role_arn: " + arnValue + "}"
+		flow := "{oidc_role_arn: " + flowScalar(arnValue) + "}"
 		if k != nil {
 			start := p.text.offset(v)
 			end, err := p.text.flowValueEnd(start)
 			if err != nil {
-				return err
+				return c, err
 			}
-			p.edits = append(p.edits, edit{start: start, end: end, text: flow})
-			return nil
+			c.edit = edit{start: start, end: end, text: flow}
+			return c, nil
 		}
+		c.line = entry.Line
+		c.after[entry.Content[len(entry.Content)-1]] = append([]string{nodeShape(authKey())}, authShape(arnValue)...)
 		start := p.text.offset(entry)
 		end, err := p.text.flowValueEnd(start)
 		if err != nil {
-			return err
+			return c, err
 		}
 		// Insert before the closing brace, after any blanks before it, and
 		// after a trailing comma if the mapping has one.
@@ -298,8 +347,8 @@ func (p *patcher) editEntry(entry *yaml.Node) error {
 		if p.src[at-1] == ',' {
 			sep = " "
 		}
-		p.edits = append(p.edits, edit{start: at, end: at, text: sep + "aws_auth: " + flow})
-		return nil
+		c.edit = edit{start: at, end: at, text: sep + "aws_auth: " + flow}
+		return c, nil
 	}
 	nl := p.text.newline
 	if k != nil {
@@ -308,29 +357,200 @@ func (p *patcher) editEntry(entry *yaml.Node) error {
 			// Keep the nested indentation the file already uses here.
 			indent = p.text.indentOf(rv.Content[0].Line)
 		}
-		start := p.text.offset(k)
-		last := p.text.lastLineOf(k)
-		end := p.text.lineEnd(last)
-		p.edits = append(p.edits, edit{start: start, end: end,
-			text: "aws_auth:" + nl + strings.Repeat(" ", indent) + "oidc_role_arn: " + arnValue})
-		return nil
+		last, err := p.lastLineOf(k, v)
+		if err != nil {
+			return c, err
+		}
+		c.edit = edit{start: p.text.offset(k), end: p.text.lineEnd(last),
+			text: "aws_auth:" + nl + strings.Repeat(" ", indent) + "oidc_role_arn: " + arnValue}
+		return c, nil
 	}
 	// Insert a new pair right after the image, where CircleCI's docs put it.
-	key := lookupKeyNode(entry, "image")
+	key, value := lookupPair(entry, "image")
+	c.line = key.Line
+	c.after[value] = append([]string{nodeShape(authKey())}, authShape(arnValue)...)
 	keyIndent, ok := p.text.indentFor(key)
 	if !ok {
-		return errors.New("a tab before the image key leaves the indentation to use unclear")
+		return c, errors.New("a tab before the image key leaves the indentation to use unclear")
 	}
-	last := p.text.lastLineOf(key)
+	last, err := p.lastLineOf(key, value)
+	if err != nil {
+		return c, err
+	}
 	at := p.text.nextLineStart(last)
 	prefix := ""
 	if at == len(p.src) && (len(p.src) == 0 || p.src[len(p.src)-1] != '\n') {
 		prefix = nl
 	}
-	p.edits = append(p.edits, edit{start: at, end: at,
+	c.edit = edit{start: at, end: at,
 		text: prefix + strings.Repeat(" ", keyIndent) + "aws_auth:" + nl +
-			strings.Repeat(" ", keyIndent+p.step) + "oidc_role_arn: " + arnValue + nl})
-	return nil
+			strings.Repeat(" ", keyIndent+p.step) + "oidc_role_arn: " + arnValue + nl}
+	return c, nil
+}
+
+// lastLineOf returns the last line of the block-mapping pair k: v. YAML
+// puts no bound on where a value ends that indentation alone shows: a
+// sequence may sit at its key's indentation, and the lines of a flow
+// collection or a quoted scalar may sit anywhere. So the pair ends before
+// the first node after it in the document (or a document marker, or the
+// end), less the blank and comment-only lines there, which introduce what
+// follows.
+func (p *patcher) lastLineOf(k, v *yaml.Node) (int, error) {
+	p.indexNodes()
+	last := len(p.text.starts)
+	if next := p.ends[p.index[v]]; next < len(p.nodes) {
+		if n := p.nodes[next]; n.Line > k.Line {
+			last = n.Line - 1
+		} else {
+			return 0, fmt.Errorf("line %d holds more than its %s pair", k.Line, k.Value)
+		}
+	}
+	if m := p.text.documentMarker(k.Line + 1); m > 0 {
+		last = min(last, m-1)
+	}
+	for last > k.Line {
+		l := bytes.TrimLeft(p.text.line(last), " \t")
+		if len(l) > 0 && l[0] != '#' {
+			break
+		}
+		last--
+	}
+	return last, nil
+}
+
+// indexNodes lists the document's nodes in document order (a node, then
+// all below it), aliases as themselves.
+func (p *patcher) indexNodes() {
+	if p.index != nil {
+		return
+	}
+	p.index = map[*yaml.Node]int{}
+	var visit func(n *yaml.Node)
+	visit = func(n *yaml.Node) {
+		i := len(p.nodes)
+		p.nodes, p.ends = append(p.nodes, n), append(p.ends, 0)
+		p.index[n] = i
+		for _, c := range n.Content {
+			visit(c)
+		}
+		p.ends[i] = len(p.nodes)
+	}
+	visit(p.doc)
+}
+
+// verifyEdits checks that the queued edits leave a document that parses to
+// the original one with only the entries' aws_auth changed. Together first,
+// which is the usual outcome and takes one parse; if that fails, each alone,
+// and an edit that fails alone is dropped, its entry left as it is with a
+// note naming the line: so a value this patcher does not know how to
+// replace is refused instead of breaking the file.
+func (p *patcher) verifyEdits() {
+	if len(p.edits) == 0 || p.check(p.edits) {
+		return
+	}
+	var kept, refused []entryEdit
+	for _, c := range p.edits {
+		if p.check([]entryEdit{c}) {
+			kept = append(kept, c)
+		} else {
+			refused = append(refused, c)
+		}
+	}
+	if len(kept) > 0 && !p.check(kept) {
+		// Each is fine alone but not together, which disjoint edits of
+		// separate pairs cannot be: refuse them all rather than guess.
+		refused, kept = p.edits, nil
+	}
+	p.edits = kept
+	drop := map[*yaml.Node]bool{}
+	for i := len(refused) - 1; i >= 0; i-- {
+		c := refused[i]
+		drop[c.entry] = true
+		note := leftAsIs(c.where, fmt.Errorf("its aws_auth (line %d) is written in a form this tool cannot rewrite safely", c.line))
+		p.report.Notes = slices.Insert(p.report.Notes, c.notePos, note)
+	}
+	var changes []Change
+	var changed []*yaml.Node
+	for i, e := range p.changed {
+		if !drop[e] {
+			changes, changed = append(changes, p.report.Changes[i]), append(changed, e)
+		}
+	}
+	p.report.Changes, p.changed = changes, changed
+}
+
+// check reports whether the edits, applied to the source, leave the
+// document they expect.
+func (p *patcher) check(edits []entryEdit) bool {
+	plain := make([]edit, len(edits))
+	replace, after := map[*yaml.Node][]string{}, map[*yaml.Node][]string{}
+	for i, c := range edits {
+		plain[i] = c.edit
+		maps.Copy(replace, c.replace)
+		maps.Copy(after, c.after)
+	}
+	out, err := p.text.apply(plain)
+	if err != nil {
+		return false
+	}
+	edited, _, err := parse(out)
+	return err == nil && slices.Equal(docShape(edited, nil, nil), docShape(p.doc, replace, after))
+}
+
+// docShape lists a document's nodes in document order by kind, tag, value
+// and anchor, aliases by name: two documents of the same shape hold the
+// same data. replace gives the shape to list instead of a node and all
+// below it; after, a shape to list after a node and all below it.
+func docShape(doc *yaml.Node, replace, after map[*yaml.Node][]string) []string {
+	var out []string
+	var visit func(n *yaml.Node)
+	visit = func(n *yaml.Node) {
+		if r, ok := replace[n]; ok {
+			out = append(out, r...)
+		} else {
+			out = append(out, nodeShape(n))
+			for _, c := range n.Content {
+				visit(c)
+			}
+		}
+		out = append(out, after[n]...)
+	}
+	visit(doc)
+	return out
+}
+
+func nodeShape(n *yaml.Node) string {
+	return fmt.Sprintf("%d %q %q %q", n.Kind, n.Tag, n.Value, n.Anchor)
+}
+
+func authKey() *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "aws_auth"}
+}
+
+// authShape is the shape of the aws_auth value the patch writes.
+func authShape(roleARN string) []string {
+	return []string{
+		nodeShape(&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}),
+		nodeShape(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "oidc_role_arn"}),
+		nodeShape(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: roleARN}),
+	}
+}
+
+// flowScalar writes s for a flow collection: as it is when it reads back
+// as that string there, else double-quoted. A role name may hold a comma,
+// and a role path any of YAML's flow indicators.
+func flowScalar(s string) string {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte("{k: "+s+"}"), &n); err == nil && len(n.Content) == 1 {
+		if m := n.Content[0]; len(m.Content) == 2 && m.Content[1].Tag == "!!str" && m.Content[1].Value == s {
+			return s
+		}
+	}
+	var q bytes.Buffer
+	enc := json.NewEncoder(&q)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes; JSON's is a YAML double-quoted scalar
+	return strings.TrimSuffix(q.String(), "\n")
 }
 
 // indentStep guesses the file's indentation step from how far the first
@@ -423,20 +643,20 @@ func pairs(m *yaml.Node) []pair {
 
 // lookup returns the resolved value of key in mapping m, following merge
 // keys (<<: *a or <<: [*a, *b]) the way YAML does: the mapping's own keys
-// win, then the merged mappings in order.
+// win, then the merged mappings in order. Each mapping is searched once:
+// a mapping may merge itself through an alias (the parser allows it), and
+// merges that name the same mapping more than once would otherwise take
+// time exponential in their depth.
 func lookup(m *yaml.Node, key string) *yaml.Node {
-	return lookupMerged(m, key, map[*yaml.Node]bool{})
+	return lookupOnce(m, key, map[*yaml.Node]bool{})
 }
 
-// lookupMerged is lookup, skipping the mappings in seen: a merge key may
-// name its own mapping or an ancestor (j: &x {<<: *x}), and the search must
-// end all the same.
-func lookupMerged(m *yaml.Node, key string, seen map[*yaml.Node]bool) *yaml.Node {
+func lookupOnce(m *yaml.Node, key string, searched map[*yaml.Node]bool) *yaml.Node {
 	m = resolve(m)
-	if m == nil || m.Kind != yaml.MappingNode || seen[m] {
+	if m == nil || m.Kind != yaml.MappingNode || searched[m] {
 		return nil
 	}
-	seen[m] = true
+	searched[m] = true
 	if v := lookupDirect(m, key); v != nil {
 		return v
 	}
@@ -450,7 +670,7 @@ func lookupMerged(m *yaml.Node, key string, seen map[*yaml.Node]bool) *yaml.Node
 		sources = merge.Content
 	}
 	for _, s := range sources {
-		if v := lookupMerged(s, key, seen); v != nil {
+		if v := lookupOnce(s, key, searched); v != nil {
 			return v
 		}
 	}
@@ -474,11 +694,6 @@ func lookupPair(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 		}
 	}
 	return nil, nil
-}
-
-func lookupKeyNode(m *yaml.Node, key string) *yaml.Node {
-	k, _ := lookupPair(m, key)
-	return k
 }
 
 // anchorIn returns the first anchor defined in n or below it, or "".

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -261,6 +263,147 @@ func TestPatchErrors(t *testing.T) {
 func TestDiffEqualIsEmpty(t *testing.T) {
 	if d, err := Diff("x", []byte("a\n"), []byte("a\n")); d != "" || err != nil {
 		t.Errorf("Diff = %q, %v", d, err)
+	}
+}
+
+// TestPatchAWSAuthShapes gives the matching entry an aws_auth of every
+// shape YAML allows: each is replaced by exactly {oidc_role_arn: role},
+// with every other value of the file as it was, or refused with a note
+// that names its line, the file unchanged. None may end as "a bug".
+func TestPatchAWSAuthShapes(t *testing.T) {
+	const head = "jobs:\n  j:\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n"
+	tests := []struct {
+		name, tail string
+		refused    bool
+	}{
+		{"sequence at the key's indentation", "        aws_auth:\n        - a\n        - b\n        x: 1\n", false},
+		{"empty item at the key's indentation, last in the file", "        aws_auth:\n        -", false},
+		{"nested sequences at the key's indentation", "        aws_auth:\n        - - a\n          - b\n        x: 1\n", false},
+		{"mappings at the key's indentation", "        aws_auth:\n        - a: 1\n          b: 2\n        x: 1\n", false},
+		{"comment before a sequence", "        aws_auth:\n        # keys\n        - a\n        x: 1\n", false},
+		{"tagged sequence", "        aws_auth: !!seq\n        - a\n", false},
+		{"indented sequence", "        aws_auth:\n          - a\n        x: 1\n", false},
+		{"flow sequence over lines", "        aws_auth: [a,\n        b]\n        x: 1\n", false},
+		{"flow sequence continued left of its key", "        aws_auth: [a,\n      b]\n", false},
+		{"flow mapping over lines", "        aws_auth: {a: 1,\n        b: 2}\n        x: 1\n", false},
+		{"double-quoted over lines", "        aws_auth: \"a\n  b\"\n        x: 1\n", false},
+		{"single-quoted over lines", "        aws_auth: 'a\n        b'\n", false},
+		{"plain over lines", "        aws_auth: a\n         b\n        x: 1\n", false},
+		{"literal block", "        aws_auth: |\n          #!/bin/sh\n        x: 1\n", false},
+		{"folded block with blank lines", "        aws_auth: >-\n\n          text\n\n        x: 1\n", false},
+		{"null", "        aws_auth:\n        x: 1\n", false},
+		{"alias", "        aws_auth: *keys\n", false},
+		{"static keys", "        aws_auth:\n          aws_access_key_id: a\n          aws_secret_access_key: b\n", false},
+		{"before the image", "        x: 1\n      - aws_auth:\n        - a\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n", false},
+		{"before the next entry", "        aws_auth:\n        - a\n      - image: alpine\n", false},
+		{"before a document end", "        aws_auth:\n        - a\n...\n", false},
+		{"before a second document", "        aws_auth:\n        - a\n---\nx: 1\n", false},
+		{"explicit key", "        ? aws_auth\n        : a\n", true},
+		{"explicit key and sequence", "        ? aws_auth\n        : - a\n", true},
+		{"anchored sequence", "        aws_auth: &a\n        - a\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := []byte("keys: &keys [k]\n" + head + tt.tail)
+			var before map[string]any
+			if err := yaml.Unmarshal(src, &before); err != nil {
+				t.Fatalf("the input is not YAML: %v", err)
+			}
+			out, rep, err := Patch(src, testTarget)
+			if err != nil {
+				t.Fatalf("Patch: %v", err)
+			}
+			if tt.refused {
+				if !bytes.Equal(out, src) || len(rep.Changes) != 0 {
+					t.Errorf("changed the file:\n%s", out)
+				}
+				if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "(line 6)") || !strings.Contains(rep.Notes[0], "set aws_auth by hand") {
+					t.Errorf("notes %q, want one naming line 6", rep.Notes)
+				}
+				return
+			}
+			if len(rep.Changes) == 0 || len(rep.Notes) != 0 {
+				t.Fatalf("report %+v, want changes and no notes\n%s", rep, out)
+			}
+			var after map[string]any
+			if err := yaml.Unmarshal(out, &after); err != nil {
+				t.Fatalf("output is not YAML: %v\n%s", err, out)
+			}
+			entry := before["jobs"].(map[string]any)["j"].(map[string]any)["docker"].([]any)
+			for _, e := range entry {
+				if m := e.(map[string]any); m["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/app" {
+					m["aws_auth"] = map[string]any{"oidc_role_arn": testRole}
+				}
+			}
+			if !reflect.DeepEqual(after, before) {
+				t.Errorf("output\n%s\nreads as\n%v\nwant\n%v", out, after, before)
+			}
+		})
+	}
+}
+
+// TestPatchFlowEntryQuotesRole patches flow-style entries for a role whose
+// name holds a comma, which ends a plain scalar in a flow mapping.
+func TestPatchFlowEntryQuotesRole(t *testing.T) {
+	role := "arn:aws:iam::123456789012:role/ci{x}/ci,pull"
+	target := Target{RoleARN: role, Repositories: testTarget.Repositories}
+	src := []byte("jobs:\n  j:\n    docker:\n      - {image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app}\n" +
+		"      - {image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1, aws_auth: {oidc_role_arn: old}}\n")
+	out, rep, err := Patch(src, target)
+	if err != nil || len(rep.Changes) != 2 {
+		t.Fatalf("Patch: %v, %+v", err, rep)
+	}
+	var cfg struct {
+		Jobs map[string]struct {
+			Docker []map[string]any
+		}
+	}
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("output is not YAML: %v\n%s", err, out)
+	}
+	for i, d := range cfg.Jobs["j"].Docker {
+		if auth, ok := d["aws_auth"].(map[string]any); !ok || len(d) != 2 || len(auth) != 1 || auth["oidc_role_arn"] != role {
+			t.Errorf("docker[%d] = %v, want aws_auth {oidc_role_arn: %s}\n%s", i, d, role, out)
+		}
+	}
+}
+
+// TestPatchMergeKeys gives merge keys that YAML parsers accept but that
+// loop or branch: a mapping that merges itself, directly or through
+// another, and a chain of mappings that each merge the previous one twice,
+// which a search that follows every merge would take 2^40 steps over.
+// Each must be patched (or left alone) in well under a second.
+func TestPatchMergeKeys(t *testing.T) {
+	var chain strings.Builder
+	chain.WriteString("m0: &m0 {k: 1}\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&chain, "m%d: &m%d\n  <<: [*m%d, *m%d]\n", i, i, i-1, i-1)
+	}
+	chain.WriteString("jobs:\n  j: *m40\nexecutors:\n  e: *m40\nworkflows:\n  w: *m40\n")
+	inputs := map[string]string{
+		"self":             "jobs:\n  j: &x\n    <<: *x\n    docker:\n      - image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n",
+		"mutual":           "executors:\n  a: &a\n    x: &b\n      <<: *a\n    <<: *b\njobs:\n  j:\n    executor: a\n",
+		"self at the root": "&r\n<<: *r\njobs:\n  j:\n    <<: *r\n",
+		"chain":            chain.String(),
+	}
+	for name, src := range inputs {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan error, 1)
+			start := time.Now()
+			go func() {
+				_, _, err := Patch([]byte(src), testTarget)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err != nil && strings.Contains(err.Error(), "a bug") {
+					t.Fatal(err)
+				}
+				t.Logf("%v (%v)", err, time.Since(start))
+			case <-time.After(10 * time.Second):
+				t.Fatal("Patch still runs after 10s")
+			}
+		})
 	}
 }
 

@@ -93,25 +93,16 @@ func (t *text) indentOf(n int) int {
 	return len(l) - len(bytes.TrimLeft(l, " "))
 }
 
-// lastLineOf returns the last line of the block-mapping pair whose key is
-// k: the key's line plus the lines after it that are indented deeper than
-// the key, which is where YAML puts the rest of the value. Blank and
-// comment-only lines after the value's last line are left out, as they
-// introduce what follows.
-func (t *text) lastLineOf(k *yaml.Node) int {
-	last := k.Line
-	for n := k.Line + 1; n <= len(t.starts); n++ {
+// documentMarker returns the first line from line n on that ends the
+// document ("---" or "..." at its start), or 0 if none does.
+func (t *text) documentMarker(n int) int {
+	for ; n <= len(t.starts); n++ {
 		l := t.line(n)
-		trimmed := bytes.TrimLeft(l, " \t")
-		if len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#' {
-			continue
+		if (bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("..."))) && (len(l) == 3 || isSpace(l[3])) {
+			return n
 		}
-		if len(l)-len(bytes.TrimLeft(l, " ")) <= k.Column-1 {
-			break
-		}
-		last = n
 	}
-	return last
+	return 0
 }
 
 // flowValueEnd returns the offset just after the flow-context value that

@@ -355,7 +355,7 @@ func (r resolver) value(n *yaml.Node) any {
 			arg := n.Content[1]
 			switch n.Content[0].Value {
 			case "Fn::Sub":
-				return strings.NewReplacer("${AWS::Partition}", r.partition, "${AWS::AccountId}", "123456789012", "${!", "${").Replace(arg.Value)
+				return r.sub(arg.Value)
 			case "Fn::GetAtt":
 				if r.value(arg).([]any)[0] != "OIDCProvider" {
 					r.t.Fatalf("unexpected Fn::GetAtt %v", r.value(arg))
@@ -379,6 +379,36 @@ func (r resolver) value(n *yaml.Node) any {
 	}
 	r.t.Fatalf("unexpected YAML node kind %v", n.Kind)
 	return nil
+}
+
+// sub resolves a Fn::Sub string as CloudFormation does: ${!x} is the
+// literal ${x}, and any other ${x} a reference, of which the template may
+// only use the partition and the account.
+func (r resolver) sub(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return b.String() + s
+		}
+		b.WriteString(s[:i])
+		s = s[i+2:]
+		if rest, ok := strings.CutPrefix(s, "!"); ok {
+			b.WriteString("${")
+			s = rest
+			continue
+		}
+		name, rest, ok := strings.Cut(s, "}")
+		switch {
+		case ok && name == "AWS::Partition":
+			b.WriteString(r.partition)
+		case ok && name == "AWS::AccountId":
+			b.WriteString("123456789012")
+		default:
+			r.t.Fatalf("Fn::Sub refers to ${%s}, which the template does not define", name)
+		}
+		s = rest
+	}
 }
 
 // terraformDocuments evaluates the jsonencode(...) of each permissions

@@ -192,13 +192,13 @@ func mustJSON(t *testing.T, doc policy.Document) string {
 // TestDocumentsStandInAccount checks that a repository given by name and
 // one given by an ARN that would share its stand-in ARN are both granted.
 func TestDocumentsStandInAccount(t *testing.T) {
-	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-east-1",
-		Repositories: []string{"app", "arn:aws-us-gov:ecr:us-east-1:999999999999:repository/app"}})
+	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-gov-west-1",
+		Repositories: []string{"app", "arn:aws-us-gov:ecr:us-gov-west-1:999999999999:repository/app"}})
 	_, perms, err := Documents(s, testPartitionToken, testAccountToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"arn:" + testPartitionToken + ":ecr:us-east-1:" + testAccountToken + ":repository/app", "arn:aws-us-gov:ecr:us-east-1:999999999999:repository/app"}
+	want := []string{"arn:" + testPartitionToken + ":ecr:us-gov-west-1:" + testAccountToken + ":repository/app", "arn:aws-us-gov:ecr:us-gov-west-1:999999999999:repository/app"}
 	slices.Sort(want)
 	if len(perms.Groups) != 1 || !slices.Equal(perms.Groups[0], want) {
 		t.Errorf("groups %q, want one with %q", perms.Groups, want)

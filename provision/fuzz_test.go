@@ -114,6 +114,35 @@ func FuzzParseImage(f *testing.F) {
 	})
 }
 
+func FuzzParseRoleARN(f *testing.F) {
+	for _, s := range []string{
+		"arn:aws:iam::123456789012:role/circleci-ecr-pull", "arn:aws-cn:iam::123456789012:role/ci/p",
+		"arn:aws:iam::123456789012:role/a,b=c@d/e+f_g.h-i", "arn:aws:iam::12345678901x:role/p\n    - image: attacker/img",
+		"arn:aws:iam::123456789012:user/bob", "arn:aws:iam:us-east-1:123456789012:role/p", "arn:aws:iam::123456789012:role//p",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := ParseRoleARN("--role-arn", in)
+		if err != nil {
+			inputError(t, err, "--role-arn")
+			return
+		}
+		if r.String() != in {
+			t.Fatalf("String() = %q, want the input %q back", r.String(), in)
+		}
+		// Nothing a YAML line or an IAM document could be broken by.
+		for i := 0; i < len(in); i++ {
+			if in[i] <= ' ' || in[i] > '~' {
+				t.Fatalf("accepted byte %#x in %q", in[i], in)
+			}
+		}
+		if !accountPattern.MatchString(r.Account) || !knownPartitions[r.Partition] || ValidateRoleName("--role-name", r.Name) != nil {
+			t.Fatalf("accepted %q as %+v", in, r)
+		}
+	})
+}
+
 func FuzzParseTag(f *testing.F) {
 	for _, s := range []string{
 		"team=platform", "k=", "=v", "k=a=b", "Cost Center=ci/cd", "équipe=plateforme", "aws:x=1", "AWS:x=1",

@@ -168,6 +168,12 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		if obs.Account, obs.Partition, obs.CallerARN, err = observeCaller(gctx, c.STS); err != nil {
 			return err
 		}
+		// The front ends check the partition of the region before any
+		// call; the caller's is the one that counts, and stops the reads
+		// as soon as it is known.
+		if err := spec.CheckPartition(obs.Partition, "caller "+obs.CallerARN); err != nil {
+			return err
+		}
 		ig, ictx := errgroup.WithContext(gctx)
 		ig.Go(func() error {
 			var err error

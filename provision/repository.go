@@ -23,11 +23,6 @@ type Repository struct {
 	Partition, Account, Region string
 }
 
-var knownPartitions = map[string]bool{
-	"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true,
-	"aws-iso-b": true, "aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
-}
-
 // ParseRepository parses a --repo value: a repository name (ECR rules), a
 // name prefix ending in "/*", or an ARN
 // arn:<partition>:ecr:<region>:<account>:repository/<name or prefix/*>.
@@ -44,11 +39,13 @@ func ParseRepository(value string) (Repository, error) {
 		rule := "a repository ARN looks like arn:aws:ecr:us-east-1:123456789012:repository/NAME"
 		switch {
 		case !knownPartitions[a.Partition]:
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (unknown partition " + a.Partition + ")"}
+			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + fmt.Sprintf(" (unknown partition %q)", a.Partition)}
 		case a.Service != "ecr":
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (service is " + a.Service + ", not ecr)"}
+			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + fmt.Sprintf(" (service is %q, not ecr)", a.Service)}
 		case !regionPattern.MatchString(a.Region):
 			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (missing or malformed region)"}
+		case RegionPartition(a.Region) != a.Partition:
+			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (region " + a.Region + " is in partition " + RegionPartition(a.Region) + ", not " + a.Partition + ")"}
 		case !accountPattern.MatchString(a.AccountID):
 			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (account must be 12 digits)"}
 		case !strings.HasPrefix(a.Resource, "repository/"):
@@ -119,6 +116,9 @@ func ParseImage(flag, value string) (Image, error) {
 	switch {
 	case !regionPattern.MatchString(img.Region):
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (malformed region " + img.Region + ")"}
+	case registryDomain(img.Partition()) != img.Domain:
+		// A registry in China is under amazonaws.com.cn, and only there.
+		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (region " + img.Region + " is in partition " + img.Partition() + ", whose registries are under " + registryDomain(img.Partition()) + ", not " + img.Domain + ")"}
 	case len(img.Repository) < 2 || len(img.Repository) > 256 || !repoNamePattern.MatchString(img.Repository):
 		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (repository name must follow ECR's rules)"}
 	case img.Tag != "" && !tagPattern.MatchString(img.Tag):
@@ -145,12 +145,18 @@ func (i Image) String() string {
 	return s
 }
 
+// Partition returns the partition of the image's registry: its region's.
+func (i Image) Partition() string {
+	return RegionPartition(i.Region)
+}
+
 // RepositoryARN returns the ARN of the image's repository.
 func (i Image) RepositoryARN(partition string) string {
 	return fmt.Sprintf("arn:%s:ecr:%s:%s:repository/%s", partition, i.Region, i.Account, i.Repository)
 }
 
-// registryDomain returns the ECR registry domain suffix for a partition.
+// registryDomain returns the ECR registry domain suffix for a partition:
+// amazonaws.com.cn in China, amazonaws.com elsewhere.
 func registryDomain(partition string) string {
 	if partition == "aws-cn" {
 		return "amazonaws.com.cn"

@@ -83,8 +83,8 @@ var (
 	uuidPattern     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	// regionPattern matches AWS region codes such as us-east-1,
-	// us-gov-west-1, cn-north-1 and eu-central-2.
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	// us-gov-west-1, cn-north-1, eu-central-2 and eusc-de-east-1.
+	regionPattern = regexp.MustCompile(`^(?:[a-z]{2}|eusc)(-[a-z]+)+-[0-9]{1,2}$`)
 	// repoNamePattern is ECR's repository name pattern (InitiateLayerUpload).
 	repoNamePattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	// repoPrefixPattern is one or more name components followed by "/*".
@@ -195,6 +195,36 @@ func branchRule(ref string) string {
 		}
 	}
 	return ""
+}
+
+// CheckPartition refuses a --repo ARN or an --image in another partition
+// than the account's: the role lives in the account's partition, and a grant
+// on a repository elsewhere can never match, nor can the role pull an image
+// from there. source says how the account's partition is known, such as
+// "region us-east-1" (credentials work only in their region's partition, so
+// it is known before any AWS call) or "caller arn:aws:iam::...". The spec
+// must be validated.
+func (s Spec) CheckPartition(partition, source string) error {
+	for _, r := range s.Repositories {
+		repo, err := ParseRepository(r)
+		if err != nil {
+			return err
+		}
+		if repo.Partition != "" && repo.Partition != partition {
+			return &InputError{Flag: "--repo", Value: r, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull from it", repo.Partition, partition, source)}
+		}
+	}
+	if s.Image == "" {
+		return nil
+	}
+	img, err := ParseImage("--image", s.Image)
+	if err != nil {
+		return err
+	}
+	if img.Partition() != partition {
+		return &InputError{Flag: "--image", Value: s.Image, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull it", img.Partition(), partition, source)}
+	}
+	return nil
 }
 
 // Validate checks every field exactly as AWS and CircleCI define it and

@@ -53,6 +53,9 @@ func TestValidateRejects(t *testing.T) {
 		{"arn unknown partition", func(s *Spec) { s.Repositories = []string{"arn:foo:ecr:us-east-1:123456789012:repository/app"} }, "--repo", "partition"},
 		{"arn too few parts", func(s *Spec) { s.Repositories = []string{"arn:aws:ecr:us-east-1"} }, "--repo", "not an ARN"},
 		{"arn bad name", func(s *Spec) { s.Repositories = []string{"arn:aws:ecr:us-east-1:123456789012:repository/App"} }, "--repo", "lowercase"},
+		{"arn region of another partition", func(s *Spec) { s.Repositories = []string{"arn:aws:ecr:cn-north-1:123456789012:repository/app"} }, "--repo", "region cn-north-1 is in partition aws-cn, not aws"},
+		{"arn gov partition, commercial region", func(s *Spec) { s.Repositories = []string{"arn:aws-us-gov:ecr:us-east-1:123456789012:repository/app"} }, "--repo", "partition aws, not aws-us-gov"},
+		{"arn partition with newline", func(s *Spec) { s.Repositories = []string{"arn:aws\n:ecr:us-east-1:123456789012:repository/app"} }, "--repo", `unknown partition "aws\n"`},
 		{"no projects", func(s *Spec) { s.ProjectIDs = nil }, "--project-id", "--all-projects"},
 		{"project not uuid", func(s *Spec) { s.ProjectIDs = []string{"my-project"} }, "--project-id", "must be a UUID"},
 		{"project is the org", func(s *Spec) { s.ProjectIDs = []string{testOrg} }, "--project-id", "organization ID"},
@@ -75,6 +78,11 @@ func TestValidateRejects(t *testing.T) {
 		}, "--image", "tag"},
 		{"image bad digest", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc" }, "--image", "digest"},
 		{"image bad repo", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/App:1" }, "--image", "repository name"},
+		{"image china region on .com", func(s *Spec) { s.Image = "123456789012.dkr.ecr.cn-north-1.amazonaws.com/app:1" }, "--image", "registries are under amazonaws.com.cn"},
+		{"image .com.cn outside china", func(s *Spec) { s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com.cn/app:1" }, "--image", "registries are under amazonaws.com,"},
+		{"image injected line", func(s *Spec) {
+			s.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1\n    - image: attacker/img"
+		}, "--image", "tag"},
 		{"branch short name", func(s *Spec) { s.Branches = []string{"main"} }, "--branch", "full git ref"},
 		{"branch with space", func(s *Spec) { s.Branches = []string{"refs/heads/my branch"} }, "--branch", "full git ref"},
 		{"branch with colon", func(s *Spec) { s.Branches = []string{"refs/heads/a:b"} }, "--branch", "full git ref"},
@@ -143,6 +151,11 @@ func TestValidateAccepts(t *testing.T) {
 			s.Image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/x:1"
 		}, nil},
 		{"gov region", func(s *Spec) { s.Region = "us-gov-west-1" }, nil},
+		{"european sovereign cloud region", func(s *Spec) { s.Region = "eusc-de-east-1" }, nil},
+		{"china image", func(s *Spec) {
+			s.Repositories = []string{"arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"}
+			s.Image = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app:1"
+		}, nil},
 		{"china arn", func(s *Spec) { s.Repositories = []string{"arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"} }, nil},
 		{"sub condition", func(s *Spec) { s.ProjectCondition = policy.Sub }, nil},
 		{"branches", func(s *Spec) { s.Branches = []string{"refs/heads/main", "refs/heads/release-*", "refs/tags/v?.*"} }, nil},

@@ -157,7 +157,13 @@ func (w *Wizard) Fill(ctx context.Context, spec provision.Spec, given Given) (pr
 			return spec, err
 		}
 	}
-	if _, err := spec.Validate(); err != nil {
+	valid, err := spec.Validate()
+	if err != nil {
+		return spec, fmt.Errorf("check the answers: %w", err)
+	}
+	// Flags given with the wizard were checked before the caller's
+	// partition was known.
+	if err := valid.CheckPartition(id.Partition, "caller "+id.ARN); err != nil {
 		return spec, fmt.Errorf("check the answers: %w", err)
 	}
 	return spec, nil
@@ -299,7 +305,7 @@ func (w *Wizard) askRepositories(ctx context.Context, spec *provision.Spec, id I
 		groups = append(groups, huh.NewGroup(w.input(typedTitle,
 			"Names, full repository ARNs (other accounts or regions) or prefixes ending in /*, separated by commas or spaces.",
 			typed, func(s string) error {
-				repos, err := parseRepositories(s, known, id.Account, spec.Region, spec.AllowMissingRepos)
+				repos, err := parseRepositories(s, known, id, spec.Region, spec.AllowMissingRepos)
 				if err != nil {
 					return err
 				}
@@ -317,7 +323,7 @@ func (w *Wizard) askRepositories(ctx context.Context, spec *provision.Spec, id I
 		if err := w.run(ctx, groups...); err != nil {
 			return err
 		}
-		repos, err := parseRepositories(typed.Get(), known, id.Account, spec.Region, spec.AllowMissingRepos)
+		repos, err := parseRepositories(typed.Get(), known, id, spec.Region, spec.AllowMissingRepos)
 		if err != nil {
 			return err
 		}
@@ -357,18 +363,23 @@ func (w *Wizard) picker(names []string, picked *[]string) huh.Field {
 	return p
 }
 
-// parseRepositories splits typed repositories and checks each. With known
-// (the listed names of the region), a plain name of this account and region
-// that does not exist is refused unless missing repositories are allowed,
-// as the plan would refuse it after every other question.
-func parseRepositories(s string, known map[string]bool, account, region string, allowMissing bool) ([]string, error) {
+// parseRepositories splits typed repositories and checks each. An ARN in
+// another partition than the caller's is refused, as the plan would refuse
+// it. With known (the listed names of the region), a plain name of this
+// account and region that does not exist is refused unless missing
+// repositories are allowed, as the plan would refuse it after every other
+// question.
+func parseRepositories(s string, known map[string]bool, id Identity, region string, allowMissing bool) ([]string, error) {
 	var out []string
 	for _, v := range splitList(s) {
 		r, err := provision.ParseRepository(v)
 		if err != nil {
 			return nil, fieldError(err)
 		}
-		local := r.Local(account) && (r.Region == "" || r.Region == region)
+		if err := (provision.Spec{Repositories: []string{v}}).CheckPartition(id.Partition, "caller "+id.ARN); err != nil {
+			return nil, fieldError(err)
+		}
+		local := r.Local(id.Account) && (r.Region == "" || r.Region == region)
 		if known != nil && !allowMissing && !r.Pattern && local && !known[r.Name] {
 			return nil, fmt.Errorf("%s: no such repository in %s; create it first, or rerun with --allow-missing-repos", v, region)
 		}
@@ -577,6 +588,9 @@ func defaultImage(repos []string, id Identity, region string) string {
 func checkImage(s string, repos []string, id Identity, region string) error {
 	img, err := provision.ParseImage("--image", s)
 	if err != nil {
+		return fieldError(err)
+	}
+	if err := (provision.Spec{Image: s}).CheckPartition(id.Partition, "caller "+id.ARN); err != nil {
 		return fieldError(err)
 	}
 	target := img.RepositoryARN(id.Partition)

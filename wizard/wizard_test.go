@@ -272,6 +272,43 @@ func TestFillAccessibleListFailureFallsBackToTyping(t *testing.T) {
 	}
 }
 
+// TestFillAccessibleRepromptsRepositoryInOtherPartition types a China
+// repository ARN for an account in aws: the grant could never match, so it
+// is refused with both partitions named, and the question asked again.
+func TestFillAccessibleRepromptsRepositoryInOtherPartition(t *testing.T) {
+	aws := &fakeAWS{repos: []string{"app"}}
+	given := Given{Access: true, Region: true, OrgID: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", ProjectIDs: []string{project1}}
+	got, out, err := fill(t, aws, spec, given, answers(
+		"0",
+		"arn:aws-cn:ecr:cn-north-1:123456789012:repository/app",
+		"app",
+	))
+	if err != nil {
+		t.Fatalf("Fill: %v\n%s", err, out)
+	}
+	if !reflect.DeepEqual(got.Repositories, []string{"app"}) {
+		t.Errorf("Repositories = %q, want [app]", got.Repositories)
+	}
+	if want := "is in partition aws-cn, but the account is in partition aws (caller arn:aws:iam::123456789012:user/alice)"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+// TestFillRefusesGivenFlagsInOtherPartition gives the China ARN as a flag,
+// checked before the caller was known: Fill refuses it once it is.
+func TestFillRefusesGivenFlagsInOtherPartition(t *testing.T) {
+	aws := &fakeAWS{repos: []string{"app"}}
+	given := Given{Access: true, Region: true, OrgID: true, Repositories: true, Projects: true, ProjectCondition: true, RoleName: true, Image: true}
+	spec := provision.Spec{OrgID: orgID, Region: "us-east-1", ProjectIDs: []string{project1},
+		Repositories: []string{"app", "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"}}
+	_, out, err := fill(t, aws, spec, given, answers())
+	var ie *provision.InputError
+	if !errors.As(err, &ie) || ie.Flag != "--repo" || !strings.Contains(err.Error(), "partition aws-cn") {
+		t.Fatalf("Fill = %v, want the --repo partition error\n%s", err, out)
+	}
+}
+
 func TestFillAccessibleImageAndRoleName(t *testing.T) {
 	aws := &fakeAWS{repos: []string{"app"}}
 	given := Given{Access: true, Region: true, OrgID: true, Repositories: true, Projects: true, ProjectCondition: true}

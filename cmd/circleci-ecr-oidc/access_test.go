@@ -275,7 +275,7 @@ func TestSnippetAccessPush(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("snippet --access push exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"aws-ecr/build_and_push_image", `account_id: "` + registryAccount + `"`, "region: eu-west-1", "repo: " + sharedRepo, "tag: v2", "role_arn: arn:aws:iam::123456789012:role/ci-push"} {
+	for _, want := range []string{"aws-ecr/build_and_push_image", `account_id: "` + registryAccount + `"`, "region: eu-west-1", `repo: "` + sharedRepo + `"`, `tag: "v2"`, "role_arn: arn:aws:iam::123456789012:role/ci-push"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("push snippet lacks %q:\n%s", want, r.stdout)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -306,6 +307,56 @@ func TestInvalidInputExitsTwoWithoutAWSCalls(t *testing.T) {
 				t.Errorf("made %d AWS requests (%v) for invalid input", n, e.proxy.Counts())
 			}
 		})
+	}
+}
+
+// TestOtherPartitionExitsTwoWithoutAWSCalls gives every command that takes
+// --repo and --image values in another partition than the region's: the
+// region's partition is the account's (credentials work only there), so the
+// grant could never match, and that is known before any AWS call.
+func TestOtherPartitionExitsTwoWithoutAWSCalls(t *testing.T) {
+	e := startEmulator(t)
+	const chinaRepo = "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"
+	tests := []struct {
+		name  string
+		args  []string
+		flag  string
+		other string
+	}{
+		{"repo", []string{"--repo", "app," + chinaRepo}, "--repo", "aws-cn"},
+		{"image", []string{"--repo", "app", "--image", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app:1"}, "--image", "aws-cn"},
+		{"aws repo from a china region", []string{"--repo", "arn:aws:ecr:us-east-1:123456789012:repository/app", "--region", "cn-north-1"}, "--repo", "aws"},
+	}
+	for _, tt := range tests {
+		for _, command := range []string{"setup", "plan", "export", "verify"} {
+			t.Run(tt.name+"/"+command, func(t *testing.T) {
+				args := []string{command, "--org-id", testOrg, "--project-id", testProject}
+				if !slices.Contains(tt.args, "--region") {
+					args = append(args, "--region", "us-east-1")
+				}
+				args = append(args, tt.args...)
+				if command == "export" {
+					args = append(args, "--format", "terraform")
+				}
+				e.proxy.Reset()
+				r := runBinary(t, e.env, args...)
+				if r.code != exitUsage {
+					t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
+				}
+				account := map[string]string{"aws-cn": "aws", "aws": "aws-cn"}[tt.other]
+				for _, want := range []string{tt.flag, "partition " + tt.other, "partition " + account + " (region "} {
+					if !strings.Contains(r.stderr, want) {
+						t.Errorf("stderr %q does not say %q", r.stderr, want)
+					}
+				}
+				if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines != 1 {
+					t.Errorf("error takes %d lines, want 1: %q", lines, r.stderr)
+				}
+				if n := e.proxy.Total(); n != 0 {
+					t.Errorf("made %d AWS requests (%v)", n, e.proxy.Counts())
+				}
+			})
+		}
 	}
 }
 

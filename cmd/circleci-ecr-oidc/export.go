@@ -96,6 +96,9 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRegionPartition(spec); err != nil {
+		return err
+	}
 	warnTrustPolicySize(opts.IO, spec)
 	files, err := export.Render(format, spec)
 	var quota *provision.PermissionsQuotaError

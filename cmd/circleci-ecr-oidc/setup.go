@@ -200,6 +200,9 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
+	if err := checkRegionPartition(spec); err != nil {
+		return provision.Spec{}, provision.Clients{}, err
+	}
 	clients := provision.NewClients(cfg)
 	if f.registryProfile != "" {
 		if clients.Registry, err = loadRegistryClients(ctx, f); err != nil {
@@ -207,6 +210,13 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 		}
 	}
 	return spec, clients, nil
+}
+
+// checkRegionPartition refuses, before any AWS call, a --repo ARN or an
+// --image in another partition than the region's, which is the partition of
+// the account the credentials reach through it.
+func checkRegionPartition(spec provision.Spec) error {
+	return spec.CheckPartition(provision.RegionPartition(spec.Region), "region "+spec.Region)
 }
 
 func renderSnippet(p *provision.Plan) (string, error) {

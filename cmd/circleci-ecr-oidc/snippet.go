@@ -2,10 +2,7 @@ package main
 
 import (
 	"fmt"
-	"path"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
@@ -24,7 +21,8 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
 			if roleARN == "" {
 				return &provision.InputError{Flag: "--role-arn", Rule: "is required: the ARN of the role CircleCI assumes"}
 			}
-			if err := validateRoleARN(roleARN); err != nil {
+			role, err := provision.ParseRoleARN("--role-arn", roleARN)
+			if err != nil {
 				return err
 			}
 			if image == "" {
@@ -34,10 +32,13 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if img.Partition() != role.Partition {
+				return &provision.InputError{Flag: "--image", Value: image, Rule: fmt.Sprintf("is in partition %s, but --role-arn is in partition %s: a role can only pull from registries in its own partition", img.Partition(), role.Partition)}
+			}
 			if a := policy.Access(access); a != policy.AccessPull && a != policy.AccessPush {
 				return &provision.InputError{Flag: "--access", Value: access, Rule: "must be pull (a job that runs in the image) or push (a job that builds and pushes it)"}
 			}
-			s, err := snippetFor(img.String(), roleARN, img.Region, policy.Access(access))
+			s, err := snippetFor(img.String(), role.String(), img.Region, policy.Access(access))
 			if err != nil {
 				return err
 			}
@@ -49,15 +50,4 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
 	cmd.Flags().StringVar(&image, "image", "", "ECR image URI, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest")
 	cmd.Flags().StringVar(&access, "access", string(policy.AccessPull), "pull: a job that runs in the image; push: a job that builds and pushes it with the aws-ecr orb")
 	return cmd
-}
-
-// validateRoleARN checks an IAM role ARN, which may carry a path
-// (role/path/name); the name is its last element.
-func validateRoleARN(value string) error {
-	a, err := arn.Parse(value)
-	resource, isRole := strings.CutPrefix(a.Resource, "role/")
-	if err != nil || a.Service != "iam" || !isRole || len(a.AccountID) != 12 {
-		return &provision.InputError{Flag: "--role-arn", Value: value, Rule: "must be an IAM role ARN such as arn:aws:iam::123456789012:role/circleci-ecr-pull"}
-	}
-	return provision.ValidateRoleName("--role-arn", path.Base(resource))
 }

@@ -161,6 +161,9 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 		if spec, err = f.spec(cfg.Region).Validate(); err != nil {
 			return err
 		}
+		if err := checkRegionPartition(spec); err != nil {
+			return err
+		}
 	} else {
 		if err := provision.ValidateRegion("--region", cfg.Region); err != nil {
 			return err
