@@ -93,8 +93,10 @@ type exported struct {
 	ProviderTags map[string]string
 }
 
-// check compares an export with the values the spec was given.
-func (rt roundTrip) check(t *testing.T, got exported) {
+// check compares an export with the values the spec was given; owner is
+// the ownership tag's value for the export's format (terraform or
+// cloudformation: the tool that applies it owns what it creates).
+func (rt roundTrip) check(t *testing.T, got exported, owner string) {
 	t.Helper()
 	s := rt.spec
 	if got.RoleName != s.RoleName {
@@ -110,7 +112,7 @@ func (rt roundTrip) check(t *testing.T, got exported) {
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	tags["circleci-ecr-oidc:managed"], tags["circleci-ecr-oidc:org-id"] = "true", s.OrgID
+	tags["circleci-ecr-oidc:managed"], tags["circleci-ecr-oidc:org-id"] = owner, s.OrgID
 	if !reflect.DeepEqual(got.Tags, tags) || !reflect.DeepEqual(got.ProviderTags, tags) {
 		t.Errorf("tags: role %q, provider %q; want %q", got.Tags, got.ProviderTags, tags)
 	}
@@ -210,7 +212,7 @@ func TestCloudFormationRoundTrip(t *testing.T) {
 					got.Permissions = append(got.Permissions, resolveJSON(t, r, lookup(t, props, "Properties", "PolicyDocument")))
 				}
 			}
-			rt.check(t, got)
+			rt.check(t, got, "cloudformation")
 		})
 	}
 }
@@ -268,7 +270,7 @@ func TestTerraformRoundTrip(t *testing.T) {
 				decode(fmt.Sprintf("permissions_%d", i), &doc)
 				got.Permissions = append(got.Permissions, doc)
 			}
-			rt.check(t, got)
+			rt.check(t, got, "terraform")
 		})
 	}
 }

@@ -2,11 +2,9 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -91,6 +89,12 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 	if err := p.CheckManagedBy(); err != nil {
 		return Result{Applied: []Change{}, NotApplied: p.Changes}, err
 	}
+	opts = opts.withDefaults()
+	return execute(ctx, p.applySteps(api, opts, 0), executeOptions{Progress: opts.Progress, InterruptGrace: opts.InterruptGrace})
+}
+
+// withDefaults fills the options left unset.
+func (opts Options) withDefaults() Options {
 	if opts.Progress == nil {
 		opts.Progress = func(Event) {}
 	}
@@ -103,109 +107,37 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts Options) (Result, erro
 	if opts.RepositoryLocks == nil {
 		opts.RepositoryLocks = NewRepositoryLocks()
 	}
-	// calls carries the AWS calls; ctx only schedules. Cancelling ctx (a
-	// signal) or sched (a failure) never cuts off a call already sent.
-	calls, endCalls := outlive(ctx, opts.InterruptGrace)
-	defer endCalls()
-	sched, cancel := context.WithCancel(ctx)
-	defer cancel()
+	return opts
+}
 
-	var (
-		mu       sync.Mutex
-		applied  = make([]bool, len(p.Changes))
-		inFlight int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	// Say why an interrupted run does not end at once.
-	stopNote := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		n := inFlight
-		mu.Unlock()
-		if n > 0 {
-			opts.Progress(Event{Message: fmt.Sprintf("interrupted: starting no further changes; waiting for %d change(s) in flight to finish, so that the report is exact", n)})
-		}
-	})
-	defer stopNote()
-	roleCreated := make(chan struct{})
-	roleCreateIndex := slices.IndexFunc(p.Changes, func(c Change) bool {
+// applySteps turns the plan's changes into the executor's steps, their
+// indices starting at offset (a sharded setup runs several plans in one
+// graph). Changes on the role wait for the role's creation; a new managed
+// policy is created meanwhile and waits for the role only to be attached.
+func (p *Plan) applySteps(api IAMAPI, opts Options, offset int) []step {
+	roleCreate := slices.IndexFunc(p.Changes, func(c Change) bool {
 		return c.Action == ActionCreate && c.Resource == ResourceRole
 	})
-	if roleCreateIndex < 0 {
-		close(roleCreated)
-	}
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
-	}
-	roleReady := func() error {
-		select {
-		case <-roleCreated:
-			return nil
-		case <-sched.Done():
-			return fmt.Errorf("stop waiting for role %s to be created: %w", p.RoleName, context.Cause(sched))
-		}
-	}
+	steps := make([]step, len(p.Changes))
 	for i, c := range p.Changes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if waitsForRole(c) && i != roleCreateIndex {
-				select {
-				case <-roleCreated:
-				case <-sched.Done():
-					return
-				}
-			}
-			if sched.Err() != nil {
-				return
-			}
-			mu.Lock()
-			inFlight++
-			mu.Unlock()
-			opts.Progress(Event{Change: c})
-			err := applyChange(sched, calls, api, p, c, opts, roleReady)
-			mu.Lock()
-			inFlight--
-			mu.Unlock()
-			opts.Progress(Event{Change: c, Done: true, Err: err})
-			if err != nil {
-				if cause := context.Cause(calls); cause != nil && errors.Is(err, context.Canceled) {
-					err = fmt.Errorf("%w; it may or may not have been applied", cause)
-				}
-				fail(fmt.Errorf("%s: %w", describeChange(c), err))
-				return
-			}
-			mu.Lock()
-			applied[i] = true
-			mu.Unlock()
-			if i == roleCreateIndex {
-				close(roleCreated)
-			}
-		}()
-	}
-	wg.Wait()
-
-	var res Result
-	res.Applied, res.NotApplied = []Change{}, []Change{}
-	for i, c := range p.Changes {
-		if applied[i] {
-			res.Applied = append(res.Applied, c)
-		} else {
-			res.NotApplied = append(res.NotApplied, c)
+		s := step{change: c, describe: describeChange(c)}
+		if roleCreate >= 0 && i != roleCreate && waitsForRole(c) {
+			s.after = []int{offset + roleCreate}
 		}
+		s.run = func(x *execution) error {
+			roleReady := func() error {
+				if roleCreate < 0 {
+					return nil
+				}
+				return x.waitFor(offset+roleCreate, "role "+p.RoleName+" to be created")
+			}
+			o := opts
+			o.Progress = x.progress
+			return applyChange(x.sched, x.calls, api, p, c, o, roleReady)
+		}
+		steps[i] = s
 	}
-	switch {
-	case firstErr != nil:
-		return res, &ApplyError{Result: res, Err: firstErr}
-	case len(res.NotApplied) > 0:
-		return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all changes were applied: %w", context.Cause(sched))}
-	}
-	return res, nil
+	return steps
 }
 
 // outlive returns a context for AWS calls that keeps ctx's values but not

@@ -405,31 +405,37 @@ func Destroy(ctx context.Context, c Clients, p *DestroyPlan, progress func(Event
 	if err := p.CheckManagedBy(); err != nil {
 		return Result{Applied: []Change{}, NotApplied: p.Deletes}, err
 	}
-	if progress == nil {
-		progress = func(Event) {}
+	return execute(ctx, p.destroySteps(c, 0), executeOptions{Progress: progress})
+}
+
+// destroySteps turns the plan's deletions into the executor's steps, their
+// indices starting at offset. The role's policies, attachments and
+// repository statements go first, together; the role waits for all of them
+// (IAM deletes a role only without policies, and ECR turns a deleted role's
+// ARN in a policy into an ID no one can read); the provider waits for the
+// role, so that it is never deleted while the role still trusts it.
+func (p *DestroyPlan) destroySteps(c Clients, offset int) []step {
+	steps := make([]step, len(p.Deletes))
+	var before, roles []int
+	for i, d := range p.Deletes {
+		steps[i] = step{change: d, describe: d.String(), done: isNotFound, run: func(x *execution) error { return destroyOne(x.calls, c, p, d) }}
+		switch d.Resource {
+		case ResourceRole:
+			roles = append(roles, offset+i)
+		case ResourceProvider:
+		default:
+			before = append(before, offset+i)
+		}
 	}
-	calls, endCalls := outlive(ctx, DefaultInterruptGrace)
-	defer endCalls()
-	res := Result{Applied: []Change{}, NotApplied: []Change{}}
-	clients := c
-	for i, c := range p.Deletes {
-		if err := ctx.Err(); err != nil {
-			res.NotApplied = append(res.NotApplied, p.Deletes[i:]...)
-			return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all deletions were made: %w", context.Cause(ctx))}
+	for i, d := range p.Deletes {
+		switch d.Resource {
+		case ResourceRole:
+			steps[i].after = before
+		case ResourceProvider:
+			steps[i].after = append(slices.Clone(before), roles...)
 		}
-		progress(Event{Change: c})
-		err := destroyOne(calls, clients, p, c)
-		if isNotFound(err) {
-			err = nil
-		}
-		progress(Event{Change: c, Done: true, Err: err})
-		if err != nil {
-			res.NotApplied = append(res.NotApplied, p.Deletes[i:]...)
-			return res, &ApplyError{Result: res, Err: fmt.Errorf("%s %s %s: %w", c.Action, c.Resource, c.Name, err)}
-		}
-		res.Applied = append(res.Applied, c)
 	}
-	return res, nil
+	return steps
 }
 
 func destroyOne(ctx context.Context, clients Clients, p *DestroyPlan, c Change) error {

@@ -290,6 +290,52 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	return sp, nil
 }
 
+// ApplyShards makes a sharded plan's changes as one graph: every role's
+// changes, as Apply makes them, and the removals of the roles no longer
+// needed, each once every kept role's changes have succeeded. The writes
+// to a repository policy that several roles share are serialized
+// (RepositoryLocks). What changes an export created is refused before any
+// write, as in Apply.
+func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) (Result, error) {
+	var all []Change
+	for _, p := range sp.Plans {
+		all = append(all, p.Changes...)
+	}
+	for _, r := range sp.Removals {
+		all = append(all, r.Deletes...)
+	}
+	for _, p := range sp.Plans {
+		if err := p.CheckManagedBy(); err != nil {
+			return Result{Applied: []Change{}, NotApplied: all}, err
+		}
+	}
+	for _, r := range sp.Removals {
+		if err := r.CheckManagedBy(); err != nil {
+			return Result{Applied: []Change{}, NotApplied: all}, err
+		}
+	}
+	opts = opts.withDefaults()
+	if opts.Registry == nil {
+		opts.Registry = c.Registry
+	}
+	var steps []step
+	for _, p := range sp.Plans {
+		steps = append(steps, p.applySteps(c.IAM, opts, len(steps))...)
+	}
+	kept := make([]int, len(steps))
+	for i := range kept {
+		kept[i] = i
+	}
+	for _, r := range sp.Removals {
+		removal := r.destroySteps(c, len(steps))
+		for i := range removal {
+			removal[i].after = append(removal[i].after, kept...)
+		}
+		steps = append(steps, removal...)
+	}
+	return execute(ctx, steps, executeOptions{Progress: opts.Progress, InterruptGrace: opts.InterruptGrace})
+}
+
 // removalPlan plans the deletion of a shard role of ours that no longer
 // admits a requested project: its policies, its managed policies and the
 // role, as destroy would, but never the provider, which the other shard

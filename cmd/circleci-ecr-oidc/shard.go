@@ -5,16 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
-
-// shardApplyBound is how many shard roles are applied at once: each role's
-// own changes run concurrently already, and IAM throttles per account.
-const shardApplyBound = 4
 
 func registerShard(fs *pflag.FlagSet, f *specFlags) {
 	fs.BoolVar(&f.shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
@@ -212,62 +207,16 @@ func runShardedSetup(ctx context.Context, opts *setupOptions) error {
 		}
 	}
 
-	// The roles are independent of each other, so they are applied
-	// concurrently, a few at a time; only the first plan creates or extends
-	// the provider. They share the locks that serialize each foreign
-	// repository policy's read-merge-write.
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		applied  []provision.Change
-		notDone  []provision.Change
-		failures []error
-		slots    = make(chan struct{}, shardApplyBound)
-		progress = progressPrinter(opts.IO)
-		locks    = provision.NewRepositoryLocks()
-	)
-	for _, p := range sp.Plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progress, Registry: clients.Registry, RepositoryLocks: locks})
-			mu.Lock()
-			defer mu.Unlock()
-			applied = append(applied, res.Applied...)
-			notDone = append(notDone, res.NotApplied...)
-			if err != nil {
-				failures = append(failures, err)
-			}
-		}()
-	}
-	wg.Wait()
-	// The removals run once every kept role is in place; each deletes only
-	// its own role and policies, never the provider.
-	for _, r := range sp.Removals {
-		if len(failures) > 0 || ctx.Err() != nil {
-			notDone = append(notDone, r.Deletes...)
-			continue
-		}
-		res, err := provision.Destroy(ctx, clients, r, progress)
-		applied = append(applied, res.Applied...)
-		notDone = append(notDone, res.NotApplied...)
-		if err != nil {
-			failures = append(failures, err)
-		}
-	}
-	out.NotApplied = notDone
-	if out.NotApplied == nil {
-		out.NotApplied = []provision.Change{}
-	}
-	if len(failures) > 0 {
-		reportPartial(opts.IO, provision.Result{Applied: applied, NotApplied: notDone})
-		err := awsHint(errors.Join(failures...))
-		return finishSharded(opts, out, err)
+	// One graph: every role's changes, then the removals; only the first
+	// plan creates or extends the provider.
+	res, err := provision.ApplyShards(ctx, clients, sp, provision.Options{Progress: progressPrinter(opts.IO)})
+	out.NotApplied = res.NotApplied
+	if err != nil {
+		reportPartial(opts.IO, res)
+		return finishSharded(opts, out, awsHint(err))
 	}
 	out.Applied = true
-	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(applied), len(sp.Plans))
+	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(res.Applied), len(sp.Plans))
 	return finishSharded(opts, out, nil)
 }
 
