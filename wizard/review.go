@@ -22,16 +22,17 @@ func (w *Wizard) Review(ctx context.Context, p *provision.Plan) (bool, error) {
 		return false, fmt.Errorf("show the plan: %w", err)
 	}
 	fmt.Fprintln(w.out)
-	return w.Confirm(ctx, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account))
+	return w.Confirm(ctx, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account), "Yes, apply")
 }
 
-// Confirm asks a yes/no question; the answer defaults to No. It returns
+// Confirm asks a yes/no question whose affirmative answer reads yes (e.g.
+// "Yes, apply", "Yes, delete"); the answer defaults to No. It returns
 // ErrAborted when the person quits instead of answering.
-func (w *Wizard) Confirm(ctx context.Context, question string) (bool, error) {
+func (w *Wizard) Confirm(ctx context.Context, question, yes string) (bool, error) {
 	ok := false
 	c := huh.NewConfirm().
 		Title(question).
-		Affirmative("Yes, apply").
+		Affirmative(yes).
 		Negative("No").
 		Value(&ok)
 	if !w.accessible {

@@ -128,7 +128,7 @@ func patchConfigFile(ctx context.Context, opts *setupOptions, p *provision.Plan)
 		if !opts.IO.CanPrompt() {
 			return fmt.Errorf("refuse to write %s without confirmation: no terminal to ask on; rerun with --yes to write it, or apply the diff above by hand", path)
 		}
-		ok, err := confirm(ctx, opts, fmt.Sprintf("Write these changes to %s?", path))
+		ok, err := confirm(ctx, opts, fmt.Sprintf("Write these changes to %s?", path), "Yes, write")
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,8 @@ type destroyOptions struct {
 	RegistryProfile string
 	// Adopt deletes what a Terraform or CloudFormation export created too.
 	Adopt bool
+	// MaxAttempts is --max-attempts, as for setup.
+	MaxAttempts attemptsValue
 }
 
 func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
@@ -69,6 +71,7 @@ and without --yes it prints the plan and exits 1 without deleting anything.`,
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
 	fs.BoolVar(&opts.Adopt, "adopt", false, "also delete a role, its policies and the provider that a Terraform or CloudFormation export created")
+	registerMaxAttempts(fs, &opts.MaxAttempts)
 	fs.StringVar(&opts.RegistryProfile, "registry-profile", "", "AWS profile of the account holding repositories granted by ARN: remove the role's statement from their repository policies")
 	return cmd
 }
@@ -97,7 +100,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 			return err
 		}
 	}
-	cfg, err := loadAWSConfig(ctx, opts.Profile, opts.Region)
+	cfg, err := loadAWSConfig(ctx, opts.Profile, opts.Region, opts.MaxAttempts.loadOptions()...)
 	if err != nil {
 		return err
 	}
@@ -107,7 +110,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	}
 	clients := provision.NewClients(cfg)
 	if opts.RegistryProfile != "" {
-		if clients.Registry, err = loadRegistryClients(ctx, &specFlags{registryProfile: opts.RegistryProfile, region: cfg.Region}); err != nil {
+		if clients.Registry, err = loadRegistryClients(ctx, &specFlags{registryProfile: opts.RegistryProfile, region: cfg.Region, maxAttempts: opts.MaxAttempts}); err != nil {
 			return err
 		}
 	}
@@ -117,51 +120,58 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 		return awsHint(err)
 	}
 	p := provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt)
-	out := &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}
+	op := &destroyOp{opts: opts, clients: clients, plan: p, out: &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}}
+	pl := pipeline{io: opts.IO, yes: opts.Yes}
 	if opts.Output == "text" {
-		if _, err := io.WriteString(opts.IO.Out, destroyText(p)); err != nil {
-			return fmt.Errorf("write the plan: %w", err)
-		}
+		pl.showTo = opts.IO.Out
 	}
-	if err := p.CheckManagedBy(); err != nil {
-		out.Error = err.Error()
-		return writeDestroyJSON(opts, out, err)
-	}
-	if !p.HasChanges() {
-		out.Applied, out.NotDeleted = true, []provision.Change{}
-		return writeDestroyJSON(opts, out, nil)
-	}
-	if !opts.Yes {
-		if !opts.IO.CanPrompt() {
-			err := fmt.Errorf("refuse to delete %d resource(s) without confirmation: no terminal to ask on; rerun with --yes to delete", len(p.Deletes))
-			out.Error = err.Error()
-			return writeDestroyJSON(opts, out, err)
-		}
-		ok, err := confirm(ctx, &setupOptions{IO: opts.IO, Flags: specFlags{profile: opts.Profile}},
-			fmt.Sprintf("Delete these %d resource(s) from account %s?", len(p.Deletes), p.Account))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(opts.IO.ErrOut, "Nothing was deleted.")
-			return nil
-		}
-	}
+	return pl.run(ctx, op)
+}
 
-	res, derr := provision.Destroy(ctx, clients, p, destroyProgress(opts.IO))
-	out.Deleted, out.NotDeleted = res.Applied, res.NotApplied
-	if derr != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "Deleted %d of %d; run destroy again to finish once the cause is fixed.\n", len(res.Applied), len(p.Deletes))
-		out.Error = derr.Error()
-		err := awsHint(derr)
-		if strings.Contains(derr.Error(), "DeleteConflict") {
-			err = &hintError{derr, "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
-		}
-		return writeDestroyJSON(opts, out, err)
+// destroyOp is destroy's plan: the deletions, in order, and what is kept.
+type destroyOp struct {
+	opts    *destroyOptions
+	clients provision.Clients
+	plan    *provision.DestroyPlan
+	out     *destroyResult
+}
+
+func (o *destroyOp) pending() int { return len(o.plan.Deletes) }
+func (o *destroyOp) show(w io.Writer) error {
+	_, err := io.WriteString(w, destroyText(o.plan))
+	return err
+}
+func (o *destroyOp) refusal() error { return o.plan.CheckManagedBy() }
+
+func (o *destroyOp) ask() prompt {
+	n := len(o.plan.Deletes)
+	return prompt{
+		question: fmt.Sprintf("Delete these %d resource(s) from account %s?", n, o.plan.Account), yes: "Yes, delete", declined: "Nothing was deleted.",
+		noTerminal: fmt.Errorf("refuse to delete %d resource(s) without confirmation: no terminal to ask on; rerun with --yes to delete", n),
 	}
-	out.Applied = true
-	fmt.Fprintf(opts.IO.ErrOut, "Deleted %d resource(s).\n", len(res.Applied))
-	return writeDestroyJSON(opts, out, nil)
+}
+
+func (o *destroyOp) execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error) {
+	return provision.Destroy(ctx, o.clients, o.plan, progress)
+}
+
+func (o *destroyOp) finish(_ context.Context, res *provision.Result, err error) error {
+	if res != nil {
+		o.out.Deleted, o.out.NotDeleted = res.Applied, res.NotApplied
+	}
+	switch {
+	case err != nil:
+		o.out.Error = err.Error()
+		if strings.Contains(err.Error(), "DeleteConflict") {
+			err = &hintError{err, "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
+		}
+	case res == nil:
+		o.out.Applied, o.out.NotDeleted = true, []provision.Change{}
+	default:
+		o.out.Applied = true
+		fmt.Fprintf(o.opts.IO.ErrOut, "Deleted %d resource(s).\n", len(res.Applied))
+	}
+	return writeDestroyJSON(o.opts, o.out, err)
 }
 
 // writeDestroyJSON prints out when --output json and returns err unchanged.
@@ -176,18 +186,6 @@ func writeDestroyJSON(opts *destroyOptions, out *destroyResult, err error) error
 		return fmt.Errorf("write JSON output: %w", jerr)
 	}
 	return err
-}
-
-func destroyProgress(io IOStreams) func(provision.Event) {
-	return func(e provision.Event) {
-		switch {
-		case !e.Done:
-		case e.Err != nil:
-			fmt.Fprintf(io.ErrOut, "  ✗ %s\n", e.Change)
-		default:
-			fmt.Fprintf(io.ErrOut, "  ✓ %s\n", e.Change)
-		}
-	}
 }
 
 // managedByNote marks a change to what an export created, in text output.

@@ -389,3 +389,19 @@ func equalCounts(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestDestroyMaxAttempts: destroy takes --max-attempts as setup does: an
+// invalid value is refused before any call, and a valid one bounds the
+// retries of a throttled call.
+func TestDestroyMaxAttempts(t *testing.T) {
+	e := startEmulator(t)
+	r := runBinary(t, e.env, "destroy", "--org-id", testOrg, "--max-attempts", "0", "--yes")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--max-attempts") || e.proxy.Total() != 0 {
+		t.Errorf("--max-attempts 0: exit %d, %d requests\n%s", r.code, e.proxy.Total(), r.stderr)
+	}
+	e.proxy.ThrottleEvery(1)
+	r = runBinary(t, e.env, "destroy", "--org-id", testOrg, "--max-attempts", "2", "--yes")
+	if r.code != exitError || !strings.Contains(r.stderr, "exceeded maximum number of attempts, 2") {
+		t.Errorf("throttled destroy with --max-attempts 2: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -66,6 +66,13 @@ with the same inputs changes nothing.`,
 	return root
 }
 
+// registerMaxAttempts adds --max-attempts, which every command that calls
+// AWS takes.
+func registerMaxAttempts(fs *pflag.FlagSet, v *attemptsValue) {
+	fs.Var(v, "max-attempts", fmt.Sprintf("attempts per AWS call, first try included, %d to %d; waits between attempts grow to %s and a call stops after %g minutes (default: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else %d)",
+		minAttempts, maxAttempts, maxRetryWait, callTimeLimit.Minutes(), defaultAttempts))
+}
+
 // specFlags are the flags of setup and plan that fill a provision.Spec.
 type specFlags struct {
 	orgID            string
@@ -109,8 +116,7 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create, or that a Terraform or CloudFormation export created")
 	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
-	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("attempts per AWS call, first try included, %d to %d; waits between attempts grow to %s and a call stops after %g minutes (default: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else %d)",
-		minAttempts, maxAttempts, maxRetryWait, callTimeLimit.Minutes(), defaultAttempts))
+	registerMaxAttempts(fs, &f.maxAttempts)
 	fs.Var(&f.tags, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
 	fs.StringVar(&f.access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
 	fs.StringVar(&f.registryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -72,78 +73,96 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 	if wantsWizard(opts) {
 		return runSetupWizard(ctx, opts)
 	}
+	op, err := planSetup(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return opts.pipeline().run(ctx, op)
+}
+
+// planSetup validates the flags, reads the account and plans the setup:
+// one role, or with --shard every role of the sharded setup.
+func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 	if opts.Flags.shard {
-		return runShardedSetup(ctx, opts)
+		sp, clients, err := planShards(ctx, opts.IO, &opts.Flags)
+		if err != nil {
+			return nil, err
+		}
+		return newShardOp(opts, sp, clients)
 	}
 	p, clients, err := preparePlan(ctx, opts.IO, &opts.Flags)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	snippet, err := renderSnippet(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}
-	if !p.HasChanges() {
-		out.Applied, out.NotApplied = true, []provision.Change{}
-		return thenPatchConfig(ctx, opts, p, writeResult(opts.IO, opts.Flags.output, out, nil))
-	}
-	if opts.Flags.output == "text" {
-		if err := p.WriteText(opts.IO.Out, true); err != nil {
-			return err
-		}
-	}
-	if err := p.CheckManagedBy(); err != nil {
-		if opts.Flags.output == "json" {
-			out.Error = err.Error()
-			return writeJSONThen(opts.IO, out, err)
-		}
-		return err
-	}
-	if !opts.Yes {
-		if !opts.IO.CanPrompt() {
-			err := fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", len(p.Changes))
-			if opts.Flags.output == "json" {
-				out.Error = err.Error()
-				return writeJSONThen(opts.IO, out, err)
-			}
-			return err
-		}
-		ok, err := confirm(ctx, opts, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(opts.IO.ErrOut, "Nothing was changed.")
-			return nil
-		}
-	}
-
-	res, err := applyAndReport(ctx, opts, clients, p, out)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
-	return thenPatchConfig(ctx, opts, p, writeResult(opts.IO, opts.Flags.output, out, nil))
+	return &setupOp{opts: opts, clients: clients, plan: p, out: &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}}, nil
 }
 
-// applyAndReport applies the plan with per-change progress on stderr and
-// records the outcome in out. When the apply stops early it says what was
-// and was not done, writes the JSON result in JSON mode, and returns the
-// error with a hint where one helps.
-func applyAndReport(ctx context.Context, opts *setupOptions, clients provision.Clients, p *provision.Plan, out *result) (provision.Result, error) {
-	res, err := provision.Apply(ctx, clients.IAM, p, provision.Options{Progress: progressPrinter(opts.IO), Registry: clients.Registry})
-	out.NotApplied = res.NotApplied
-	if err != nil {
-		reportPartial(opts.IO, res)
-		if opts.Flags.output == "json" {
-			out.Error = err.Error()
-			return res, writeJSONThen(opts.IO, out, awsHint(err))
-		}
-		return res, awsHint(err)
+// pipeline is setup's: the plan on stdout in text, the question on the
+// terminal unless --yes.
+func (opts *setupOptions) pipeline() pipeline {
+	pl := pipeline{io: opts.IO, yes: opts.Yes, accessible: accessible(opts)}
+	if opts.Flags.output == "text" {
+		pl.showTo = opts.IO.Out
 	}
-	out.Applied = true
-	return res, nil
+	return pl
+}
+
+// setupOp is the setup of one role, from the flags or the wizard.
+type setupOp struct {
+	opts    *setupOptions
+	clients provision.Clients
+	plan    *provision.Plan
+	out     *result
+	// wizard prints the result as the wizard does: the snippet alone on
+	// stdout, the next steps on stderr.
+	wizard bool
+}
+
+func (o *setupOp) pending() int           { return len(o.plan.Changes) }
+func (o *setupOp) show(w io.Writer) error { return o.plan.WriteText(w, o.plan.HasChanges()) }
+func (o *setupOp) refusal() error         { return o.plan.CheckManagedBy() }
+
+func (o *setupOp) ask() prompt {
+	n := len(o.plan.Changes)
+	return prompt{
+		question: fmt.Sprintf("Apply these %d change(s) to account %s?", n, o.plan.Account), yes: "Yes, apply", declined: "Nothing was changed.",
+		noTerminal: fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", n),
+	}
+}
+
+func (o *setupOp) execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error) {
+	return provision.Apply(ctx, o.clients.IAM, o.plan, provision.Options{Progress: progress, Registry: o.clients.Registry})
+}
+
+// finish writes the result (JSON, or the snippet) and then, when setup
+// worked, patches --config-file; a failed setup never touches the file.
+func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) error {
+	streams := o.opts.IO
+	if res != nil {
+		o.out.NotApplied = res.NotApplied
+	}
+	if err != nil {
+		if o.opts.Flags.output == "json" {
+			o.out.Error = err.Error()
+			return writeJSONThen(streams, o.out, err)
+		}
+		return err
+	}
+	o.out.Applied, o.out.NotApplied = true, []provision.Change{}
+	if res != nil && !o.wizard {
+		fmt.Fprintf(streams.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
+	}
+	var werr error
+	if o.wizard {
+		werr = wizardResult(o.opts, o.out)
+	} else {
+		werr = writeResult(streams, o.opts.Flags.output, o.out, nil)
+	}
+	return thenPatchConfig(ctx, o.opts, o.plan, werr)
 }
 
 // preparePlan validates the flags, loads the AWS configuration, reads the
@@ -238,16 +257,11 @@ func snippetFor(image, roleARN, region string, access policy.Access) (string, er
 	return templates.RenderSnippet(s)
 }
 
-// writeResult prints the outcome: JSON as one object, or in text the plan
-// summary (when nothing changed) and the snippet. It returns err unchanged.
+// writeResult prints the outcome: JSON as one object, or in text the
+// snippet (the pipeline showed the plan). It returns err unchanged.
 func writeResult(io IOStreams, format string, out *result, err error) error {
 	if format == "json" {
 		return writeJSONThen(io, out, err)
-	}
-	if !out.HasChanges() {
-		if werr := out.WriteText(io.Out, false); werr != nil {
-			return werr
-		}
 	}
 	fmt.Fprintf(io.Out, "\n%s", out.Snippet)
 	if out.Spec.Access == policy.AccessPush {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -114,25 +115,25 @@ func planShards(ctx context.Context, io IOStreams, f *specFlags) (*provision.Sha
 
 // writeShardedText prints, for each role, the projects it admits and its
 // plan, then the roles it deletes and the warnings once.
-func writeShardedText(io IOStreams, sp *provision.ShardedPlan, out *shardedResult) error {
+func writeShardedText(w io.Writer, sp *provision.ShardedPlan, out *shardedResult) error {
 	for i, p := range sp.Plans {
-		fmt.Fprintf(io.Out, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
+		fmt.Fprintf(w, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
 		q := *p
 		q.Warnings = nil // printed once below
-		if err := q.WriteText(io.Out, p.HasChanges()); err != nil {
+		if err := q.WriteText(w, p.HasChanges()); err != nil {
 			return err
 		}
-		fmt.Fprintln(io.Out)
+		fmt.Fprintln(w)
 	}
 	for _, r := range sp.Removals {
-		fmt.Fprintf(io.Out, "== Role %s admits no requested project any more: it is deleted, so that it stops admitting the projects removed from --project-id\n", r.RoleName)
-		if err := writeDestroyItems(io.Out, r); err != nil {
+		fmt.Fprintf(w, "== Role %s admits no requested project any more: it is deleted, so that it stops admitting the projects removed from --project-id\n", r.RoleName)
+		if err := writeDestroyItems(w, r); err != nil {
 			return err
 		}
-		fmt.Fprintln(io.Out)
+		fmt.Fprintln(w)
 	}
-	for _, w := range out.Warnings {
-		fmt.Fprintf(io.Out, "Warning: %s\n", w)
+	for _, warning := range out.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warning)
 	}
 	return nil
 }
@@ -162,62 +163,73 @@ func runShardedPlan(ctx context.Context, opts *planOptions) error {
 	if opts.Flags.output == "json" {
 		return writeJSONThen(opts.IO, out, pending)
 	}
-	if err := writeShardedText(opts.IO, sp, out); err != nil {
+	if err := writeShardedText(opts.IO.Out, sp, out); err != nil {
 		return err
 	}
 	return pending
 }
 
-func runShardedSetup(ctx context.Context, opts *setupOptions) error {
-	sp, clients, err := planShards(ctx, opts.IO, &opts.Flags)
-	if err != nil {
-		return err
-	}
+// shardOp is a sharded setup: every role, and the removal of the roles no
+// project needs any more.
+type shardOp struct {
+	opts    *setupOptions
+	clients provision.Clients
+	plan    *provision.ShardedPlan
+	out     *shardedResult
+}
+
+func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision.Clients) (*shardOp, error) {
 	out, err := newShardedResult(sp)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	json := opts.Flags.output == "json"
-	if !json {
-		if err := writeShardedText(opts.IO, sp, out); err != nil {
-			return err
-		}
-	}
-	if !sp.HasChanges() {
-		out.Applied = true
-		return finishSharded(opts, out, nil)
-	}
-	for _, p := range sp.Plans {
-		if err := p.CheckManagedBy(); err != nil {
-			return finishSharded(opts, out, err)
-		}
-	}
-	if !opts.Yes {
-		if !opts.IO.CanPrompt() {
-			err := fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", len(out.Changes))
-			return finishSharded(opts, out, err)
-		}
-		ok, err := confirm(ctx, opts, fmt.Sprintf("Apply these %d change(s) over %d role(s) to account %s?", len(out.Changes), len(sp.Plans), out.Account))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(opts.IO.ErrOut, "Nothing was changed.")
-			return nil
-		}
-	}
+	return &shardOp{opts: opts, clients: clients, plan: sp, out: out}, nil
+}
 
-	// One graph: every role's changes, then the removals; only the first
-	// plan creates or extends the provider.
-	res, err := provision.ApplyShards(ctx, clients, sp, provision.Options{Progress: progressPrinter(opts.IO)})
-	out.NotApplied = res.NotApplied
-	if err != nil {
-		reportPartial(opts.IO, res)
-		return finishSharded(opts, out, awsHint(err))
+func (o *shardOp) pending() int           { return len(o.out.Changes) }
+func (o *shardOp) show(w io.Writer) error { return writeShardedText(w, o.plan, o.out) }
+
+func (o *shardOp) refusal() error {
+	for _, p := range o.plan.Plans {
+		if err := p.CheckManagedBy(); err != nil {
+			return err
+		}
 	}
-	out.Applied = true
-	fmt.Fprintf(opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(res.Applied), len(sp.Plans))
-	return finishSharded(opts, out, nil)
+	for _, r := range o.plan.Removals {
+		if err := r.CheckManagedBy(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *shardOp) ask() prompt {
+	n := len(o.out.Changes)
+	return prompt{
+		question: fmt.Sprintf("Apply these %d change(s) over %d role(s) to account %s?", n, len(o.plan.Plans), o.out.Account),
+		yes:      "Yes, apply", declined: "Nothing was changed.",
+		noTerminal: fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", n),
+	}
+}
+
+// execute applies one graph: every role's changes, then the removals; only
+// the first plan creates or extends the provider.
+func (o *shardOp) execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error) {
+	return provision.ApplyShards(ctx, o.clients, o.plan, provision.Options{Progress: progress})
+}
+
+func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) error {
+	if res != nil {
+		o.out.NotApplied = res.NotApplied
+	}
+	if err == nil {
+		o.out.Applied = true
+		o.out.NotApplied = []provision.Change{}
+	}
+	if res != nil && err == nil {
+		fmt.Fprintf(o.opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(res.Applied), len(o.plan.Plans))
+	}
+	return finishSharded(o.opts, o.out, err)
 }
 
 // finishSharded writes the JSON result, or in text the snippets, and

@@ -71,54 +71,19 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 		return wizardError(err)
 	}
 	f.setSpec(spec)
-	if f.shard {
-		// The answers complete the flags; a sharded setup then plans,
-		// confirms and applies every role as without the wizard.
-		return runShardedSetup(ctx, opts)
-	}
-
-	p, clients, err := preparePlan(ctx, opts.IO, f)
+	op, err := planSetup(ctx, opts)
 	if err != nil {
 		return err
 	}
-	snippet, err := renderSnippet(p)
-	if err != nil {
-		return err
+	pl := opts.pipeline()
+	if single, ok := op.(*setupOp); ok {
+		// The plan goes to stderr with the questions, the review shows it
+		// before asking, and the snippet alone goes to stdout.
+		single.wizard = true
+		pl.showTo, pl.reviewShows, pl.announce = opts.IO.ErrOut, true, fmt.Sprintf("Applying %d change(s):", len(single.plan.Changes))
+		pl.confirm = func(ctx context.Context, _ operation) (bool, error) { return wz.Review(ctx, single.plan) }
 	}
-	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}
-	if !p.HasChanges() {
-		if err := p.WriteText(opts.IO.ErrOut, false); err != nil {
-			return err
-		}
-		out.Applied, out.NotApplied = true, []provision.Change{}
-		return thenPatchConfig(ctx, opts, p, wizardResult(opts, out))
-	}
-	if err := p.CheckManagedBy(); err != nil {
-		if werr := p.WriteText(opts.IO.ErrOut, false); werr != nil {
-			return werr
-		}
-		return err
-	}
-	if opts.Yes {
-		if err := p.WriteText(opts.IO.ErrOut, true); err != nil {
-			return err
-		}
-	} else {
-		ok, err := wz.Review(ctx, p)
-		if err != nil {
-			return wizardError(err)
-		}
-		if !ok {
-			fmt.Fprintln(opts.IO.ErrOut, "Nothing was changed.")
-			return nil
-		}
-	}
-
-	fmt.Fprintf(opts.IO.ErrOut, "Applying %d change(s):\n", len(p.Changes))
-	if _, err := applyAndReport(ctx, opts, clients, p, out); err != nil {
-		return err
-	}
-	return thenPatchConfig(ctx, opts, p, wizardResult(opts, out))
+	return pl.run(ctx, op)
 }
 
 // wizardResult prints the role, the snippet (alone on stdout, so that
@@ -140,9 +105,9 @@ func wizardResult(opts *setupOptions, out *result) error {
 	return nil
 }
 
-// confirm asks on the terminal whether to apply; the default is No.
-func confirm(ctx context.Context, opts *setupOptions, question string) (bool, error) {
-	ok, err := newWizard(opts, wizard.Deps{}).Confirm(ctx, question)
+// confirm asks a yes/no question on the terminal; the default is No.
+func confirm(ctx context.Context, opts *setupOptions, question, yes string) (bool, error) {
+	ok, err := newWizard(opts, wizard.Deps{}).Confirm(ctx, question, yes)
 	return ok, wizardError(err)
 }
 

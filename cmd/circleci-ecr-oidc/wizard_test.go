@@ -538,3 +538,24 @@ func TestWizardWithShardAppliesEveryRole(t *testing.T) {
 		t.Error("an unsharded role circleci-ecr-pull was created too")
 	}
 }
+
+// TestDestroyAsksToDelete: destroy's confirmation on a terminal asks to
+// delete ("Yes, delete", not "Yes, apply"), and No deletes nothing.
+func TestDestroyAsksToDelete(t *testing.T) {
+	e := startEmulator(t, "app")
+	mustRun(t, e.env, 0, "setup", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--yes")
+	e.proxy.Reset()
+	term := startTerminal(t, e.env, "destroy", "--org-id", testOrg)
+	term.waitText("Delete these 3 resource(s) from account 123456789012?")
+	if s := term.screen(); !strings.Contains(s, "Yes, delete") || strings.Contains(s, "Yes, apply") {
+		t.Errorf("the question offers:\n%s", s)
+	}
+	term.keys("Enter") // No is preselected
+	term.waitText("Nothing was deleted.")
+	if code := term.exitCode(); code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("wrote %v", w)
+	}
+}
