@@ -379,7 +379,7 @@ func TestConfirmAccessibleDefaultsToNo(t *testing.T) {
 	}{{"", false}, {"n", false}, {"y", true}, {"yes", true}} {
 		var out bytes.Buffer
 		w := New(Deps{}, Options{In: answers(tc.answer), Out: &out, Accessible: true})
-		got, err := w.Confirm(context.Background(), "Apply?")
+		got, err := w.Confirm(context.Background(), "Apply?", "Yes, apply")
 		if err != nil || got != tc.want {
 			t.Errorf("answer %q: Confirm = %v, %v; want %v", tc.answer, got, err, tc.want)
 		}
@@ -388,7 +388,7 @@ func TestConfirmAccessibleDefaultsToNo(t *testing.T) {
 		}
 	}
 	w := New(Deps{}, Options{In: answers(), Out: io.Discard, Accessible: true})
-	if _, err := w.Confirm(context.Background(), "Apply?"); !errors.Is(err, ErrAborted) {
+	if _, err := w.Confirm(context.Background(), "Apply?", "Yes, apply"); !errors.Is(err, ErrAborted) {
 		t.Errorf("Confirm at end of input = %v, want ErrAborted", err)
 	}
 }

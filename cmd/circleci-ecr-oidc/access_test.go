@@ -95,7 +95,7 @@ func TestCrossAccountRegistryPolicy(t *testing.T) {
 	c := startCrossAccount(t)
 	args := []string{"setup", "--org-id", testOrg, "--repo", sharedRepoARN, "--project-id", testProject, "--registry-profile", "registry", "--yes"}
 
-	first := runBinary(t, c.env, args...)
+	first := runCmd(t, c.env, args...)
 	if first.code != 0 {
 		t.Fatalf("setup exit %d\nstdout: %s\nstderr: %s", first.code, first.stdout, first.stderr)
 	}
@@ -143,7 +143,7 @@ func TestCrossAccountRegistryPolicy(t *testing.T) {
 
 	c.main.Reset()
 	c.registry.Reset()
-	second := runBinary(t, c.env, args...)
+	second := runCmd(t, c.env, args...)
 	if second.code != 0 || !strings.Contains(second.stdout, "No changes") {
 		t.Fatalf("rerun exit %d\nstdout: %s\nstderr: %s", second.code, second.stdout, second.stderr)
 	}
@@ -163,11 +163,11 @@ func TestCrossAccountRegistryPolicy(t *testing.T) {
 	// owner's policy as it was before setup.
 	c.main.Reset()
 	c.registry.Reset()
-	kept := runBinary(t, c.env, "destroy", "--org-id", testOrg)
+	kept := runCmd(t, c.env, "destroy", "--org-id", testOrg)
 	if !strings.Contains(kept.stdout, "repository-policy "+sharedRepoARN) || !strings.Contains(kept.stdout, "--registry-profile") || c.registry.Total() != 0 {
 		t.Errorf("destroy without --registry-profile (%d registry requests):\n%s", c.registry.Total(), kept.stdout)
 	}
-	d := runBinary(t, c.env, "destroy", "--org-id", testOrg, "--registry-profile", "registry", "--yes")
+	d := runCmd(t, c.env, "destroy", "--org-id", testOrg, "--registry-profile", "registry", "--yes")
 	if d.code != 0 {
 		t.Fatalf("destroy exit %d\nstdout: %s\nstderr: %s", d.code, d.stdout, d.stderr)
 	}
@@ -185,11 +185,11 @@ func TestCrossAccountRegistryPolicy(t *testing.T) {
 func TestCrossAccountWithoutRegistryProfile(t *testing.T) {
 	c := startCrossAccount(t)
 	args := []string{"plan", "--org-id", testOrg, "--repo", sharedRepoARN, "--project-id", testProject}
-	text := runBinary(t, c.env, args...)
+	text := runCmd(t, c.env, args...)
 	if text.code != 0 || !strings.Contains(text.stdout, "must add this statement to the repository policy of "+sharedRepoARN) {
 		t.Fatalf("plan exit %d\nstdout: %s\nstderr: %s", text.code, text.stdout, text.stderr)
 	}
-	j := runBinary(t, c.env, append(args, "--output", "json")...)
+	j := runCmd(t, c.env, append(args, "--output", "json")...)
 	var out struct {
 		Statements []struct {
 			Repository string           `json:"repository"`
@@ -211,7 +211,7 @@ func TestCrossAccountWithoutRegistryProfile(t *testing.T) {
 
 func TestRegistryProfileMustExist(t *testing.T) {
 	c := startCrossAccount(t)
-	r := runBinary(t, c.env, "plan", "--org-id", testOrg, "--repo", sharedRepoARN, "--project-id", testProject, "--registry-profile", "nope")
+	r := runCmd(t, c.env, "plan", "--org-id", testOrg, "--repo", sharedRepoARN, "--project-id", testProject, "--registry-profile", "nope")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--registry-profile") {
 		t.Errorf("exit %d, stderr %s; want %d naming --registry-profile", r.code, r.stderr, exitUsage)
 	}
@@ -227,7 +227,7 @@ func TestRegistryProfileMustExist(t *testing.T) {
 func TestAccessPushEndToEnd(t *testing.T) {
 	e := startEmulator(t, "app")
 	args := []string{"--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--access", "push"}
-	r := runBinary(t, e.env, append([]string{"setup", "--yes"}, args...)...)
+	r := runCmd(t, e.env, append([]string{"setup", "--yes"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("setup --access push exit %d: %s", r.code, r.stderr)
 	}
@@ -253,7 +253,7 @@ func TestAccessPushEndToEnd(t *testing.T) {
 	}
 
 	// export writes the document setup wrote.
-	exp := runBinary(t, hermeticEnv(), append([]string{"export", "--format", "cloudformation", "--region", "us-east-1"}, args...)...)
+	exp := runCmd(t, hermeticEnv(), append([]string{"export", "--format", "cloudformation", "--region", "us-east-1"}, args...)...)
 	if exp.code != 0 {
 		t.Fatalf("export exit %d: %s", exp.code, exp.stderr)
 	}
@@ -263,7 +263,7 @@ func TestAccessPushEndToEnd(t *testing.T) {
 		}
 	}
 
-	bad := runBinary(t, e.env, append([]string{"plan"}, append(args[:len(args)-1], "admin")...)...)
+	bad := runCmd(t, e.env, append([]string{"plan"}, append(args[:len(args)-1], "admin")...)...)
 	if bad.code != exitUsage || !strings.Contains(bad.stderr, "--access") {
 		t.Errorf("--access admin: exit %d, stderr %s", bad.code, bad.stderr)
 	}
@@ -271,7 +271,7 @@ func TestAccessPushEndToEnd(t *testing.T) {
 
 func TestSnippetAccessPush(t *testing.T) {
 	image := registryAccount + ".dkr.ecr.eu-west-1.amazonaws.com/" + sharedRepo + ":v2"
-	r := runBinary(t, hermeticEnv(), "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci-push", "--image", image, "--access", "push")
+	r := runCmd(t, hermeticEnv(), "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci-push", "--image", image, "--access", "push")
 	if r.code != 0 {
 		t.Fatalf("snippet --access push exit %d: %s", r.code, r.stderr)
 	}
@@ -280,7 +280,7 @@ func TestSnippetAccessPush(t *testing.T) {
 			t.Errorf("push snippet lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if bad := runBinary(t, hermeticEnv(), "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci-push", "--image", image, "--access", "admin"); bad.code != exitUsage || !strings.Contains(bad.stderr, "--access") {
+	if bad := runCmd(t, hermeticEnv(), "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci-push", "--image", image, "--access", "admin"); bad.code != exitUsage || !strings.Contains(bad.stderr, "--access") {
 		t.Errorf("snippet --access admin: exit %d, stderr %s", bad.code, bad.stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -59,6 +60,9 @@ func Main() int {
 
 // run executes one command line and prints its error, if any, exactly once.
 func run(ctx context.Context, args []string, io IOStreams) int {
+	// Progress lines, the SDK's --debug log and messages reach stderr from
+	// several goroutines; one lock keeps each write whole and unraced.
+	io.ErrOut = &lockedWriter{w: io.ErrOut}
 	root := newRootCmd(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -100,6 +104,18 @@ func detailedExitcode(args []string) bool {
 		}
 	}
 	return on
+}
+
+// lockedWriter serializes the writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // usageError marks bad flags or arguments (exit 2).

@@ -48,7 +48,7 @@ func TestSetupPatchesConfigFileEndToEnd(t *testing.T) {
 
 	// plan shows the same diff, with the plan on stdout, and writes nothing.
 	planArgs := append([]string{"plan"}, setupArgs[1:]...)
-	pl := runBinary(t, e.env, append(planArgs, "--config-file", path)...)
+	pl := runCmd(t, e.env, append(planArgs, "--config-file", path)...)
 	if pl.code != 0 || !strings.Contains(pl.stdout, "+          oidc_role_arn: arn:aws:iam::123456789012:role/circleci-ecr-pull") {
 		t.Errorf("plan exit %d\nstdout: %s\nstderr: %s", pl.code, pl.stdout, pl.stderr)
 	}
@@ -59,7 +59,7 @@ func TestSetupPatchesConfigFileEndToEnd(t *testing.T) {
 		t.Errorf("plan wrote %v", w)
 	}
 
-	r := runBinary(t, e.env, append(setupArgs, "--yes", "--config-file", path)...)
+	r := runCmd(t, e.env, append(setupArgs, "--yes", "--config-file", path)...)
 	if r.code != 0 {
 		t.Fatalf("setup exit %d\nstderr: %s", r.code, r.stderr)
 	}
@@ -104,7 +104,7 @@ func TestSetupPatchesConfigFileEndToEnd(t *testing.T) {
 	}
 
 	e.proxy.Reset()
-	again := runBinary(t, e.env, append(setupArgs, "--yes", "--config-file", path)...)
+	again := runCmd(t, e.env, append(setupArgs, "--yes", "--config-file", path)...)
 	if again.code != 0 || !strings.Contains(again.stderr, "nothing to change") || strings.Contains(again.stderr, "+++") {
 		t.Errorf("rerun exit %d\nstderr: %s", again.code, again.stderr)
 	}
@@ -120,7 +120,7 @@ func TestSetupPatchesConfigFileEndToEnd(t *testing.T) {
 	if err := os.WriteFile(path, []byte(e2eConfig), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	noYes := runBinary(t, e.env, append(setupArgs, "--config-file", path)...)
+	noYes := runCmd(t, e.env, append(setupArgs, "--config-file", path)...)
 	if noYes.code != exitError || !strings.Contains(noYes.stderr, "+          "+role) || !strings.Contains(noYes.stderr, "--yes") {
 		t.Errorf("without --yes: exit %d\nstderr: %s", noYes.code, noYes.stderr)
 	}
@@ -137,7 +137,7 @@ func TestSetupRejectsBadConfigFileBeforeAWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{filepath.Join(dir, "missing.yml"), bad} {
-		r := runBinary(t, e.env, append(setupArgs, "--yes", "--config-file", path)...)
+		r := runCmd(t, e.env, append(setupArgs, "--yes", "--config-file", path)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, "--config-file") {
 			t.Errorf("%s: exit %d, stderr %s", path, r.code, r.stderr)
 		}

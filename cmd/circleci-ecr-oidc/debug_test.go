@@ -42,7 +42,7 @@ func TestSDKLogsOnlyWithDebug(t *testing.T) {
 	}
 	args := slices.Concat([]string{"plan"}, setupArgs[1:])
 
-	quiet := runBinary(t, env, args...)
+	quiet := runCmd(t, env, args...)
 	if tokenRequests.Load() == 0 {
 		t.Fatalf("the credential chain never reached the metadata endpoint; stderr:\n%s", quiet.stderr)
 	}
@@ -55,7 +55,7 @@ func TestSDKLogsOnlyWithDebug(t *testing.T) {
 		t.Errorf("without --debug the SDK logged to stderr:\n%s", quiet.stderr)
 	}
 
-	debug := runBinary(t, env, append(args, "--debug")...)
+	debug := runCmd(t, env, append(args, "--debug")...)
 	if debug.code != exitError || !strings.Contains(debug.stderr, "WARN falling back to IMDSv1") || !strings.Contains(debug.stderr, "\nHint: no usable AWS credentials") {
 		t.Errorf("with --debug: exit %d, want 1, the SDK's IMDSv1 warning, and the tool's error and hint:\n%s", debug.code, debug.stderr)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,17 +52,49 @@ type invocation struct {
 }
 
 // runBinary runs the built tool with env, no terminal and an empty stdin.
-func runBinary(t *testing.T, env []string, args ...string) invocation {
+// runCmd runs the command line in this process, as main runs it, with the
+// process environment replaced by env while it runs, and no terminal: the
+// race detector and coverage see the command code. Runs are serialized,
+// since the environment is the process's.
+func runCmd(t *testing.T, env []string, args ...string) invocation {
 	t.Helper()
-	return runBinaryStdin(t, env, "", args...)
+	return runCmdStdin(t, env, "", args...)
 }
 
-// runBinaryStdin runs the built tool with env and stdin, no terminal.
-func runBinaryStdin(t *testing.T, env []string, stdin string, args ...string) invocation {
+// envMu serializes the in-process runs, which swap the environment.
+var envMu sync.Mutex
+
+// runCmdStdin is runCmd with stdin.
+func runCmdStdin(t *testing.T, env []string, stdin string, args ...string) invocation {
+	t.Helper()
+	envMu.Lock()
+	defer envMu.Unlock()
+	saved := os.Environ()
+	setEnviron := func(kvs []string) {
+		os.Clearenv()
+		for _, kv := range kvs {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				if err := os.Setenv(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	setEnviron(env)
+	defer setEnviron(saved)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+	return invocation{out.String(), errOut.String(), code}
+}
+
+// runBinary runs the built tool with env, no terminal: for what only a
+// process shows (its exit status as the shell sees it, signals), and for
+// tests that run beside others (t.Parallel), which must not share the
+// process environment.
+func runBinary(t *testing.T, env []string, args ...string) invocation {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -93,7 +126,7 @@ var setupArgs = []string{"setup", "--org-id", testOrg, "--repo", "app,tools/buil
 func TestSetupEndToEnd(t *testing.T) {
 	e := startEmulator(t, "app", "tools/builder")
 
-	first := runBinary(t, e.env, append(setupArgs, "--yes")...)
+	first := runCmd(t, e.env, append(setupArgs, "--yes")...)
 	if first.code != 0 {
 		t.Fatalf("setup exit %d\nstderr: %s", first.code, first.stderr)
 	}
@@ -107,7 +140,7 @@ func TestSetupEndToEnd(t *testing.T) {
 	}
 
 	e.proxy.Reset()
-	second := runBinary(t, e.env, append(setupArgs, "--yes")...)
+	second := runCmd(t, e.env, append(setupArgs, "--yes")...)
 	if second.code != 0 || !strings.Contains(second.stdout, "No changes") {
 		t.Fatalf("rerun exit %d\nstdout: %s\nstderr: %s", second.code, second.stdout, second.stderr)
 	}
@@ -118,7 +151,7 @@ func TestSetupEndToEnd(t *testing.T) {
 
 	// JSON output is one parseable object that matches the account.
 	e.proxy.Reset()
-	j := runBinary(t, e.env, append(setupArgs, "--yes", "--output", "json")...)
+	j := runCmd(t, e.env, append(setupArgs, "--yes", "--output", "json")...)
 	if j.code != 0 {
 		t.Fatalf("json run exit %d: %s", j.code, j.stderr)
 	}
@@ -170,7 +203,7 @@ func TestSetupEndToEnd(t *testing.T) {
 
 func TestSetupWithoutTerminalOrYesWritesNothing(t *testing.T) {
 	e := startEmulator(t, "app", "tools/builder")
-	r := runBinary(t, e.env, setupArgs...)
+	r := runCmd(t, e.env, setupArgs...)
 	if r.code != exitError {
 		t.Errorf("exit %d, want %d", r.code, exitError)
 	}
@@ -185,16 +218,16 @@ func TestSetupWithoutTerminalOrYesWritesNothing(t *testing.T) {
 func TestPlanDetailedExitcode(t *testing.T) {
 	e := startEmulator(t, "app")
 	args := []string{"plan", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--detailed-exitcode"}
-	if r := runBinary(t, e.env, args...); r.code != 2 {
+	if r := runCmd(t, e.env, args...); r.code != 2 {
 		t.Errorf("plan with pending changes exit %d, want 2\n%s", r.code, r.stderr)
 	}
 	if w := e.proxy.Writes(); len(w) != 0 {
 		t.Errorf("plan wrote %v", w)
 	}
-	if r := runBinary(t, e.env, "setup", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--yes"); r.code != 0 {
+	if r := runCmd(t, e.env, "setup", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--yes"); r.code != 0 {
 		t.Fatalf("setup: %s", r.stderr)
 	}
-	if r := runBinary(t, e.env, args...); r.code != 0 {
+	if r := runCmd(t, e.env, args...); r.code != 0 {
 		t.Errorf("plan with nothing pending exit %d, want 0\n%s", r.code, r.stderr)
 	}
 	// As in Terraform, 2 means only "changes pending": invalid input and
@@ -206,11 +239,11 @@ func TestPlanDetailedExitcode(t *testing.T) {
 		{"plan", "--no-such-flag", "--detailed-exitcode"},
 		{"plan", "--detailed-exitcode=true", "--org-id", testOrg, "--repo", "App", "--project-id", testProject},
 	} {
-		if r := runBinary(t, e.env, bad...); r.code != exitError || !strings.Contains(r.stderr, "Error: ") {
+		if r := runCmd(t, e.env, bad...); r.code != exitError || !strings.Contains(r.stderr, "Error: ") {
 			t.Errorf("%v: exit %d, want 1\n%s", bad, r.code, r.stderr)
 		}
 	}
-	if r := runBinary(t, e.env, "plan", "--detailed-exitcode=false", "--org-id", "acme", "--repo", "app", "--project-id", testProject); r.code != exitUsage {
+	if r := runCmd(t, e.env, "plan", "--detailed-exitcode=false", "--org-id", "acme", "--repo", "app", "--project-id", testProject); r.code != exitUsage {
 		t.Errorf("--detailed-exitcode=false with invalid input: exit %d, want 2", r.code)
 	}
 	if n := e.proxy.Total(); n != 0 {
@@ -230,9 +263,9 @@ func TestConfigFileWithShardIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"setup", "plan"} {
-		r := runBinary(t, e.env, cmd, "--shard", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--config-file", path, "--yes")
+		r := runCmd(t, e.env, cmd, "--shard", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--config-file", path, "--yes")
 		if cmd == "plan" {
-			r = runBinary(t, e.env, cmd, "--shard", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--config-file", path)
+			r = runCmd(t, e.env, cmd, "--shard", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--config-file", path)
 		}
 		if r.code != exitUsage || !strings.Contains(r.stderr, "--config-file") || !strings.Contains(r.stderr, "does not apply with --shard") {
 			t.Errorf("%s: exit %d\n%s", cmd, r.code, r.stderr)
@@ -293,7 +326,7 @@ func TestInvalidInputExitsTwoWithoutAWSCalls(t *testing.T) {
 			}
 			args = append(args, tt.extra...)
 			e.proxy.Reset()
-			r := runBinary(t, e.env, args...)
+			r := runCmd(t, e.env, args...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
 			}
@@ -339,7 +372,7 @@ func TestOtherPartitionExitsTwoWithoutAWSCalls(t *testing.T) {
 					args = append(args, "--format", "terraform")
 				}
 				e.proxy.Reset()
-				r := runBinary(t, e.env, args...)
+				r := runCmd(t, e.env, args...)
 				if r.code != exitUsage {
 					t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
 				}
@@ -362,7 +395,7 @@ func TestOtherPartitionExitsTwoWithoutAWSCalls(t *testing.T) {
 
 func TestSnippetMakesNoAWSCalls(t *testing.T) {
 	e := startEmulator(t)
-	r := runBinary(t, e.env, "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci/circleci-ecr-pull", "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0")
+	r := runCmd(t, e.env, "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci/circleci-ecr-pull", "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -372,7 +405,7 @@ func TestSnippetMakesNoAWSCalls(t *testing.T) {
 	if !strings.Contains(r.stdout, "region: eu-west-1") || !strings.Contains(r.stdout, "role/ci/circleci-ecr-pull") {
 		t.Errorf("snippet:\n%s", r.stdout)
 	}
-	bad := runBinary(t, e.env, "snippet", "--role-arn", "arn:aws:iam::123456789012:user/bob", "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0")
+	bad := runCmd(t, e.env, "snippet", "--role-arn", "arn:aws:iam::123456789012:user/bob", "--image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.0")
 	if bad.code != exitUsage || !strings.Contains(bad.stderr, "--role-arn") {
 		t.Errorf("bad role ARN: exit %d, stderr %s", bad.code, bad.stderr)
 	}
@@ -395,12 +428,12 @@ func equalCounts(a, b map[string]int) bool {
 // retries of a throttled call.
 func TestDestroyMaxAttempts(t *testing.T) {
 	e := startEmulator(t)
-	r := runBinary(t, e.env, "destroy", "--org-id", testOrg, "--max-attempts", "0", "--yes")
+	r := runCmd(t, e.env, "destroy", "--org-id", testOrg, "--max-attempts", "0", "--yes")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--max-attempts") || e.proxy.Total() != 0 {
 		t.Errorf("--max-attempts 0: exit %d, %d requests\n%s", r.code, e.proxy.Total(), r.stderr)
 	}
 	e.proxy.ThrottleEvery(1)
-	r = runBinary(t, e.env, "destroy", "--org-id", testOrg, "--max-attempts", "2", "--yes")
+	r = runCmd(t, e.env, "destroy", "--org-id", testOrg, "--max-attempts", "2", "--yes")
 	if r.code != exitError || !strings.Contains(r.stderr, "exceeded maximum number of attempts, 2") {
 		t.Errorf("throttled destroy with --max-attempts 2: exit %d\n%s", r.code, r.stderr)
 	}

@@ -40,7 +40,7 @@ func verifyArgs(extra ...string) []string {
 
 func mustRun(t *testing.T, env []string, want int, args ...string) invocation {
 	t.Helper()
-	r := runBinary(t, env, args...)
+	r := runCmd(t, env, args...)
 	if r.code != want {
 		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
 	}
@@ -296,7 +296,7 @@ func TestVerifyTokens(t *testing.T) {
 
 	t.Run("stdin and token only", func(t *testing.T) {
 		_, raw := k.file("stdin", claimsV2(testProject))
-		r := runBinaryStdin(t, e.env, raw, "verify", "--org-id", testOrg, "--token", "-")
+		r := runCmdStdin(t, e.env, raw, "verify", "--org-id", testOrg, "--token", "-")
 		if r.code != 0 || strings.Contains(r.stdout, "Live state") || !strings.Contains(r.stdout, "Verdict: allowed") {
 			t.Errorf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
@@ -326,7 +326,7 @@ func TestVerifyTokens(t *testing.T) {
 			{"destroy", "--org-id", testOrg, "--role-name", "bad role"},
 			{"destroy", "--org-id", testOrg, "--output", "yaml"},
 		} {
-			r := runBinary(t, e.env, args...)
+			r := runCmd(t, e.env, args...)
 			if r.code != exitUsage {
 				t.Errorf("%v: exit %d, want 2; stderr %s", args, r.code, r.stderr)
 			}

@@ -22,7 +22,7 @@ var contextClaim = regexp.MustCompile(`(?i)(run|runs|running) (the job |it )?wit
 func TestNoContextIsRequired(t *testing.T) {
 	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
 	for _, access := range []string{"pull", "push"} {
-		r := runBinary(t, hermeticEnv(), "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci", "--image", image, "--access", access)
+		r := runCmd(t, hermeticEnv(), "snippet", "--role-arn", "arn:aws:iam::123456789012:role/ci", "--image", image, "--access", access)
 		if r.code != 0 {
 			t.Fatalf("snippet --access %s: exit %d: %s", access, r.code, r.stderr)
 		}

@@ -55,7 +55,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 	e := startEmulator(t, "app", "tools/builder")
 	printedPolicy := func(command string) policy.Document {
 		t.Helper()
-		printed := runBinary(t, hermeticEnv(), "permissions", "--output", "json", "--command", command, "--account-id", awstest.AccountID, "--org-id", testOrg)
+		printed := runCmd(t, hermeticEnv(), "permissions", "--output", "json", "--command", command, "--account-id", awstest.AccountID, "--org-id", testOrg)
 		if printed.code != 0 {
 			t.Fatalf("permissions exit %d: %s", printed.code, printed.stderr)
 		}
@@ -104,7 +104,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 		e.proxy.Reset()
 	}
 
-	if r := runBinary(t, e.env, append(setupArgs, "--yes")...); r.code != 0 {
+	if r := runCmd(t, e.env, append(setupArgs, "--yes")...); r.code != 0 {
 		t.Fatalf("cold setup exit %d: %s", r.code, r.stderr)
 	}
 	check(setupPolicy, "cold run", provision.DefaultRoleName)
@@ -118,7 +118,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.proxy.Reset()
-	if r := runBinary(t, e.env, append(setupArgs, "--yes")...); r.code != 0 {
+	if r := runCmd(t, e.env, append(setupArgs, "--yes")...); r.code != 0 {
 		t.Fatalf("drift setup exit %d: %s", r.code, r.stderr)
 	}
 	check(setupPolicy, "drift run", provision.DefaultRoleName)
@@ -129,7 +129,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.proxy.Reset()
-	if r := runBinary(t, e.env, append(setupArgs, "--yes", "--adopt", "--role-name", adopted)...); r.code != 0 {
+	if r := runCmd(t, e.env, append(setupArgs, "--yes", "--adopt", "--role-name", adopted)...); r.code != 0 {
 		t.Fatalf("adopt setup exit %d: %s", r.code, r.stderr)
 	}
 	check(setupPolicy, "adopt run", adopted)
@@ -145,7 +145,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 		repos []string
 	}{{"packed run", packed}, {"packed update", packed[1:]}} {
 		args := []string{"setup", "--org-id", testOrg, "--project-id", testProject, "--repo", strings.Join(run.repos, ","), "--allow-missing-repos", "--yes"}
-		if r := runBinary(t, e.env, args...); r.code != 0 {
+		if r := runCmd(t, e.env, args...); r.code != 0 {
 			t.Fatalf("%s exit %d: %s", run.name, r.code, r.stderr)
 		}
 		check(setupPolicy, run.name, provision.DefaultRoleName)
@@ -153,11 +153,11 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 
 	// destroy: first a role whose provider another role still trusts (the
 	// provider is kept), then the last role and the provider.
-	if r := runBinary(t, e.env, "destroy", "--org-id", testOrg, "--role-name", adopted, "--yes"); r.code != 0 {
+	if r := runCmd(t, e.env, "destroy", "--org-id", testOrg, "--role-name", adopted, "--yes"); r.code != 0 {
 		t.Fatalf("destroy %s exit %d: %s", adopted, r.code, r.stderr)
 	}
 	check(destroyPolicy, "destroy, provider kept", adopted)
-	if r := runBinary(t, e.env, "destroy", "--org-id", testOrg, "--yes"); r.code != 0 {
+	if r := runCmd(t, e.env, "destroy", "--org-id", testOrg, "--yes"); r.code != 0 {
 		t.Fatalf("destroy exit %d: %s", r.code, r.stderr)
 	}
 	check(destroyPolicy, "destroy, provider deleted", provision.DefaultRoleName)
@@ -181,7 +181,7 @@ func TestPermissionsCoverSetupCalls(t *testing.T) {
 // TestPermissionsDocMatchesCommand keeps docs/permissions.md in step with
 // the command: the policy it shows is the command's default output.
 func TestPermissionsDocMatchesCommand(t *testing.T) {
-	r := runBinary(t, hermeticEnv(), "permissions", "--output", "json")
+	r := runCmd(t, hermeticEnv(), "permissions", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("permissions exit %d: %s", r.code, r.stderr)
 	}
@@ -227,7 +227,7 @@ func TestPermissionsRejectsBadInput(t *testing.T) {
 		{"--role-name", "bad name"},
 		{"--partition", "azure"},
 	} {
-		r := runBinary(t, hermeticEnv(), append([]string{"permissions"}, args...)...)
+		r := runCmd(t, hermeticEnv(), append([]string{"permissions"}, args...)...)
 		if r.code != exitUsage {
 			t.Errorf("permissions %v: exit %d, want %d (stderr %s)", args, r.code, exitUsage, r.stderr)
 		}

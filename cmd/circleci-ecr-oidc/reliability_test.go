@@ -181,7 +181,7 @@ func (got relState) diff(want relState) []string {
 func expectConverged(t *testing.T, e e2eEnv, extra ...string) {
 	t.Helper()
 	args := slices.Concat([]string{"plan", "--detailed-exitcode"}, setupArgs[1:], extra)
-	if r := runBinary(t, e.env, args...); r.code != 0 {
+	if r := runCmd(t, e.env, args...); r.code != 0 {
 		t.Errorf("plan after convergence exit %d (2 = changes pending)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 }
@@ -230,7 +230,7 @@ func runFaulted(t *testing.T, e e2eEnv, undisturbed map[string]int, args ...stri
 	t.Helper()
 	e.proxy.Reset()
 	start := time.Now()
-	r := runBinary(t, e.env, args...)
+	r := runCmd(t, e.env, args...)
 	run := faultedRun{calls: sum(undisturbed), attempts: e.proxy.Total(), faults: e.proxy.Faults(), writes: e.proxy.Writes(), elapsed: time.Since(start)}
 	for op, n := range e.proxy.Counts() {
 		if undisturbed[op] == 1 && n > run.worstAttempts {
@@ -249,13 +249,13 @@ func runFaulted(t *testing.T, e e2eEnv, undisturbed map[string]int, args ...stri
 func testFaultsAtDefaultSettings(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
 	args := relSetup("--tag", "team=platform")
 	clean := fresh(t, "app", "tools/builder")
-	if r := runBinary(t, clean.env, args...); r.code != 0 {
+	if r := runCmd(t, clean.env, args...); r.code != 0 {
 		t.Fatalf("undisturbed setup exit %d\nstderr: %s", r.code, r.stderr)
 	}
 	setupCalls := clean.proxy.Counts()
 	want := readRelState(t, clean.cfg)
 	clean.proxy.Reset()
-	if r := runBinary(t, clean.env, args...); r.code != 0 || len(clean.proxy.Writes()) != 0 {
+	if r := runCmd(t, clean.env, args...); r.code != 0 || len(clean.proxy.Writes()) != 0 {
 		t.Fatalf("undisturbed rerun exit %d, writes %v\nstderr: %s", r.code, clean.proxy.Writes(), r.stderr)
 	}
 	rerunCalls := clean.proxy.Counts()
@@ -312,7 +312,7 @@ func testNonRetryableCreateRoleFailure(t *testing.T, fresh func(t *testing.T, re
 	e := fresh(t, "app", "tools/builder")
 	// A message that does not name the action: the hint must.
 	e.proxy.FailOperation("CreateRole", 1, 403, "AccessDenied", "Access denied by a service control policy")
-	r := runBinary(t, e.env, relSetup()...)
+	r := runCmd(t, e.env, relSetup()...)
 	first, faults := e.proxy.Counts(), e.proxy.Faults()
 	if r.code != exitError {
 		t.Fatalf("exit %d, want %d\nstderr: %s", r.code, exitError, r.stderr)
@@ -327,7 +327,7 @@ func testNonRetryableCreateRoleFailure(t *testing.T, fresh func(t *testing.T, re
 	}
 
 	e.proxy.Reset()
-	again := runBinary(t, e.env, relSetup()...)
+	again := runCmd(t, e.env, relSetup()...)
 	if again.code != 0 {
 		t.Fatalf("rerun exit %d\nstderr: %s", again.code, again.stderr)
 	}
@@ -348,7 +348,7 @@ func testPartialFailureAccessDenied(t *testing.T, fresh func(t *testing.T, repos
 	e := fresh(t, "app", "tools/builder")
 	e.proxy.FailOperation("PutRolePolicy", 1, 403, "AccessDenied",
 		"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:PutRolePolicy on resource: role circleci-ecr-pull")
-	r := runBinary(t, e.env, relSetup()...)
+	r := runCmd(t, e.env, relSetup()...)
 	first := e.proxy.Counts()
 	if r.code != exitError {
 		t.Fatalf("exit %d, want %d\nstderr: %s", r.code, exitError, r.stderr)
@@ -362,7 +362,7 @@ func testPartialFailureAccessDenied(t *testing.T, fresh func(t *testing.T, repos
 		}
 	}
 	e.proxy.Reset()
-	again := runBinary(t, e.env, relSetup()...)
+	again := runCmd(t, e.env, relSetup()...)
 	if again.code != 0 {
 		t.Fatalf("rerun exit %d\nstderr: %s", again.code, again.stderr)
 	}
@@ -489,7 +489,7 @@ func testInterruptWhileWriteInFlight(t *testing.T, fresh func(t *testing.T, repo
 
 	e.proxy.ClearFaults()
 	e.proxy.Reset()
-	again := runBinary(t, e.env, relSetup()...)
+	again := runCmd(t, e.env, relSetup()...)
 	if again.code != 0 {
 		t.Fatalf("rerun exit %d\nstderr: %s", again.code, again.stderr)
 	}
@@ -566,8 +566,8 @@ func testForeignRoleUntouched(t *testing.T, fresh func(t *testing.T, repos ...st
 	before := snapshotRole(t, api, relRole)
 	e.proxy.Reset()
 
-	setup := runBinary(t, e.env, relSetup("--tag", "team=platform")...)
-	plan := runBinary(t, e.env, slices.Concat([]string{"plan"}, setupArgs[1:])...)
+	setup := runCmd(t, e.env, relSetup("--tag", "team=platform")...)
+	plan := runCmd(t, e.env, slices.Concat([]string{"plan"}, setupArgs[1:])...)
 	writes, total := e.proxy.Writes(), e.proxy.Total()
 	if setup.code == 0 || plan.code == 0 {
 		t.Errorf("setup exit %d, plan exit %d; both must refuse the foreign role", setup.code, plan.code)
@@ -594,7 +594,7 @@ func testPropagationRetry(t *testing.T, fresh func(t *testing.T, repos ...string
 	e := fresh(t, "app", "tools/builder")
 	e.proxy.FailOperation("PutRolePolicy", 2, 404, "NoSuchEntity", "The role with name circleci-ecr-pull cannot be found.")
 	start := time.Now()
-	r := runBinary(t, e.env, relSetup()...)
+	r := runCmd(t, e.env, relSetup()...)
 	elapsed := time.Since(start)
 	counts := e.proxy.Counts()
 	if r.code != 0 {
@@ -620,7 +620,7 @@ func testPropagationRetry(t *testing.T, fresh func(t *testing.T, repos ...string
 func testConcurrentModificationIsRetried(t *testing.T, fresh func(t *testing.T, repos ...string) e2eEnv) {
 	e := fresh(t, "app", "tools/builder")
 	e.proxy.FailOperation("PutRolePolicy", 2, 409, "ConcurrentModification", "Cannot perform the operation due to a concurrent modification.")
-	r := runBinary(t, e.env, relSetup()...)
+	r := runCmd(t, e.env, relSetup()...)
 	retried := e.proxy.Counts()["PutRolePolicy"]
 	if r.code != 0 || retried != 3 {
 		t.Fatalf("exit %d with %d PutRolePolicy attempts, want 0 and 3\nstderr: %s", r.code, retried, r.stderr)
@@ -628,13 +628,13 @@ func testConcurrentModificationIsRetried(t *testing.T, fresh func(t *testing.T, 
 
 	e.proxy.Reset()
 	e.proxy.FailOperation("TagRole", 1, 409, "ConcurrentModification", "Cannot perform the operation due to a concurrent modification.")
-	once := runBinary(t, e.env, relSetup("--tag", "team=platform", "--max-attempts", "1")...)
+	once := runCmd(t, e.env, relSetup("--tag", "team=platform", "--max-attempts", "1")...)
 	tagAttempts := e.proxy.Counts()["TagRole"]
 	if once.code != exitError || tagAttempts != 1 || !strings.Contains(once.stderr, "ConcurrentModification") {
 		t.Errorf("--max-attempts 1: exit %d, %d TagRole attempt(s), want 1 and 1\nstderr: %s", once.code, tagAttempts, once.stderr)
 	}
 	e.proxy.Reset()
-	if again := runBinary(t, e.env, relSetup("--tag", "team=platform")...); again.code != 0 {
+	if again := runCmd(t, e.env, relSetup("--tag", "team=platform")...); again.code != 0 {
 		t.Errorf("rerun exit %d\nstderr: %s", again.code, again.stderr)
 	}
 	s := readRelState(t, e.cfg)
@@ -656,7 +656,7 @@ func testGivesUpWithAHint(t *testing.T, fresh func(t *testing.T, repos ...string
 	e := fresh(t, "app", "tools/builder")
 	e.proxy.ThrottleEvery(1)
 	start := time.Now()
-	r := runBinary(t, e.env, slices.Concat([]string{"plan"}, setupArgs[1:], []string{"--max-attempts", "2"})...)
+	r := runCmd(t, e.env, slices.Concat([]string{"plan"}, setupArgs[1:], []string{"--max-attempts", "2"})...)
 	elapsed := time.Since(start)
 	if r.code != exitError {
 		t.Fatalf("exit %d, want %d\nstderr: %s", r.code, exitError, r.stderr)
@@ -691,7 +691,7 @@ func testDebugLogsRetriesNotSecrets(t *testing.T, fresh func(t *testing.T, repos
 	e.proxy.ThrottleEvery(3)
 	// exec keeps the last of duplicate variables.
 	env := append(slices.Clone(e.env), "AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+session)
-	r := runBinary(t, env, relSetup("--debug")...)
+	r := runCmd(t, env, relSetup("--debug")...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
 	}
@@ -732,7 +732,7 @@ func testFlagValidation(t *testing.T, fresh func(t *testing.T, repos ...string) 
 		for _, cmd := range []string{"setup", "plan"} {
 			args := slices.Concat([]string{cmd}, setupArgs[1:], tt.extra)
 			e.proxy.Reset()
-			r := runBinary(t, e.env, args...)
+			r := runCmd(t, e.env, args...)
 			if r.code != exitUsage || !strings.Contains(r.stderr, tt.flag) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 				t.Errorf("%s %v: exit %d, stderr %q; want exit 2 and one line naming %s", cmd, tt.extra, r.code, r.stderr, tt.flag)
 			}

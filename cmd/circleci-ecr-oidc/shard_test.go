@@ -32,7 +32,7 @@ func TestShardSpreadsProjectsOverRoles(t *testing.T) {
 	projects := projectIDs(120)
 	args := []string{"setup", "--org-id", testOrg, "--repo", "app", "--project-id", strings.Join(projects, ",")}
 
-	unsharded := runBinary(t, e.env, append(args, "--yes")...)
+	unsharded := runCmd(t, e.env, append(args, "--yes")...)
 	if unsharded.code != exitError || !strings.Contains(unsharded.stderr, "projects fit") || !strings.Contains(unsharded.stderr, "--shard") {
 		t.Fatalf("without --shard: exit %d, stderr %s", unsharded.code, unsharded.stderr)
 	}
@@ -40,7 +40,7 @@ func TestShardSpreadsProjectsOverRoles(t *testing.T) {
 		t.Fatalf("a refused run wrote %v", w)
 	}
 
-	r := runBinary(t, e.env, append(args, "--shard", "--yes", "--output", "json")...)
+	r := runCmd(t, e.env, append(args, "--shard", "--yes", "--output", "json")...)
 	if r.code != 0 {
 		t.Fatalf("setup --shard exit %d: %s", r.code, r.stderr)
 	}
@@ -97,7 +97,7 @@ func TestShardSpreadsProjectsOverRoles(t *testing.T) {
 	}
 
 	e.proxy.Reset()
-	again := runBinary(t, e.env, append(args, "--shard", "--yes")...)
+	again := runCmd(t, e.env, append(args, "--shard", "--yes")...)
 	if again.code != 0 {
 		t.Fatalf("rerun exit %d: %s", again.code, again.stderr)
 	}
@@ -105,7 +105,7 @@ func TestShardSpreadsProjectsOverRoles(t *testing.T) {
 		t.Errorf("rerun wrote %v", w)
 	}
 	t.Logf("rerun: %d requests, no writes", e.proxy.Total())
-	if plan := runBinary(t, e.env, "plan", "--org-id", testOrg, "--repo", "app", "--project-id", strings.Join(projects, ","), "--shard", "--detailed-exitcode"); plan.code != 0 {
+	if plan := runCmd(t, e.env, "plan", "--org-id", testOrg, "--repo", "app", "--project-id", strings.Join(projects, ","), "--shard", "--detailed-exitcode"); plan.code != 0 {
 		t.Errorf("plan --shard --detailed-exitcode after setup: exit %d\n%s", plan.code, plan.stderr)
 	}
 }

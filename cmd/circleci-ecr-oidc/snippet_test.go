@@ -34,7 +34,7 @@ func TestSnippetRejectsInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runBinary(t, hermeticEnv(), "snippet", "--role-arn", tt.role, "--image", tt.image)
+			r := runCmd(t, hermeticEnv(), "snippet", "--role-arn", tt.role, "--image", tt.image)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
 			}
@@ -65,7 +65,7 @@ func TestSnippetRoundTrip(t *testing.T) {
 		{"arn:aws-us-gov:iam::123456789012:role/p", "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app@" + digest},
 	}
 	for _, tt := range pulls {
-		r := runBinary(t, hermeticEnv(), "snippet", "--role-arn", tt.role, "--image", tt.image)
+		r := runCmd(t, hermeticEnv(), "snippet", "--role-arn", tt.role, "--image", tt.image)
 		if r.code != 0 {
 			t.Fatalf("snippet %s %s: exit %d: %s", tt.role, tt.image, r.code, r.stderr)
 		}
@@ -87,7 +87,7 @@ func TestSnippetRoundTrip(t *testing.T) {
 		{"012345678901.dkr.ecr.eu-west-1.amazonaws.com/on/off@" + digest, "012345678901", "on/off", "latest"},
 	}
 	for _, tt := range pushes {
-		r := runBinary(t, hermeticEnv(), "snippet", "--role-arn", oddRole, "--image", tt.image, "--access", "push")
+		r := runCmd(t, hermeticEnv(), "snippet", "--role-arn", oddRole, "--image", tt.image, "--access", "push")
 		if r.code != 0 {
 			t.Fatalf("snippet --access push %s: exit %d: %s", tt.image, r.code, r.stderr)
 		}
