@@ -2,31 +2,11 @@ package policy
 
 import (
 	"math/rand/v2"
-	"regexp"
 	"strings"
 	"testing"
-)
 
-// likeReference is StringLike as IAM's documentation writes it, built apart
-// from glob: a case-sensitive match of the whole value, where * is any run
-// of characters (the empty run and "/" included) and ? exactly one
-// character.
-func likeReference(pattern, value string) bool {
-	var b strings.Builder
-	b.WriteString(`(?s)^`)
-	for _, r := range pattern {
-		switch r {
-		case '*':
-			b.WriteString(`.*`)
-		case '?':
-			b.WriteString(`.`)
-		default:
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	b.WriteString(`$`)
-	return regexp.MustCompile(b.String()).MatchString(value)
-}
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/iamref"
+)
 
 // TestStringLikeAgainstTheWrittenRules checks the evaluator's StringLike
 // and StringNotLike, as the branch-pin guard uses them, against the
@@ -60,7 +40,7 @@ func TestStringLikeAgainstTheWrittenRules(t *testing.T) {
 		}
 		want := false
 		for _, p := range patterns {
-			want = want || likeReference(p, value)
+			want = want || iamref.StringLike(p, value)
 		}
 		for _, op := range []string{"StringLike", "StringNotLike"} {
 			doc := Document{Version: Version, Statement: []Statement{{

@@ -5,11 +5,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/iamref"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/token"
 )
@@ -39,26 +39,10 @@ func (tk pinToken) keys() map[string][]string {
 	}, policy.ProviderPath(testOrg))
 }
 
-// refMatches is the reference meaning of a pin, written apart from the
-// evaluator: the whole ref matches the pin, * standing for any run of
-// characters (slashes included) and ? for one character, as IAM documents
-// StringLike's wildcards.
-func refMatches(pin, ref string) bool {
-	var b strings.Builder
-	b.WriteString(`(?s)^`)
-	for _, r := range pin {
-		switch r {
-		case '*':
-			b.WriteString(`.*`)
-		case '?':
-			b.WriteString(`.`)
-		default:
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	b.WriteString(`$`)
-	return regexp.MustCompile(b.String()).MatchString(ref)
-}
+// refMatches is the reference meaning of a pin: the whole ref matches it
+// as IAM documents StringLike's wildcards (iamref, written apart from the
+// evaluator).
+func refMatches(pin, ref string) bool { return iamref.StringLike(pin, ref) }
 
 // occurrences counts where sep starts in s, overlapping ones included.
 func occurrences(s, sep string) int {
