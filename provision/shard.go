@@ -150,16 +150,16 @@ func shardNumbers(ctx context.Context, api IAMAPI, base string) ([]int, error) {
 }
 
 // observeShardRoles returns the existing roles base-1 ... base-k, where k is
-// the highest existing shard number; missing roles in between are nil.
+// the highest of the shard numbers found (shardNumbers); missing roles in
+// between are nil.
 // Role 1 (first, possibly nil) was already observed; the others are read
 // concurrently, at most shardReadBound at a time.
-func observeShardRoles(ctx context.Context, api IAMAPI, base string, first *ObservedRole) ([]*ObservedRole, error) {
-	numbers, err := shardNumbers(ctx, api, base)
-	if err != nil || len(numbers) == 0 {
+func observeShardRoles(ctx context.Context, api IAMAPI, base string, numbers []int, first *ObservedRole) ([]*ObservedRole, error) {
+	if len(numbers) == 0 {
 		if first != nil {
-			return []*ObservedRole{first}, err
+			return []*ObservedRole{first}, nil
 		}
-		return nil, err
+		return nil, nil
 	}
 	roles := make([]*ObservedRole, numbers[len(numbers)-1])
 	roles[0] = first
@@ -200,8 +200,22 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	}
 	first := spec
 	first.RoleName = ShardRoleName(base, 1)
-	obs, err := Observe(ctx, c, first)
-	if err != nil {
+	// The account's roles are listed with the first role's reads, not after
+	// them: the list needs only the base name.
+	var (
+		obs     *Observed
+		numbers []int
+	)
+	og, octx := errgroup.WithContext(ctx)
+	og.Go(func() (err error) {
+		obs, err = Observe(octx, c, first)
+		return err
+	})
+	og.Go(func() (err error) {
+		numbers, err = shardNumbers(octx, c.IAM, base)
+		return err
+	})
+	if err := og.Wait(); err != nil {
 		return nil, err
 	}
 	// The existing shard roles, in order, and the projects each admits;
@@ -212,7 +226,7 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	rg, rctx := errgroup.WithContext(ctx)
 	rg.Go(func() error {
 		var err error
-		roles, err = observeShardRoles(rctx, c.IAM, base, obs.Role)
+		roles, err = observeShardRoles(rctx, c.IAM, base, numbers, obs.Role)
 		return err
 	})
 	var lists [][]ObservedManagedPolicy
