@@ -1,0 +1,15 @@
+// Package circleci owns talking to CircleCI's API: it parses the slugs a
+// person types (gh/acme/app, circleci/<org>/<project>), finds the API token
+// and host the way CircleCI's own CLI does, and resolves organization and
+// project names to the UUIDs the IAM trust policy needs, together with the
+// token audiences the organization's jobs will carry.
+//
+// Every request is a GET: the tool only reads from CircleCI. Errors are typed
+// ([SlugError], [HostError], [AuthError], [NotFoundError], [OrgNotFoundError],
+// [UnavailableError], [ConnectionError]) so that the command layer can map a
+// malformed value to its flag and exit status 2, and each one says what a
+// person can do about it. The token never appears in an error, a log line or
+// the String, GoString or JSON form of [Credentials].
+//
+// Calls and permissions are listed in docs/circleci-api.md.
+package circleci
