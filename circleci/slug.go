@@ -188,12 +188,16 @@ func LooksLikeUUID(s string) bool {
 				return false
 			}
 		default:
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			if !isHexDigit(r) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+func isHexDigit(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
 }
 
 // checkUUID returns a *SlugError for field unless id looks like a UUID.
