@@ -5,10 +5,11 @@
 // token audiences the organization's jobs will carry.
 //
 // Every request is a GET: the tool only reads from CircleCI. Errors are typed
-// ([SlugError], [HostError], [AuthError], [NotFoundError], [OrgNotFoundError],
-// [UnavailableError], [ConnectionError]) so that the command layer can map a
-// malformed value to its flag and exit status 2, and each one says what a
-// person can do about it. The token never appears in an error, a log line or
+// so that the command layer can map a malformed value to its flag and exit
+// status 2 ([SlugError], [HostError], [MissingTokenError]) and tell the
+// API's answers apart ([AuthError], [NotFoundError], [OrgNotFoundError],
+// [AmbiguousOrgError], [APIError], [UnavailableError], [ConnectionError]);
+// each one says what a person can do about it. The token never appears in an error, a log line or
 // the String, GoString or JSON form of [Credentials].
 //
 // Calls and permissions are listed in docs/circleci-api.md.
