@@ -294,7 +294,9 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 			return nil, err
 		}
 		if len(sp.Plans) > 0 {
-			p.Changes = slices.DeleteFunc(p.Changes, func(ch Change) bool { return ch.Resource == ResourceProvider })
+			// The first role's plan holds the provider's step.
+			p.Steps = slices.DeleteFunc(p.Steps, func(st Step) bool { return st.Kind == KindProvider })
+			p.Changes = changesOf(p.Steps)
 		}
 		sp.Plans = append(sp.Plans, p)
 	}
@@ -360,11 +362,12 @@ func removalPlan(orgID, name string, obs *Observed, role *ObservedRole, managed 
 		Account: obs.Account, Partition: obs.Partition, CallerARN: obs.CallerARN,
 		Role: role, ManagedPolicies: managed,
 	}, adopt)
-	for i := range p.Deletes {
-		if p.Deletes[i].Resource == ResourceRole {
+	for i := range p.Steps {
+		if p.Steps[i].Kind == KindRole {
 			admitted := ProjectsAdmitted(role.TrustPolicy, orgID)
-			p.Deletes[i].Reason = fmt.Sprintf("admits no requested project any more (its trust policy admits %s)", listSome(admitted))
+			p.Steps[i].Reason = fmt.Sprintf("admits no requested project any more (its trust policy admits %s)", listSome(admitted))
 		}
 	}
+	p.Deletes = changesOf(p.Steps)
 	return p
 }
