@@ -108,8 +108,9 @@ type Plan struct {
 	// setup merges those marked managed (--registry-profile).
 	RegistryPolicyStatements []RegistryPolicyStatement `json:"registry_policy_statements"`
 
-	// lenient plans despite the refusals of ownership (checkOwnership)
-	// and the tag count: verify reports them as failed items instead.
+	// lenient plans despite the ownership refusals (checkOwnership, of
+	// the role and its managed policies): verify reports them as failed
+	// items instead.
 	lenient bool
 }
 
@@ -539,9 +540,7 @@ func (p *Plan) planRoleTags(role *ObservedRole) (Step, error) {
 		return s, nil
 	}
 	if err := checkTagCount(p.RoleName, role.Tags, want); err != nil {
-		if err := p.refuse(err); err != nil {
-			return s, err
-		}
+		return s, err
 	}
 	s.Action, s.Reason = ActionTag, "add ownership tags"
 	switch {
