@@ -108,10 +108,18 @@ type Plan struct {
 	// setup merges those marked managed (--registry-profile).
 	RegistryPolicyStatements []RegistryPolicyStatement `json:"registry_policy_statements"`
 
+	mode planMode
+}
+
+// planMode says for whom a plan is made other than setup.
+type planMode struct {
 	// lenient plans despite the ownership refusals (checkOwnership, of
 	// the role and its managed policies): verify reports them as failed
 	// items instead.
 	lenient bool
+	// export plans for an empty account that ExportPlan made up: no image
+	// is checked, since an export configures none.
+	export bool
 }
 
 // addStep adds a step to the plan, and to its changes when it writes.
@@ -124,7 +132,7 @@ func (p *Plan) addStep(s Step) {
 
 // refuse returns err unless the plan is lenient (verify's).
 func (p *Plan) refuse(err error) error {
-	if p.lenient {
+	if p.mode.lenient {
 		return nil
 	}
 	return err
@@ -151,12 +159,12 @@ func (e *QuotaError) Error() string {
 // export created are planned as usual and marked with the tool that owns
 // them (Change.ManagedBy); CheckManagedBy refuses them.
 func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
-	return newPlan(spec, obs, false)
+	return newPlan(spec, obs, planMode{})
 }
 
-// newPlan is NewPlan; lenient plans despite the ownership refusals.
-func newPlan(spec Spec, obs *Observed, lenient bool) (*Plan, error) {
-	p := &Plan{lenient: lenient, Steps: []Step{},
+// newPlan is NewPlan, made for verify or export as mode says.
+func newPlan(spec Spec, obs *Observed, mode planMode) (*Plan, error) {
+	p := &Plan{mode: mode, Steps: []Step{},
 		Spec: spec, Observed: obs,
 		Account: obs.Account, Partition: obs.Partition, Region: spec.Region, CallerARN: obs.CallerARN,
 		ProviderARN:      policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID),
@@ -209,8 +217,10 @@ func newPlan(spec Spec, obs *Observed, lenient bool) (*Plan, error) {
 	if err := p.checkSizes(); err != nil {
 		return nil, err
 	}
-	if p.Image, err = p.image(); err != nil {
-		return nil, err
+	if !mode.export {
+		if p.Image, err = p.image(); err != nil {
+			return nil, err
+		}
 	}
 	if len(spec.Branches) > 0 {
 		p.Warnings = append(p.Warnings, "--branch pins the role through the V2 token's sub: V1 tokens and custom-webhook pipelines never match, and CircleCI does not document which token aws_auth image pulls present, so a branch-pinned pull role may fail; prefer project restrictions for image pulls")
@@ -311,7 +321,7 @@ func (p *Plan) packPermissions(arns []string) error {
 		inline -= role.OtherInlineSize
 	}
 	limits := policy.PackLimits{Inline: inline, Managed: p.ManagedPolicyQuota, ManagedCount: max(p.AttachedPoliciesQuota-others, 0)}
-	packed, err := policy.PackPermissions(p.Spec.Access, arns, limits)
+	packed, err := packGrants(p.Spec, arns, p.Partition, p.Account, limits)
 	var packErr *policy.PackError
 	if errors.As(err, &packErr) {
 		return &PermissionsQuotaError{Fit: packErr.Fit, Total: packErr.Total, Limits: limits, OtherAttached: others,

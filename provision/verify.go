@@ -86,7 +86,7 @@ func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
 	// Compared as setup without --adopt would: an export's role keeps its
 	// tool's ManagedTag value.
 	lenient.Adopt, lenient.AllowMissingRepos = false, true
-	p, err := newPlan(lenient, obs, true)
+	p, err := newPlan(lenient, obs, planMode{lenient: true})
 	if err != nil {
 		return nil, err
 	}
