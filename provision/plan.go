@@ -184,25 +184,10 @@ func newPlan(spec Spec, obs *Observed, mode planMode) (*Plan, error) {
 		p.RoleARN = obs.Role.ARN
 	}
 
-	var missing []string
-	arns := make([]string, 0, len(obs.Repositories))
-	for _, r := range obs.Repositories {
-		arns = append(arns, r.ARN)
-		switch r.State {
-		case RepoMissing:
-			missing = append(missing, r.Input)
-		case RepoOtherAccount:
-			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in its repository policy; give the registry's owner the statement shown, or pass --registry-profile with credentials for that account to merge it", r.Input))
-		}
+	arns, err := p.checkRepositories()
+	if err != nil {
+		return nil, err
 	}
-	if len(missing) > 0 {
-		if !spec.AllowMissingRepos {
-			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", spec.Region, listSome(missing))
-		}
-		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", listSome(missing)))
-	}
-
-	var err error
 	p.TrustPolicy, err = policy.TrustPolicy(policy.Trust{
 		Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
 		ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Condition: spec.ProjectCondition,
@@ -263,6 +248,30 @@ func (p *Plan) linkRole() {
 			p.Steps[i].After = append(p.Steps[i].After, role)
 		}
 	}
+}
+
+// checkRepositories returns the ARNs to grant, and fails on missing
+// repositories unless --allow-missing-repos; it warns about those in
+// other accounts.
+func (p *Plan) checkRepositories() ([]string, error) {
+	var missing []string
+	arns := make([]string, 0, len(p.Repositories))
+	for _, r := range p.Repositories {
+		arns = append(arns, r.ARN)
+		switch r.State {
+		case RepoMissing:
+			missing = append(missing, r.Input)
+		case RepoOtherAccount:
+			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in its repository policy; give the registry's owner the statement shown, or pass --registry-profile with credentials for that account to merge it", r.Input))
+		}
+	}
+	if len(missing) > 0 {
+		if !p.Spec.AllowMissingRepos {
+			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", p.Spec.Region, listSome(missing))
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", listSome(missing)))
+	}
+	return arns, nil
 }
 
 // partitionConditionWarning says why the trust policy restricts projects

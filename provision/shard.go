@@ -218,39 +218,9 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	if err := og.Wait(); err != nil {
 		return nil, err
 	}
-	// The existing shard roles, in order, and the projects each admits;
-	// meanwhile, the documents and tags of the other shard roles' managed
-	// policies, which the first role's reads listed.
-	managed := map[string][]ObservedManagedPolicy{}
-	var roles []*ObservedRole
-	rg, rctx := errgroup.WithContext(ctx)
-	rg.Go(func() error {
-		var err error
-		roles, err = observeShardRoles(rctx, c.IAM, base, numbers, obs.Role)
-		return err
-	})
-	var lists [][]ObservedManagedPolicy
-	for n := 2; n <= maxShards; n++ {
-		if found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]; len(found) > 0 {
-			managed[ShardRoleName(base, n)] = found
-			lists = append(lists, found)
-		}
-	}
-	rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, lists...) })
-	if err := rg.Wait(); err != nil {
+	roles, managed, current, err := observeShards(ctx, c, spec, obs, numbers)
+	if err != nil {
 		return nil, err
-	}
-	current := make([][]string, len(roles))
-	for i, role := range roles {
-		if role == nil {
-			continue
-		}
-		named := spec
-		named.RoleName = ShardRoleName(base, i+1)
-		if err := checkOwnership(role, named); err != nil {
-			return nil, err
-		}
-		current[i] = ProjectsAdmitted(role.TrustPolicy, spec.OrgID)
 	}
 	fits := func(projects []string) bool {
 		doc, err := policy.TrustPolicy(policy.Trust{Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
@@ -304,6 +274,46 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		return nil, errors.New("plan shards: no project to assign")
 	}
 	return sp, nil
+}
+
+// observeShards reads the existing shard roles, in order, and the projects
+// each admits, refusing a role the tool may not change; meanwhile, the
+// documents and tags of the other shard roles' managed policies, which the
+// first role's reads (obs) listed.
+func observeShards(ctx context.Context, c Clients, spec Spec, obs *Observed, numbers []int) ([]*ObservedRole, map[string][]ObservedManagedPolicy, [][]string, error) {
+	base := spec.RoleName
+	managed := map[string][]ObservedManagedPolicy{}
+	var roles []*ObservedRole
+	rg, rctx := errgroup.WithContext(ctx)
+	rg.Go(func() error {
+		var err error
+		roles, err = observeShardRoles(rctx, c.IAM, base, numbers, obs.Role)
+		return err
+	})
+	var lists [][]ObservedManagedPolicy
+	for n := 2; n <= maxShards; n++ {
+		if found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]; len(found) > 0 {
+			managed[ShardRoleName(base, n)] = found
+			lists = append(lists, found)
+		}
+	}
+	rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, lists...) })
+	if err := rg.Wait(); err != nil {
+		return nil, nil, nil, err
+	}
+	current := make([][]string, len(roles))
+	for i, role := range roles {
+		if role == nil {
+			continue
+		}
+		named := spec
+		named.RoleName = ShardRoleName(base, i+1)
+		if err := checkOwnership(role, named); err != nil {
+			return nil, nil, nil, err
+		}
+		current[i] = ProjectsAdmitted(role.TrustPolicy, spec.OrgID)
+	}
+	return roles, managed, current, nil
 }
 
 // ApplyShards makes a sharded plan's changes as one graph: every role's
