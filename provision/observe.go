@@ -329,39 +329,47 @@ func readRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, erro
 // listInlinePolicies lists the names of the role's inline policies; none
 // when there is no such role.
 func listInlinePolicies(ctx context.Context, api IAMAPI, name string) ([]string, error) {
-	p := iam.NewListRolePoliciesPaginator(api, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
-	var names []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if isNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list inline policies of role %s: %w", name, err)
-		}
-		names = append(names, page.PolicyNames...)
-	}
-	return names, nil
+	pages := iam.NewListRolePoliciesPaginator(api, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	return collectRolePages(ctx, pages, "list inline policies of role "+name, func(page *iam.ListRolePoliciesOutput) []string {
+		return page.PolicyNames
+	})
 }
 
 // listAttachedPolicies lists the ARNs of the managed policies attached to
 // the role; none when there is no such role.
 func listAttachedPolicies(ctx context.Context, api IAMAPI, name string) ([]string, error) {
-	p := iam.NewListAttachedRolePoliciesPaginator(api, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
-	var arns []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	pages := iam.NewListAttachedRolePoliciesPaginator(api, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+	return collectRolePages(ctx, pages, "list attached policies of role "+name, func(page *iam.ListAttachedRolePoliciesOutput) []string {
+		arns := make([]string, 0, len(page.AttachedPolicies))
+		for _, ap := range page.AttachedPolicies {
+			arns = append(arns, aws.ToString(ap.PolicyArn))
+		}
+		return arns
+	})
+}
+
+// iamPages is the shape of the IAM client's paginators.
+type iamPages[O any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*iam.Options)) (O, error)
+}
+
+// collectRolePages collects the items of every page of a listing of the
+// role's; none when there is no such role. what names the listing in an
+// error.
+func collectRolePages[O any](ctx context.Context, pages iamPages[O], what string, items func(O) []string) ([]string, error) {
+	var out []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
 		if isNotFound(err) {
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list attached policies of role %s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		for _, ap := range page.AttachedPolicies {
-			arns = append(arns, aws.ToString(ap.PolicyArn))
-		}
+		out = append(out, items(page)...)
 	}
-	return arns, nil
+	return out, nil
 }
 
 // readOwnInlinePolicy reads the document of the role's inline policy
