@@ -200,22 +200,8 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	}
 	first := spec
 	first.RoleName = ShardRoleName(base, 1)
-	// The account's roles are listed with the first role's reads, not after
-	// them: the list needs only the base name.
-	var (
-		obs     *Observed
-		numbers []int
-	)
-	og, octx := errgroup.WithContext(ctx)
-	og.Go(func() (err error) {
-		obs, err = Observe(octx, c, first)
-		return err
-	})
-	og.Go(func() (err error) {
-		numbers, err = shardNumbers(octx, c.IAM, base)
-		return err
-	})
-	if err := og.Wait(); err != nil {
+	obs, numbers, err := observeFirstShard(ctx, c, first, base)
+	if err != nil {
 		return nil, err
 	}
 	roles, managed, current, err := observeShards(ctx, c, spec, obs, numbers)
@@ -274,6 +260,26 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		return nil, errors.New("plan shards: no project to assign")
 	}
 	return sp, nil
+}
+
+// observeFirstShard observes the first shard role as setup observes a
+// role, and lists the numbers of the existing shard roles. The account's
+// roles are listed with the first role's reads, not after them: the list
+// needs only the base name.
+func observeFirstShard(ctx context.Context, c Clients, first Spec, base string) (obs *Observed, numbers []int, err error) {
+	og, octx := errgroup.WithContext(ctx)
+	og.Go(func() (err error) {
+		obs, err = Observe(octx, c, first)
+		return err
+	})
+	og.Go(func() (err error) {
+		numbers, err = shardNumbers(octx, c.IAM, base)
+		return err
+	})
+	if err := og.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return obs, numbers, nil
 }
 
 // observeShards reads the existing shard roles, in order, and the projects
