@@ -85,3 +85,29 @@ func TestExecutorForEveryKind(t *testing.T) {
 		t.Error("an unknown kind has an executor")
 	}
 }
+
+// verify renders the plan's steps: a step that needs no change is an OK
+// item, and a drifted document's item shows the step's own observed and
+// desired values.
+func TestVerifyRendersPlanSteps(t *testing.T) {
+	f := converged(t)
+	f.roles[DefaultRoleName].trust = `{"Version":"2012-10-17","Statement":[]}`
+	spec := mustSpec(t, validSpec())
+	r, obs := verifyFake(t, f, spec)
+	p, err := NewPlan(spec, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindTrustPolicy })
+	if i < 0 {
+		t.Fatalf("no trust-policy step in %v", stepKeys(p.Steps))
+	}
+	want := documentCheck(CheckTrustPolicy, DefaultRoleName, p.Steps[i].Observed.Document, p.Steps[i].Desired.Document, "the trust policy")
+	j := slices.IndexFunc(r.Checks, func(c Check) bool { return c.Item == CheckTrustPolicy })
+	if j < 0 || r.Checks[j].OK || !slices.Equal(r.Checks[j].Diff, want.Diff) || len(want.Diff) == 0 {
+		t.Errorf("trust-policy item %+v, want the step's difference %v", r.Checks, want.Diff)
+	}
+	if got := failedItems(r); !slices.Equal(got, []string{CheckTrustPolicy}) {
+		t.Errorf("failed items %v, want only the trust policy, the plan's one change %v", got, p.Changes)
+	}
+}
