@@ -10,10 +10,10 @@
 // target when it is applied (Terraform data sources, CloudFormation pseudo
 // parameters), so the output does not depend on the credentials of whoever
 // exported it and can be reviewed, committed and applied elsewhere. The policy
-// documents are built by the same functions setup uses (provision.Documents)
-// with placeholder partition and account, then rendered into the target's
-// syntax with the placeholders replaced by the target's references; they are
-// never written by hand in a template.
+// documents are the desired values of the plan setup would make in an empty
+// account (provision.ExportPlan) with placeholder partition and account,
+// rendered into the target's syntax with the placeholders replaced by the
+// target's references; they are never written by hand in a template.
 package export
 
 import (
@@ -58,8 +58,8 @@ const (
 func Render(format Format, spec provision.Spec) ([]File, error) {
 	// The permissions are packed as setup packs them with the default
 	// quotas, for the longest partition: the placeholders are not of real
-	// length, so Documents decides the packing on stand-ins.
-	trust, perms, err := provision.Documents(spec, partitionToken, accountToken)
+	// length, so the plan decides the packing on stand-ins.
+	plan, err := provision.ExportPlan(spec, partitionToken, accountToken)
 	if err != nil {
 		return nil, err
 	}
@@ -93,18 +93,18 @@ func Render(format Format, spec provision.Spec) ([]File, error) {
 	default:
 		return nil, fmt.Errorf("render export: unknown format %q; use %s", format, formatList())
 	}
-	if data.TrustPolicy, err = render(trust); err != nil {
+	if data.TrustPolicy, err = render(plan.TrustPolicy); err != nil {
 		return nil, err
 	}
-	if data.PermissionsPolicy, err = render(perms.Inline); err != nil {
+	if data.PermissionsPolicy, err = render(plan.PermissionsPolicy); err != nil {
 		return nil, err
 	}
-	for i, doc := range perms.Managed {
+	for i, desired := range plan.ManagedPolicies {
 		mp := templates.ManagedPolicy{
-			N: i + 1, Name: provision.ManagedPolicyName(spec.RoleName, i+1),
+			N: i + 1, Name: desired.Name,
 			Path: provision.ManagedPolicyPath(spec.RoleName), Description: provision.ManagedPolicyDescription,
 		}
-		if mp.Document, err = render(doc); err != nil {
+		if mp.Document, err = render(desired.Document); err != nil {
 			return nil, err
 		}
 		data.ManagedPolicies = append(data.ManagedPolicies, mp)

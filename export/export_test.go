@@ -103,11 +103,11 @@ func TestSpecFieldsAreExported(t *testing.T) {
 		"Image":             "not exported: only the snippet uses it",
 		"Adopt":             "not exported: Terraform import / CloudFormation import instead",
 		"AllowMissingRepos": "not exported: export does not look repositories up",
-		"Access":            "permissions policy (provision.Documents)",
+		"Access":            "permissions policy (provision.ExportPlan)",
 	}
 	for f := range reflect.TypeFor[provision.Spec]().Fields() {
 		if _, ok := handled[f.Name]; !ok {
-			t.Errorf("provision.Spec has a new field %s: render it in export.Render (and provision.Documents if it changes a policy), or say here why an export ignores it", f.Name)
+			t.Errorf("provision.Spec has a new field %s: render it in export.Render (and provision.ExportPlan if it changes a policy), or say here why an export ignores it", f.Name)
 		}
 	}
 }
@@ -147,10 +147,11 @@ func TestCloudFormationDocumentsResolve(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(files[0].Content), &root); err != nil {
 				t.Fatalf("template is not YAML: %v", err)
 			}
-			wantTrust, wantPerms, err := provision.Documents(spec, "aws", "123456789012")
+			setup, err := provision.ExportPlan(spec, "aws", "123456789012")
 			if err != nil {
 				t.Fatal(err)
 			}
+			wantTrust, wantPerms := setup.TrustPolicy, planDocuments(setup)
 			packed := placeholderDocuments(t, spec, "aws", "123456789012")
 			if name == "many" && len(packed) < 3 {
 				t.Fatalf("the many spec exports %d permissions documents, want managed policies", len(packed))
@@ -171,11 +172,11 @@ func TestCloudFormationDocumentsResolve(t *testing.T) {
 					got = append(got, doc)
 				}
 				want := []string{}
-				for _, d := range append([]policy.Document{wantPerms.Inline}, wantPerms.Managed...) {
+				for _, d := range wantPerms {
 					j, _ := d.JSON()
 					want = append(want, j)
 				}
-				if len(wantPerms.Managed) == 0 && len(got) == 1 && !policy.Equal(got[0], want[0]) {
+				if len(wantPerms) == 1 && len(got) == 1 && !policy.Equal(got[0], want[0]) {
 					t.Errorf("the permissions policy differs from setup's:\n%s\nwant\n%s", got[0], want[0])
 				}
 				if g, w := grants(t, got), grants(t, want); !slices.Equal(g, w) {
@@ -186,18 +187,28 @@ func TestCloudFormationDocumentsResolve(t *testing.T) {
 	}
 }
 
+// planDocuments returns the permissions documents of a plan: the inline
+// policy, then the managed policies.
+func planDocuments(p *provision.Plan) []policy.Document {
+	out := []policy.Document{p.PermissionsPolicy}
+	for _, mp := range p.ManagedPolicies {
+		out = append(out, mp.Document)
+	}
+	return out
+}
+
 // placeholderDocuments returns the permissions documents of the export
 // (inline first, then the managed policies) with the placeholders replaced.
 func placeholderDocuments(t *testing.T, spec provision.Spec, partition, account string) []string {
 	t.Helper()
-	_, perms, err := provision.Documents(spec, partitionToken, accountToken)
+	p, err := provision.ExportPlan(spec, partitionToken, accountToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The NUL bytes of the placeholders are escaped in JSON.
 	repl := strings.NewReplacer(`\u0000PARTITION\u0000`, partition, `\u0000ACCOUNT\u0000`, account)
 	var out []string
-	for _, d := range append([]policy.Document{perms.Inline}, perms.Managed...) {
+	for _, d := range planDocuments(p) {
 		j, err := d.JSON()
 		if err != nil {
 			t.Fatal(err)

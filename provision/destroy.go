@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"golang.org/x/sync/errgroup"
 
@@ -80,8 +79,10 @@ type DestroyPlan struct {
 	Keeps   []Kept   `json:"keeps"`
 	// Adopt is --adopt: delete what an export created too.
 	Adopt bool `json:"-"`
-	// attached are the managed policies found attached to the role.
-	attached map[string]bool
+	// Steps are the deletions as typed steps, with what was observed of
+	// each resource and the deletions each waits for; Deletes are their
+	// changes.
+	Steps []Step `json:"-"`
 }
 
 // HasChanges reports whether the plan deletes anything.
@@ -225,91 +226,139 @@ func NewDestroyPlan(orgID, roleName string, st *DestroyState, adopt bool) *Destr
 		ProviderARN: policy.ProviderARN(st.Partition, st.Account, orgID),
 		RoleName:    roleName,
 		RoleARN:     fmt.Sprintf("arn:%s:iam::%s:role/%s", st.Partition, st.Account, roleName),
-		Deletes:     []Change{}, Keeps: []Kept{}, Adopt: adopt,
+		Deletes:     []Change{}, Keeps: []Kept{}, Adopt: adopt, Steps: []Step{},
 	}
 	deleteRole := false
-	p.attached = map[string]bool{}
-	roleIaC := ""
 	if r := st.Role; r != nil {
-		for _, a := range r.AttachedPolicies {
-			p.attached[a] = true
-		}
 		if r.ARN != "" {
 			p.RoleARN = r.ARN
 		}
-		owner := r.Tags[OrgIDTag]
-		managed := r.Tags[ManagedTag]
-		switch {
-		case managed != ManagedByTool && IaCName(managed) == "":
-			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
-				Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag)", ManagedTag)})
-		case owner != "" && owner != orgID:
-			p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
-				Reason: fmt.Sprintf("created by circleci-ecr-oidc for another CircleCI organization, %s", owner)})
-		default:
-			deleteRole = true
-			roleIaC = iacOwner(r.Tags, orgID)
-			add := func(c Change) {
-				c.ManagedBy = roleIaC
-				p.Deletes = append(p.Deletes, c)
-			}
-			for _, name := range slices.Sorted(slices.Values(r.InlinePolicies)) {
-				reason := "inline policy of the role; IAM deletes a role only without policies"
-				if name == PolicyName {
-					reason = "the ECR pull policy setup wrote"
-				}
-				add(Change{Action: ActionDelete, Resource: ResourceRolePolicy, Name: roleName + "/" + name, Reason: reason})
-			}
-			for _, a := range slices.Sorted(slices.Values(r.AttachedPolicies)) {
-				if isOwnManagedPolicy(a, roleName) && ownsManagedPolicy(st.ManagedPolicies, a, orgID, roleIaC) {
-					continue // deleted below, with the other policies of ours
-				}
-				add(Change{Action: ActionDetach, Resource: ResourceAttachedPolicy, Name: roleName + "/" + a,
-					Reason: "managed policy attached to the role; it is detached, not deleted"})
-			}
-			p.deleteManagedPolicies(st.ManagedPolicies, roleIaC)
-			p.removeRegistryStatements(st)
-			reason := fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)
-			if roleIaC != "" {
-				reason = fmt.Sprintf("tagged %s=%s: created by %s from a circleci-ecr-oidc export", ManagedTag, roleIaC, IaCName(roleIaC))
-			}
-			add(Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName, Reason: reason})
-		}
+		deleteRole = p.planRoleDeletion(st)
 	}
 	if st.Role == nil {
 		// An interrupted setup can leave the role's managed policies
 		// without the role.
 		p.deleteManagedPolicies(st.ManagedPolicies, "")
 	}
-	if prov := st.Provider; prov != nil {
-		var users []string
-		for _, name := range st.TrustingRoles {
-			if deleteRole && name == roleName {
-				continue
-			}
-			users = append(users, name)
+	if st.Provider != nil {
+		p.planProviderDeletion(st, deleteRole)
+	}
+	p.linkDeletions()
+	return p
+}
+
+// addDelete adds a deletion step.
+func (p *DestroyPlan) addDelete(s Step) {
+	p.Steps = append(p.Steps, s)
+	p.Deletes = append(p.Deletes, s.Change)
+}
+
+// planRoleDeletion plans the deletion of the role and all it holds, if
+// it is ours (or an export's) for the organization, and reports whether
+// it is; otherwise it keeps the role.
+func (p *DestroyPlan) planRoleDeletion(st *DestroyState) bool {
+	r, roleName := st.Role, p.RoleName
+	owner, managed := r.Tags[OrgIDTag], r.Tags[ManagedTag]
+	switch {
+	case managed != ManagedByTool && IaCName(managed) == "":
+		p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
+			Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag)", ManagedTag)})
+		return false
+	case owner != "" && owner != p.OrgID:
+		p.Keeps = append(p.Keeps, Kept{Resource: ResourceRole, Name: roleName,
+			Reason: fmt.Sprintf("created by circleci-ecr-oidc for another CircleCI organization, %s", owner)})
+		return false
+	}
+	roleIaC := iacOwner(r.Tags, p.OrgID)
+	add := func(s Step) {
+		s.ManagedBy = roleIaC
+		p.addDelete(s)
+	}
+	for _, name := range slices.Sorted(slices.Values(r.InlinePolicies)) {
+		reason := "inline policy of the role; IAM deletes a role only without policies"
+		if name == PolicyName {
+			reason = "the ECR pull policy setup wrote"
 		}
-		provIaC := iacOwner(prov.Tags, orgID)
-		switch {
-		case prov.Tags[ManagedTag] != ManagedByTool && provIaC == "":
-			k := Kept{Resource: ResourceProvider, Name: p.ProviderARN,
-				Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag); it was there before setup and is never deleted", ManagedTag), UsedBy: users}
-			p.Keeps = append(p.Keeps, k)
-		case len(users) > 0:
-			p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN,
-				Reason: "still trusted by other roles: " + strings.Join(users, ", "), UsedBy: users, ManagedBy: provIaC})
-		case provIaC != "" && !adopt:
-			p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN, ManagedBy: provIaC,
-				Reason: fmt.Sprintf("managed by %s, tagged %s=%s: %s, or pass --adopt to delete it", IaCName(provIaC), ManagedTag, provIaC, iacRemoval(provIaC))})
+		add(Step{Kind: KindInlinePolicy, Observed: &Value{PolicyName: name},
+			Change: Change{Action: ActionDelete, Resource: ResourceRolePolicy, Name: roleName + "/" + name, Reason: reason}})
+	}
+	for _, a := range slices.Sorted(slices.Values(r.AttachedPolicies)) {
+		if isOwnManagedPolicy(a, roleName) && ownsManagedPolicy(st.ManagedPolicies, a, p.OrgID, roleIaC) {
+			continue // deleted below, with the other policies of ours
+		}
+		add(Step{Kind: KindAttachment, Observed: &Value{ARN: a, Attached: true},
+			Change: Change{Action: ActionDetach, Resource: ResourceAttachedPolicy, Name: roleName + "/" + a,
+				Reason: "managed policy attached to the role; it is detached, not deleted"}})
+	}
+	p.deleteManagedPolicies(st.ManagedPolicies, roleIaC, r.AttachedPolicies...)
+	p.removeRegistryStatements(st)
+	reason := fmt.Sprintf("tagged %s=true: created by circleci-ecr-oidc", ManagedTag)
+	if roleIaC != "" {
+		reason = fmt.Sprintf("tagged %s=%s: created by %s from a circleci-ecr-oidc export", ManagedTag, roleIaC, IaCName(roleIaC))
+	}
+	add(Step{Kind: KindRole, Observed: &Value{ARN: p.RoleARN, Document: r.TrustPolicy, Tags: r.Tags},
+		Change: Change{Action: ActionDelete, Resource: ResourceRole, Name: roleName, Reason: reason}})
+	return true
+}
+
+// planProviderDeletion deletes the organization's provider only if this
+// tool created it (or, with adopt, an export did) and no role but the one
+// deleted trusts it; otherwise it keeps it, saying why.
+func (p *DestroyPlan) planProviderDeletion(st *DestroyState, deleteRole bool) {
+	prov := st.Provider
+	var users []string
+	for _, name := range st.TrustingRoles {
+		if deleteRole && name == p.RoleName {
+			continue
+		}
+		users = append(users, name)
+	}
+	provIaC := iacOwner(prov.Tags, p.OrgID)
+	switch {
+	case prov.Tags[ManagedTag] != ManagedByTool && provIaC == "":
+		p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN,
+			Reason: fmt.Sprintf("not created by circleci-ecr-oidc (no %s=true tag); it was there before setup and is never deleted", ManagedTag), UsedBy: users})
+	case len(users) > 0:
+		p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN,
+			Reason: "still trusted by other roles: " + strings.Join(users, ", "), UsedBy: users, ManagedBy: provIaC})
+	case provIaC != "" && !p.Adopt:
+		p.Keeps = append(p.Keeps, Kept{Resource: ResourceProvider, Name: p.ProviderARN, ManagedBy: provIaC,
+			Reason: fmt.Sprintf("managed by %s, tagged %s=%s: %s, or pass --adopt to delete it", IaCName(provIaC), ManagedTag, provIaC, iacRemoval(provIaC))})
+	default:
+		reason := fmt.Sprintf("tagged %s=true and no other role trusts it", ManagedTag)
+		if provIaC != "" {
+			reason = fmt.Sprintf("tagged %s=%s (created by %s), --adopt, and no other role trusts it", ManagedTag, provIaC, IaCName(provIaC))
+		}
+		p.addDelete(Step{Kind: KindProvider, Observed: &Value{ARN: p.ProviderARN, ClientIDs: prov.ClientIDs, Tags: prov.Tags},
+			Change: Change{Action: ActionDelete, Resource: ResourceProvider, Name: p.ProviderARN, Reason: reason, ManagedBy: provIaC}})
+	}
+}
+
+// linkDeletions orders the deletions: the role's policies, attachments and
+// repository statements go first, together; the role waits for all of
+// them (IAM deletes a role only without policies, and ECR turns a deleted
+// role's ARN in a policy into an ID no one can read); the provider waits
+// for the role, so that it is never deleted while the role still trusts
+// it.
+func (p *DestroyPlan) linkDeletions() {
+	var before, roles []string
+	for _, s := range p.Steps {
+		switch s.Kind {
+		case KindRole:
+			roles = append(roles, s.Key())
+		case KindProvider:
 		default:
-			reason := fmt.Sprintf("tagged %s=true and no other role trusts it", ManagedTag)
-			if provIaC != "" {
-				reason = fmt.Sprintf("tagged %s=%s (created by %s), --adopt, and no other role trusts it", ManagedTag, provIaC, IaCName(provIaC))
-			}
-			p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceProvider, Name: p.ProviderARN, Reason: reason, ManagedBy: provIaC})
+			before = append(before, s.Key())
 		}
 	}
-	return p
+	for i, s := range p.Steps {
+		switch s.Kind {
+		case KindRole:
+			p.Steps[i].After = before
+		case KindProvider:
+			p.Steps[i].After = append(slices.Clone(before), roles...)
+		}
+	}
 }
 
 // CheckManagedBy returns an *IaCError, before any deletion, when the plan
@@ -352,15 +401,20 @@ func managedPolicyDeletable(mp ObservedManagedPolicy, orgID, roleIaC string) boo
 // deleteManagedPolicies plans the deletion of the managed policies under
 // the role's path that are ours or the role's export's, and keeps the
 // others.
-func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy, roleIaC string) {
+func (p *DestroyPlan) deleteManagedPolicies(found []ObservedManagedPolicy, roleIaC string, attachedTo ...string) {
+	attached := map[string]bool{}
+	for _, a := range attachedTo {
+		attached[a] = true
+	}
 	for _, mp := range found {
 		if !managedPolicyDeletable(mp, p.OrgID, roleIaC) {
 			p.Keeps = append(p.Keeps, Kept{Resource: ResourceManagedPolicy, Name: mp.ARN,
 				Reason: fmt.Sprintf("under the role's path but not created by circleci-ecr-oidc for this organization (%s=%q, %s=%q)", ManagedTag, mp.Tags[ManagedTag], OrgIDTag, mp.Tags[OrgIDTag])})
 			continue
 		}
-		p.Deletes = append(p.Deletes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: mp.ARN, ManagedBy: managedPolicyOwner(mp, roleIaC, p.OrgID),
-			Reason: "holds repository grants setup wrote beyond the inline policy; detached, its old versions deleted, then deleted"})
+		p.addDelete(Step{Kind: KindManagedPolicy, Observed: &Value{ARN: mp.ARN, Document: mp.Document, Tags: mp.Tags, Attached: attached[mp.ARN]},
+			Change: Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: mp.ARN, ManagedBy: managedPolicyOwner(mp, roleIaC, p.OrgID),
+				Reason: "holds repository grants setup wrote beyond the inline policy; detached, its old versions deleted, then deleted"}})
 	}
 }
 
@@ -388,7 +442,8 @@ func (p *DestroyPlan) removeRegistryStatements(st *DestroyState) {
 			if remaining == 0 {
 				reason = fmt.Sprintf("statement %s, which setup merged for this role, is the only one: the repository policy is deleted", sid)
 			}
-			p.Deletes = append(p.Deletes, Change{Action: ActionRemoveStatement, Resource: ResourceRepositoryPolicy, Name: arn, Reason: reason})
+			p.addDelete(Step{Kind: KindRepositoryPolicy, Observed: &Value{ARN: arn, Document: observed.Policy},
+				Change: Change{Action: ActionRemoveStatement, Resource: ResourceRepositoryPolicy, Name: arn, Reason: reason}})
 		}
 	}
 }
@@ -409,106 +464,9 @@ func Destroy(ctx context.Context, c Clients, p *DestroyPlan, progress func(Event
 }
 
 // destroySteps turns the plan's deletions into the executor's steps, their
-// indices starting at offset. The role's policies, attachments and
-// repository statements go first, together; the role waits for all of them
-// (IAM deletes a role only without policies, and ECR turns a deleted role's
-// ARN in a policy into an ID no one can read); the provider waits for the
-// role, so that it is never deleted while the role still trusts it.
+// indices starting at offset, each waiting for the deletions its After
+// names (linkDeletions).
 func (p *DestroyPlan) destroySteps(c Clients, offset int) []step {
-	steps := make([]step, len(p.Deletes))
-	var before, roles []int
-	for i, d := range p.Deletes {
-		steps[i] = step{change: d, describe: d.String(), done: isNotFound, run: func(x *execution) error { return destroyOne(x.calls, c, p, d) }}
-		switch d.Resource {
-		case ResourceRole:
-			roles = append(roles, offset+i)
-		case ResourceProvider:
-		default:
-			before = append(before, offset+i)
-		}
-	}
-	for i, d := range p.Deletes {
-		switch d.Resource {
-		case ResourceRole:
-			steps[i].after = before
-		case ResourceProvider:
-			steps[i].after = append(slices.Clone(before), roles...)
-		}
-	}
-	return steps
-}
-
-func destroyOne(ctx context.Context, clients Clients, p *DestroyPlan, c Change) error {
-	api := clients.IAM
-	role := aws.String(p.RoleName)
-	switch c.Resource {
-	case ResourceRepositoryPolicy:
-		return removeRegistryStatement(ctx, clients, p, c.Name)
-	case ResourceRolePolicy:
-		name := strings.TrimPrefix(c.Name, p.RoleName+"/")
-		_, err := api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String(name)})
-		return err
-	case ResourceAttachedPolicy:
-		policyARN := strings.TrimPrefix(c.Name, p.RoleName+"/")
-		_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: role, PolicyArn: aws.String(policyARN)})
-		return err
-	case ResourceManagedPolicy:
-		return deleteManagedPolicy(ctx, api, p.RoleName, c.Name, p.attached[c.Name])
-	case ResourceRole:
-		_, err := api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
-		return err
-	case ResourceProvider:
-		return deleteProvider(ctx, api, p, c.Name)
-	}
-	return fmt.Errorf("unknown deletion %s", c)
-}
-
-// removeRegistryStatement takes the role's statement out of the repository
-// policy as it is now, re-read just before the write: the owner may have
-// added statements since the plan, which are kept, and the policy is
-// deleted only when the role's statement is still its only one. A
-// repository or policy already gone counts as done.
-func removeRegistryStatement(ctx context.Context, clients Clients, p *DestroyPlan, arn string) error {
-	if clients.Registry == nil {
-		return fmt.Errorf("no credentials for the registry account: pass --registry-profile")
-	}
-	repo, err := ParseRepository(arn)
-	if err != nil {
-		return err
-	}
-	api := clients.Registry(repo.Region)
-	current, err := readRepositoryPolicy(ctx, api, repo, arn)
-	if err != nil || !current.Found || current.Policy == "" {
-		return err
-	}
-	updated, removed, remaining, err := policy.RemoveStatement(current.Policy, policy.RepositorySid(p.RoleARN))
-	if err != nil || !removed {
-		return err
-	}
-	if remaining == 0 {
-		_, err = api.DeleteRepositoryPolicy(ctx, &ecr.DeleteRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name)})
-	} else {
-		_, err = api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(updated)})
-	}
-	switch errorCode(err) {
-	case "RepositoryNotFoundException", "RepositoryPolicyNotFoundException":
-		return nil
-	}
-	return err
-}
-
-// deleteProvider deletes the organization's provider after checking again,
-// just before the write, that no role but the one this plan deleted trusts
-// it: a role may have started trusting it since the plan was shown.
-func deleteProvider(ctx context.Context, api IAMAPI, p *DestroyPlan, providerARN string) error {
-	users, err := rolesTrusting(ctx, api, providerARN)
-	if err != nil {
-		return err
-	}
-	users = slices.DeleteFunc(users, func(name string) bool { return strings.EqualFold(name, p.RoleName) })
-	if len(users) > 0 {
-		return fmt.Errorf("keep OIDC provider %s: role(s) %s started trusting it after the plan was made; run destroy again to see the new plan", providerARN, strings.Join(users, ", "))
-	}
-	_, err = api.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
-	return err
+	t := &target{iam: c.IAM, registry: c.Registry, spec: Spec{RoleName: p.RoleName, OrgID: p.OrgID, Adopt: p.Adopt}, roleARN: p.RoleARN}
+	return graph(p.Steps, t, offset, graphOptions{describe: Change.String, done: isNotFound})
 }

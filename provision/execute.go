@@ -84,110 +84,130 @@ func execute(ctx context.Context, steps []step, opts executeOptions) (Result, er
 	if opts.Limit <= 0 {
 		opts.Limit = DefaultExecuteLimit
 	}
-	var (
-		mu       sync.Mutex
-		sinkMu   sync.Mutex
-		applied  = make([]bool, len(steps))
-		inFlight int
-		firstErr error
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, opts.Limit)
-	)
-	progress := func(e Event) {
-		if opts.Progress == nil {
-			return
-		}
-		sinkMu.Lock()
-		defer sinkMu.Unlock()
-		opts.Progress(e)
-	}
 	calls, endCalls := outlive(ctx, opts.InterruptGrace)
 	defer endCalls()
 	sched, cancel := context.WithCancel(ctx)
 	defer cancel()
-	x := &execution{sched: sched, calls: calls, progress: progress, done: make([]chan struct{}, len(steps))}
+	r := &run{steps: steps, applied: make([]bool, len(steps)), slots: make(chan struct{}, opts.Limit), cancel: cancel, sink: opts.Progress}
+	r.x = &execution{sched: sched, calls: calls, progress: r.progress, done: make([]chan struct{}, len(steps))}
 	for i := range steps {
-		x.done[i] = make(chan struct{})
+		r.x.done[i] = make(chan struct{})
 	}
 	// Say why an interrupted run does not end at once.
 	stopNote := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		n := inFlight
-		mu.Unlock()
+		r.mu.Lock()
+		n := r.inFlight
+		r.mu.Unlock()
 		if n > 0 {
-			progress(Event{Message: fmt.Sprintf("interrupted: starting no further changes; waiting for %d change(s) in flight to finish, so that the report is exact", n)})
+			r.progress(Event{Message: fmt.Sprintf("interrupted: starting no further changes; waiting for %d change(s) in flight to finish, so that the report is exact", n)})
 		}
 	})
 	defer stopNote()
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
-	}
-
-	for i, s := range steps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, j := range s.after {
-				select {
-				case <-x.done[j]:
-				case <-sched.Done():
-					return
-				}
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-sched.Done():
-				return
-			}
-			defer func() { <-slots }()
-			if sched.Err() != nil {
-				return
-			}
-			mu.Lock()
-			inFlight++
-			mu.Unlock()
-			progress(Event{Change: s.change})
-			err := s.run(x)
-			if err != nil && s.done != nil && s.done(err) {
-				err = nil
-			}
-			mu.Lock()
-			inFlight--
-			mu.Unlock()
-			progress(Event{Change: s.change, Done: true, Err: err})
-			if err != nil {
-				if cause := context.Cause(calls); cause != nil && errors.Is(err, context.Canceled) {
-					err = fmt.Errorf("%w; it may or may not have been applied", cause)
-				}
-				fail(fmt.Errorf("%s: %w", s.describe, err))
-				return
-			}
-			mu.Lock()
-			applied[i] = true
-			mu.Unlock()
-			close(x.done[i])
-		}()
+	var wg sync.WaitGroup
+	for i := range steps {
+		wg.Go(func() { r.runStep(i) })
 	}
 	wg.Wait()
+	return r.result()
+}
 
+// run is the state of one execute call.
+type run struct {
+	steps []step
+	x     *execution
+	// slots bound how many steps run at once.
+	slots  chan struct{}
+	cancel context.CancelFunc
+	sink   func(Event)
+	sinkMu sync.Mutex
+
+	mu       sync.Mutex
+	applied  []bool
+	inFlight int
+	firstErr error
+}
+
+// progress passes an event to the sink, one at a time.
+func (r *run) progress(e Event) {
+	if r.sink == nil {
+		return
+	}
+	r.sinkMu.Lock()
+	defer r.sinkMu.Unlock()
+	r.sink(e)
+}
+
+// fail records the first failure and stops steps from starting.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	if r.firstErr == nil {
+		r.firstErr = err
+	}
+	r.mu.Unlock()
+	r.cancel()
+}
+
+// runStep runs step i once the steps it comes after have succeeded and a
+// slot is free, unless the run stops starting work first.
+func (r *run) runStep(i int) {
+	s, sched := r.steps[i], r.x.sched
+	for _, j := range s.after {
+		select {
+		case <-r.x.done[j]:
+		case <-sched.Done():
+			return
+		}
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-sched.Done():
+		return
+	}
+	defer func() { <-r.slots }()
+	if sched.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	r.inFlight++
+	r.mu.Unlock()
+	r.progress(Event{Change: s.change})
+	err := s.run(r.x)
+	if err != nil && s.done != nil && s.done(err) {
+		err = nil
+	}
+	r.mu.Lock()
+	r.inFlight--
+	r.mu.Unlock()
+	r.progress(Event{Change: s.change, Done: true, Err: err})
+	if err != nil {
+		if cause := context.Cause(r.x.calls); cause != nil && errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w; it may or may not have been applied", cause)
+		}
+		r.fail(fmt.Errorf("%s: %w", s.describe, err))
+		return
+	}
+	r.mu.Lock()
+	r.applied[i] = true
+	r.mu.Unlock()
+	close(r.x.done[i])
+}
+
+// result says what was and was not applied, in the steps' order, with an
+// *ApplyError on failure or interruption.
+func (r *run) result() (Result, error) {
 	res := Result{Applied: []Change{}, NotApplied: []Change{}}
-	for i, s := range steps {
-		if applied[i] {
+	for i, s := range r.steps {
+		if r.applied[i] {
 			res.Applied = append(res.Applied, s.change)
 		} else {
 			res.NotApplied = append(res.NotApplied, s.change)
 		}
 	}
 	switch {
-	case firstErr != nil:
-		return res, &ApplyError{Result: res, Err: firstErr}
+	case r.firstErr != nil:
+		return res, &ApplyError{Result: res, Err: r.firstErr}
 	case len(res.NotApplied) > 0:
-		return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all changes were applied: %w", context.Cause(sched))}
+		return res, &ApplyError{Result: res, Err: fmt.Errorf("stop before all changes were applied: %w", context.Cause(r.x.sched))}
 	}
 	return res, nil
 }

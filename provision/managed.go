@@ -189,43 +189,22 @@ func (p *Plan) planManagedPolicies() error {
 	for _, mp := range p.Observed.ManagedPolicies {
 		observed[mp.Name] = mp
 	}
-	attached := map[string]bool{}
-	if p.Observed.Role != nil {
-		for _, a := range p.Observed.Role.AttachedPolicies {
-			attached[a] = true
-		}
-	}
 	wanted := map[string]bool{}
 	for _, mp := range p.ManagedPolicies {
 		wanted[mp.Name] = true
-		have, ok := observed[mp.Name]
-		if !ok {
-			p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceManagedPolicy, Name: mp.Name,
-				Reason: fmt.Sprintf("holds %d repository grants beyond the inline policy's quota", mp.Repositories), ManagedBy: p.RoleManagedBy})
-			continue
-		}
-		owner, err := p.checkManagedPolicy(have)
-		if err != nil {
-			return err
-		}
 		doc, err := mp.Document.JSON()
 		if err != nil {
 			return err
 		}
-		if !policy.Equal(have.Document, doc) {
-			p.Changes = append(p.Changes, Change{Action: ActionUpdate, Resource: ResourceManagedPolicy, Name: mp.Name,
-				Reason: "its document differs from the desired one", ManagedBy: owner})
+		desired := &Value{ARN: mp.ARN, Document: doc, Tags: p.Tags(), Attached: true}
+		have, ok := observed[mp.Name]
+		if !ok {
+			p.addStep(Step{Kind: KindManagedPolicy, Desired: desired, Change: Change{Action: ActionCreate, Resource: ResourceManagedPolicy, Name: mp.Name,
+				Reason: fmt.Sprintf("holds %d repository grants beyond the inline policy's quota", mp.Repositories), ManagedBy: p.RoleManagedBy}})
+			continue
 		}
-		if !attached[have.ARN] {
-			p.Changes = append(p.Changes, Change{Action: ActionAttach, Resource: ResourceManagedPolicy, Name: mp.Name,
-				Reason: "not attached to role " + p.RoleName, ManagedBy: cmp.Or(owner, p.RoleManagedBy)})
-		}
-		if p.Spec.Adopt && len(missingTags(have.Tags, ownershipTags(p.Spec.OrgID))) > 0 {
-			reason := "take it over: add the ownership tags"
-			if owner != "" {
-				reason = fmt.Sprintf("take it over from %s: set %s=%s", IaCName(owner), ManagedTag, ManagedByTool)
-			}
-			p.Changes = append(p.Changes, Change{Action: ActionTag, Resource: ResourceManagedPolicy, Name: mp.Name, Reason: reason, ManagedBy: owner})
+		if err := p.planManagedPolicy(have, desired); err != nil {
+			return err
 		}
 	}
 	for _, have := range p.Observed.ManagedPolicies {
@@ -236,8 +215,43 @@ func (p *Plan) planManagedPolicies() error {
 		if err != nil {
 			return err
 		}
-		p.Changes = append(p.Changes, Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: have.Name,
-			Reason: "no longer needed: the repositories fit in fewer documents", ManagedBy: owner})
+		p.addStep(Step{Kind: KindManagedPolicy, Observed: p.observedValue(have), Change: Change{Action: ActionDelete, Resource: ResourceManagedPolicy, Name: have.Name,
+			Reason: "no longer needed: the repositories fit in fewer documents", ManagedBy: owner}})
+	}
+	return nil
+}
+
+// observedValue is the observed value of a managed policy under the
+// role's path.
+func (p *Plan) observedValue(have ObservedManagedPolicy) *Value {
+	attached := p.Observed.Role != nil && slices.Contains(p.Observed.Role.AttachedPolicies, have.ARN)
+	return &Value{ARN: have.ARN, Document: have.Document, Tags: have.Tags, Attached: attached}
+}
+
+// planManagedPolicy adds the steps of a managed policy the plan wants that
+// exists: its document, its attachment, and, with --adopt, its tags.
+func (p *Plan) planManagedPolicy(have ObservedManagedPolicy, desired *Value) error {
+	owner, err := p.checkManagedPolicy(have)
+	if err != nil {
+		return err
+	}
+	obs := p.observedValue(have)
+	doc := Step{Kind: KindManagedPolicy, Observed: obs, Desired: desired, Change: Change{Action: ActionNone, Resource: ResourceManagedPolicy, Name: have.Name, Reason: "matches"}}
+	if !policy.Equal(have.Document, desired.Document) {
+		doc.Action, doc.Reason, doc.ManagedBy = ActionUpdate, "its document differs from the desired one", owner
+	}
+	p.addStep(doc)
+	attach := Step{Kind: KindAttachment, Observed: obs, Desired: desired, Change: Change{Action: ActionNone, Resource: ResourceManagedPolicy, Name: have.Name, Reason: "attached to role " + p.RoleName}}
+	if !obs.Attached {
+		attach.Action, attach.Reason, attach.ManagedBy = ActionAttach, "not attached to role "+p.RoleName, cmp.Or(owner, p.RoleManagedBy)
+	}
+	p.addStep(attach)
+	if p.Spec.Adopt && len(missingTags(have.Tags, ownershipTags(p.Spec.OrgID))) > 0 {
+		reason := "take it over: add the ownership tags"
+		if owner != "" {
+			reason = fmt.Sprintf("take it over from %s: set %s=%s", IaCName(owner), ManagedTag, ManagedByTool)
+		}
+		p.addStep(Step{Kind: KindTags, Observed: obs, Desired: desired, Change: Change{Action: ActionTag, Resource: ResourceManagedPolicy, Name: have.Name, Reason: reason, ManagedBy: owner}})
 	}
 	return nil
 }
@@ -249,7 +263,7 @@ func (p *Plan) checkManagedPolicy(have ObservedManagedPolicy) (string, error) {
 	if owner := managedPolicyOwner(have, p.RoleManagedBy, p.Spec.OrgID); owner != "" {
 		return owner, nil
 	}
-	return "", checkManagedPolicyOwnership(have, p.Spec)
+	return "", p.refuse(checkManagedPolicyOwnership(have, p.Spec))
 }
 
 // managedPolicy returns the plan's managed policy of that name.
@@ -271,193 +285,4 @@ func (p *Plan) observedManagedPolicy(name string) (ObservedManagedPolicy, bool) 
 		return ObservedManagedPolicy{}, false
 	}
 	return p.Observed.ManagedPolicies[i], true
-}
-
-// applyManagedPolicy makes one managed-policy change.
-func applyManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, roleReady func() error) error {
-	if c.Action == ActionCreate {
-		return createManagedPolicy(sched, ctx, api, p, c, opts, roleReady)
-	}
-	if c.Action == ActionDelete {
-		have, ok := p.observedManagedPolicy(c.Name)
-		if !ok {
-			return fmt.Errorf("unknown managed policy %s", c.Name)
-		}
-		attached := p.Observed.Role != nil && slices.Contains(p.Observed.Role.AttachedPolicies, have.ARN)
-		return deleteManagedPolicy(ctx, api, p.RoleName, have.ARN, attached)
-	}
-	mp, ok := p.managedPolicy(c.Name)
-	if !ok {
-		return fmt.Errorf("unknown managed policy %s", c.Name)
-	}
-	switch c.Action {
-	case ActionTag:
-		have, ok := p.observedManagedPolicy(c.Name)
-		if !ok {
-			return fmt.Errorf("unknown managed policy %s", c.Name)
-		}
-		_, err := api.TagPolicy(ctx, &iam.TagPolicyInput{PolicyArn: aws.String(have.ARN), Tags: iamTags(p.Tags())})
-		return err
-	case ActionUpdate:
-		doc, err := mp.Document.JSON()
-		if err != nil {
-			return err
-		}
-		return updateManagedPolicy(ctx, api, mp.ARN, doc)
-	case ActionAttach:
-		return attachManagedPolicy(sched, ctx, api, p, c, opts, mp.ARN)
-	}
-	return fmt.Errorf("unknown change %s", c)
-}
-
-// createManagedPolicy creates the policy and then, once the role exists,
-// attaches it. A policy that appeared meanwhile (a concurrent run, or our
-// own earlier attempt whose answer was lost) is taken only if it passes the
-// ownership rule, and its document is then converged.
-func createManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, roleReady func() error) error {
-	mp, ok := p.managedPolicy(c.Name)
-	if !ok {
-		return fmt.Errorf("unknown managed policy %s", c.Name)
-	}
-	doc, err := mp.Document.JSON()
-	if err != nil {
-		return err
-	}
-	_, err = api.CreatePolicy(ctx, &iam.CreatePolicyInput{
-		PolicyName: aws.String(mp.Name), Path: aws.String(ManagedPolicyPath(p.RoleName)),
-		PolicyDocument: aws.String(doc), Description: aws.String(ManagedPolicyDescription),
-		Tags: iamTags(p.Tags()),
-	})
-	if isAlreadyExists(err) {
-		err = convergeRacedManagedPolicy(sched, ctx, api, p, c, opts, mp, doc)
-	}
-	if err != nil {
-		return err
-	}
-	if err := roleReady(); err != nil {
-		return err
-	}
-	return attachManagedPolicy(sched, ctx, api, p, c, opts, mp.ARN)
-}
-
-func convergeRacedManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, mp ManagedPolicy, doc string) error {
-	var got *iam.GetPolicyOutput
-	err := retryPropagation(sched, opts, c, "managed policy "+mp.ARN, func() error {
-		var err error
-		got, err = api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(mp.ARN)})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("re-read managed policy created concurrently: %w", err)
-	}
-	existing := ObservedManagedPolicy{ARN: mp.ARN, Name: mp.Name, DefaultVersion: aws.ToString(got.Policy.DefaultVersionId), Tags: map[string]string{}}
-	for _, t := range got.Policy.Tags {
-		existing.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	if err := checkManagedPolicyOwnership(existing, p.Spec); err != nil {
-		return fmt.Errorf("another run created managed policy %s meanwhile: %w", mp.Name, err)
-	}
-	version, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(mp.ARN), VersionId: aws.String(existing.DefaultVersion)})
-	if err != nil {
-		return fmt.Errorf("re-read managed policy created concurrently: %w", err)
-	}
-	current, err := policy.Decode(aws.ToString(version.PolicyVersion.Document))
-	if err != nil {
-		return fmt.Errorf("re-read managed policy created concurrently: %w", err)
-	}
-	if policy.Equal(current, doc) {
-		return nil
-	}
-	return updateManagedPolicy(ctx, api, mp.ARN, doc)
-}
-
-// updateManagedPolicy makes doc the policy's default version. IAM keeps at
-// most five versions, so when five exist the oldest that is not in force
-// is deleted first; versions are listed right before, so the decision
-// rests on a fresh read.
-func updateManagedPolicy(ctx context.Context, api IAMAPI, policyARN, doc string) error {
-	versions, err := listPolicyVersions(ctx, api, policyARN)
-	if err != nil {
-		return err
-	}
-	if len(versions) >= maxPolicyVersions {
-		if oldest := oldestNonDefault(versions); oldest != "" {
-			if _, err := api.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: aws.String(oldest)}); err != nil && !isNotFound(err) {
-				return fmt.Errorf("delete old version %s of managed policy %s to make room: %w", oldest, policyARN, err)
-			}
-		}
-	}
-	_, err = api.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(policyARN), PolicyDocument: aws.String(doc), SetAsDefault: true})
-	return err
-}
-
-func listPolicyVersions(ctx context.Context, api IAMAPI, policyARN string) ([]iamtypes.PolicyVersion, error) {
-	var versions []iamtypes.PolicyVersion
-	pages := iam.NewListPolicyVersionsPaginator(api, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(policyARN)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list the versions of managed policy %s: %w", policyARN, err)
-		}
-		versions = append(versions, page.Versions...)
-	}
-	return versions, nil
-}
-
-// oldestNonDefault returns the ID of the oldest version not in force, or "".
-func oldestNonDefault(versions []iamtypes.PolicyVersion) string {
-	var oldest *iamtypes.PolicyVersion
-	for i := range versions {
-		v := &versions[i]
-		if v.IsDefaultVersion {
-			continue
-		}
-		if oldest == nil || (v.CreateDate != nil && oldest.CreateDate != nil && v.CreateDate.Before(*oldest.CreateDate)) {
-			oldest = v
-		}
-	}
-	if oldest == nil {
-		return ""
-	}
-	return aws.ToString(oldest.VersionId)
-}
-
-func attachManagedPolicy(sched, ctx context.Context, api IAMAPI, p *Plan, c Change, opts Options, policyARN string) error {
-	return retryPropagation(sched, opts, c, "role "+p.RoleName, func() error {
-		_, err := api.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(p.RoleName), PolicyArn: aws.String(policyARN)})
-		return err
-	})
-}
-
-// deleteManagedPolicy detaches the policy from the role when the read
-// before found it attached, deletes its old versions, which IAM requires,
-// and then the policy. What is already gone counts as done, so an
-// interrupted run can be repeated.
-func deleteManagedPolicy(ctx context.Context, api IAMAPI, roleName, policyARN string, attached bool) error {
-	if attached {
-		_, err := api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(roleName), PolicyArn: aws.String(policyARN)})
-		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("detach managed policy %s from role %s: %w", policyARN, roleName, err)
-		}
-	}
-	versions, err := listPolicyVersions(ctx, api, policyARN)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, v := range versions {
-		if v.IsDefaultVersion {
-			continue
-		}
-		if _, err := api.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: v.VersionId}); err != nil && !isNotFound(err) {
-			return fmt.Errorf("delete version %s of managed policy %s: %w", aws.ToString(v.VersionId), policyARN, err)
-		}
-	}
-	_, err = api.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(policyARN)})
-	if isNotFound(err) {
-		return nil
-	}
-	return err
 }

@@ -276,97 +276,22 @@ func observeProvider(ctx context.Context, api IAMAPI, providerARN string) (*Obse
 // are issued together with GetRole so that a rerun costs one round trip.
 func observeRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, error) {
 	var (
-		mu       sync.Mutex
 		role     *ObservedRole
-		missing  bool
 		inline   []string
 		attached []string
 		ours     string
 	)
+	// Each read sets its own variable; Wait orders them before the reads
+	// below.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		out, err := api.GetRole(gctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-		if isNotFound(err) {
-			mu.Lock()
-			missing = true
-			mu.Unlock()
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read role %s: %w", name, err)
-		}
-		trust, err := policy.Decode(aws.ToString(out.Role.AssumeRolePolicyDocument))
-		if err != nil {
-			return fmt.Errorf("read role %s trust policy: %w", name, err)
-		}
-		r := &ObservedRole{ARN: aws.ToString(out.Role.Arn), Name: aws.ToString(out.Role.RoleName), TrustPolicy: trust, Tags: map[string]string{}}
-		for _, t := range out.Role.Tags {
-			r.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-		mu.Lock()
-		role = r
-		mu.Unlock()
-		return nil
-	})
-	g.Go(func() error {
-		p := iam.NewListRolePoliciesPaginator(api, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
-		var names []string
-		for p.HasMorePages() {
-			page, err := p.NextPage(gctx)
-			if isNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("list inline policies of role %s: %w", name, err)
-			}
-			names = append(names, page.PolicyNames...)
-		}
-		mu.Lock()
-		inline = names
-		mu.Unlock()
-		return nil
-	})
-	g.Go(func() error {
-		p := iam.NewListAttachedRolePoliciesPaginator(api, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
-		var arns []string
-		for p.HasMorePages() {
-			page, err := p.NextPage(gctx)
-			if isNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("list attached policies of role %s: %w", name, err)
-			}
-			for _, ap := range page.AttachedPolicies {
-				arns = append(arns, aws.ToString(ap.PolicyArn))
-			}
-		}
-		mu.Lock()
-		attached = arns
-		mu.Unlock()
-		return nil
-	})
-	g.Go(func() error {
-		out, err := api.GetRolePolicy(gctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(PolicyName)})
-		if isNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read inline policy %s of role %s: %w", PolicyName, name, err)
-		}
-		doc, err := policy.Decode(aws.ToString(out.PolicyDocument))
-		if err != nil {
-			return fmt.Errorf("read inline policy %s of role %s: %w", PolicyName, name, err)
-		}
-		mu.Lock()
-		ours = doc
-		mu.Unlock()
-		return nil
-	})
+	g.Go(func() (err error) { role, err = readRole(gctx, api, name); return err })
+	g.Go(func() (err error) { inline, err = listInlinePolicies(gctx, api, name); return err })
+	g.Go(func() (err error) { attached, err = listAttachedPolicies(gctx, api, name); return err })
+	g.Go(func() (err error) { ours, err = readOwnInlinePolicy(gctx, api, name); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if missing || role == nil {
+	if role == nil {
 		return nil, nil
 	}
 	role.InlinePolicies = inline
@@ -378,6 +303,90 @@ func observeRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, e
 	}
 	role.OtherInlineSize = size
 	return role, nil
+}
+
+// readRole reads the role's ARN, trust policy and tags; nil when there is
+// no such role.
+func readRole(ctx context.Context, api IAMAPI, name string) (*ObservedRole, error) {
+	out, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read role %s: %w", name, err)
+	}
+	trust, err := policy.Decode(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return nil, fmt.Errorf("read role %s trust policy: %w", name, err)
+	}
+	r := &ObservedRole{ARN: aws.ToString(out.Role.Arn), Name: aws.ToString(out.Role.RoleName), TrustPolicy: trust, Tags: map[string]string{}}
+	for _, t := range out.Role.Tags {
+		r.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return r, nil
+}
+
+// listInlinePolicies lists the names of the role's inline policies; none
+// when there is no such role.
+func listInlinePolicies(ctx context.Context, api IAMAPI, name string) ([]string, error) {
+	pages := iam.NewListRolePoliciesPaginator(api, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	return collectRolePages(ctx, pages, "list inline policies of role "+name, func(page *iam.ListRolePoliciesOutput) []string {
+		return page.PolicyNames
+	})
+}
+
+// listAttachedPolicies lists the ARNs of the managed policies attached to
+// the role; none when there is no such role.
+func listAttachedPolicies(ctx context.Context, api IAMAPI, name string) ([]string, error) {
+	pages := iam.NewListAttachedRolePoliciesPaginator(api, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+	return collectRolePages(ctx, pages, "list attached policies of role "+name, func(page *iam.ListAttachedRolePoliciesOutput) []string {
+		arns := make([]string, 0, len(page.AttachedPolicies))
+		for _, ap := range page.AttachedPolicies {
+			arns = append(arns, aws.ToString(ap.PolicyArn))
+		}
+		return arns
+	})
+}
+
+// iamPages is the shape of the IAM client's paginators.
+type iamPages[O any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*iam.Options)) (O, error)
+}
+
+// collectRolePages collects the items of every page of a listing of the
+// role's; none when there is no such role. what names the listing in an
+// error.
+func collectRolePages[O any](ctx context.Context, pages iamPages[O], what string, items func(O) []string) ([]string, error) {
+	var out []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if isNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, items(page)...)
+	}
+	return out, nil
+}
+
+// readOwnInlinePolicy reads the document of the role's inline policy
+// PolicyName; "" when there is none.
+func readOwnInlinePolicy(ctx context.Context, api IAMAPI, name string) (string, error) {
+	out, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(PolicyName)})
+	if isNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read inline policy %s of role %s: %w", PolicyName, name, err)
+	}
+	doc, err := policy.Decode(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		return "", fmt.Errorf("read inline policy %s of role %s: %w", PolicyName, name, err)
+	}
+	return doc, nil
 }
 
 // otherInlineSize reads the role's inline policies other than ours, all at

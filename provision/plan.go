@@ -97,12 +97,45 @@ type Plan struct {
 	AttachedPoliciesQuota int `json:"attached_policies_quota"`
 
 	Repositories []RepositoryStatus `json:"repositories"`
-	Changes      []Change           `json:"changes"`
-	Warnings     []string           `json:"warnings"`
+	// Steps list every resource of the plan, those that already match
+	// included (ActionNone), with their observed and desired values; the
+	// executors make them. Changes are the steps that write.
+	Steps    []Step   `json:"-"`
+	Changes  []Change `json:"changes"`
+	Warnings []string `json:"warnings"`
 	// RegistryPolicyStatements are the statements the repository policies
 	// of repositories in other accounts need, one per such repository;
 	// setup merges those marked managed (--registry-profile).
 	RegistryPolicyStatements []RegistryPolicyStatement `json:"registry_policy_statements"`
+
+	mode planMode
+}
+
+// planMode says for whom a plan is made other than setup.
+type planMode struct {
+	// lenient plans despite the ownership refusals (checkOwnership, of
+	// the role and its managed policies): verify reports them as failed
+	// items instead.
+	lenient bool
+	// export plans for an empty account that ExportPlan made up: no image
+	// is checked, since an export configures none.
+	export bool
+}
+
+// addStep adds a step to the plan, and to its changes when it writes.
+func (p *Plan) addStep(s Step) {
+	p.Steps = append(p.Steps, s)
+	if s.IsChange() {
+		p.Changes = append(p.Changes, s.Change)
+	}
+}
+
+// refuse returns err unless the plan is lenient (verify's).
+func (p *Plan) refuse(err error) error {
+	if p.mode.lenient {
+		return nil
+	}
+	return err
 }
 
 // HasChanges reports whether applying the plan would write anything.
@@ -126,7 +159,12 @@ func (e *QuotaError) Error() string {
 // export created are planned as usual and marked with the tool that owns
 // them (Change.ManagedBy); CheckManagedBy refuses them.
 func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
-	p := &Plan{
+	return newPlan(spec, obs, planMode{})
+}
+
+// newPlan is NewPlan, made for verify or export as mode says.
+func newPlan(spec Spec, obs *Observed, mode planMode) (*Plan, error) {
+	p := &Plan{mode: mode, Steps: []Step{},
 		Spec: spec, Observed: obs,
 		Account: obs.Account, Partition: obs.Partition, Region: spec.Region, CallerARN: obs.CallerARN,
 		ProviderARN:      policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID),
@@ -146,25 +184,10 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 		p.RoleARN = obs.Role.ARN
 	}
 
-	var missing []string
-	arns := make([]string, 0, len(obs.Repositories))
-	for _, r := range obs.Repositories {
-		arns = append(arns, r.ARN)
-		switch r.State {
-		case RepoMissing:
-			missing = append(missing, r.Input)
-		case RepoOtherAccount:
-			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in its repository policy; give the registry's owner the statement shown, or pass --registry-profile with credentials for that account to merge it", r.Input))
-		}
+	arns, err := p.checkRepositories()
+	if err != nil {
+		return nil, err
 	}
-	if len(missing) > 0 {
-		if !spec.AllowMissingRepos {
-			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", spec.Region, listSome(missing))
-		}
-		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", listSome(missing)))
-	}
-
-	var err error
 	p.TrustPolicy, err = policy.TrustPolicy(policy.Trust{
 		Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
 		ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Condition: spec.ProjectCondition,
@@ -179,8 +202,10 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	if err := p.checkSizes(); err != nil {
 		return nil, err
 	}
-	if p.Image, err = p.image(); err != nil {
-		return nil, err
+	if !mode.export {
+		if p.Image, err = p.image(); err != nil {
+			return nil, err
+		}
 	}
 	if len(spec.Branches) > 0 {
 		p.Warnings = append(p.Warnings, "--branch pins the role through the V2 token's sub: V1 tokens and custom-webhook pipelines never match, and CircleCI does not document which token aws_auth image pulls present, so a branch-pinned pull role may fail; prefer project restrictions for image pulls")
@@ -203,7 +228,50 @@ func NewPlan(spec Spec, obs *Observed) (*Plan, error) {
 	if err := p.planRegistry(); err != nil {
 		return nil, err
 	}
+	p.linkRole()
 	return p, nil
+}
+
+// linkRole makes every step that acts on the role wait for its creation,
+// when the plan creates it. The provider does not involve the role; a
+// managed policy is created, updated or deleted on its own, and a new one
+// waits only for its attachment (createManagedPolicy), so it is written
+// while the role is being created.
+func (p *Plan) linkRole() {
+	if p.RoleExists {
+		return
+	}
+	role := Step{Kind: KindRole, Change: Change{Name: p.RoleName}}.Key()
+	for i, s := range p.Steps {
+		own := s.Kind == KindProvider || s.Kind == KindRole || (s.Resource == ResourceManagedPolicy && s.Kind != KindAttachment)
+		if !own {
+			p.Steps[i].After = append(p.Steps[i].After, role)
+		}
+	}
+}
+
+// checkRepositories returns the ARNs to grant, and fails on missing
+// repositories unless --allow-missing-repos; it warns about those in
+// other accounts.
+func (p *Plan) checkRepositories() ([]string, error) {
+	var missing []string
+	arns := make([]string, 0, len(p.Repositories))
+	for _, r := range p.Repositories {
+		arns = append(arns, r.ARN)
+		switch r.State {
+		case RepoMissing:
+			missing = append(missing, r.Input)
+		case RepoOtherAccount:
+			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s is in another account: its registry must also allow this role in its repository policy; give the registry's owner the statement shown, or pass --registry-profile with credentials for that account to merge it", r.Input))
+		}
+	}
+	if len(missing) > 0 {
+		if !p.Spec.AllowMissingRepos {
+			return nil, fmt.Errorf("find ECR repositories in %s: %s not found; create them first, fix --repo, or pass --allow-missing-repos", p.Spec.Region, listSome(missing))
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("repositories not found (granted anyway because of --allow-missing-repos): %s", listSome(missing)))
+	}
+	return arns, nil
 }
 
 // partitionConditionWarning says why the trust policy restricts projects
@@ -262,7 +330,7 @@ func (p *Plan) packPermissions(arns []string) error {
 		inline -= role.OtherInlineSize
 	}
 	limits := policy.PackLimits{Inline: inline, Managed: p.ManagedPolicyQuota, ManagedCount: max(p.AttachedPoliciesQuota-others, 0)}
-	packed, err := policy.PackPermissions(p.Spec.Access, arns, limits)
+	packed, err := packGrants(p.Spec, arns, p.Partition, p.Account, limits)
 	var packErr *policy.PackError
 	if errors.As(err, &packErr) {
 		return &PermissionsQuotaError{Fit: packErr.Fit, Total: packErr.Total, Limits: limits, OtherAttached: others,
@@ -397,21 +465,27 @@ func (p *Plan) image() (string, error) {
 
 func (p *Plan) planProvider() error {
 	prov := p.Observed.Provider
+	s := Step{Kind: KindProvider, Change: Change{Action: ActionNone, Resource: ResourceProvider, Name: p.ProviderARN,
+		Reason: "exists, and its audiences include the organization ID"},
+		Desired: &Value{ARN: p.ProviderARN, ClientIDs: []string{p.Spec.OrgID}, Tags: p.Tags()}}
 	if prov != nil {
 		p.ProviderManagedBy = iacOwner(prov.Tags, p.Spec.OrgID)
+		s.Observed = &Value{ARN: p.ProviderARN, ClientIDs: prov.ClientIDs, Tags: prov.Tags}
+		s.Desired.ClientIDs = append(slices.Clone(prov.ClientIDs), p.Spec.OrgID)
 	}
 	switch {
 	case prov == nil:
-		p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceProvider, Name: p.ProviderARN,
-			Reason: "no OIDC provider for " + policy.IssuerURL(p.Spec.OrgID)})
+		s.Action, s.Reason = ActionCreate, "no OIDC provider for "+policy.IssuerURL(p.Spec.OrgID)
 	case !slices.Contains(prov.ClientIDs, p.Spec.OrgID):
-		p.Changes = append(p.Changes, Change{Action: ActionAddAudience, Resource: ResourceProvider, Name: p.ProviderARN,
-			Reason:    fmt.Sprintf("the existing provider's audiences %v lack the organization ID", prov.ClientIDs),
-			ManagedBy: p.ProviderManagedBy})
+		s.Action, s.ManagedBy = ActionAddAudience, p.ProviderManagedBy
+		s.Reason = fmt.Sprintf("the existing provider's audiences %v lack the organization ID", prov.ClientIDs)
 		if slices.Contains(prov.ClientIDs, "sts.amazonaws.com") {
 			p.Warnings = append(p.Warnings, "the provider lists sts.amazonaws.com as an audience; CircleCI tokens carry the organization ID, so that entry matches nothing")
 		}
+	default:
+		s.Desired.ClientIDs = prov.ClientIDs
 	}
+	p.addStep(s)
 	return nil
 }
 
@@ -426,48 +500,75 @@ func (p *Plan) planRole() error {
 		return err
 	}
 	policyRef := p.RoleName + "/" + PolicyName
+	inline := Step{Kind: KindInlinePolicy, Change: Change{Action: ActionNone, Resource: ResourceRolePolicy, Name: policyRef, Reason: "matches"},
+		Desired: &Value{PolicyName: PolicyName, Document: perms}}
 	if role == nil {
-		p.Changes = append(p.Changes,
-			Change{Action: ActionCreate, Resource: ResourceRole, Name: p.RoleName, Reason: "no role of that name"},
-			Change{Action: ActionCreate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "new role"},
-		)
+		p.addStep(Step{Kind: KindRole, Change: Change{Action: ActionCreate, Resource: ResourceRole, Name: p.RoleName, Reason: "no role of that name"},
+			Desired: &Value{Document: trust, Tags: p.Tags()}})
+		inline.Action, inline.Reason = ActionCreate, "new role"
+		p.addStep(inline)
 		return nil
 	}
 	p.RoleManagedBy = iacOwner(role.Tags, p.Spec.OrgID)
 	if err := checkOwnership(role, p.Spec); err != nil && !errors.Is(err, ErrManagedByIaC) {
-		return err
-	}
-	add := func(c Change) {
-		c.ManagedBy = p.RoleManagedBy
-		p.Changes = append(p.Changes, c)
-	}
-	if !policy.Equal(role.TrustPolicy, trust) {
-		add(Change{Action: ActionUpdate, Resource: ResourceTrustPolicy, Name: p.RoleName, Reason: "the trust policy differs from the desired one"})
-	}
-	switch {
-	case role.PermissionsPolicy == "":
-		add(Change{Action: ActionCreate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the role has no " + PolicyName + " policy"})
-	case !policy.Equal(role.PermissionsPolicy, perms):
-		add(Change{Action: ActionUpdate, Resource: ResourceRolePolicy, Name: policyRef, Reason: "the permissions policy differs from the desired one"})
-	}
-	want := p.roleTags()
-	if missing := missingTags(role.Tags, want); len(missing) > 0 {
-		if err := checkTagCount(p.RoleName, role.Tags, want); err != nil {
+		if err := p.refuse(err); err != nil {
 			return err
 		}
-		reason := "add ownership tags"
-		switch {
-		case p.RoleManagedBy != "" && p.Spec.Adopt:
-			reason = fmt.Sprintf("take it over from %s: set %s=%s", IaCName(p.RoleManagedBy), ManagedTag, ManagedByTool)
-		case len(missingTags(role.Tags, keepManagedBy(ownershipTags(p.Spec.OrgID), p.RoleManagedBy, p.Spec.Adopt))) == 0:
-			reason = "set tags " + strings.Join(missing, ", ")
-		}
-		add(Change{Action: ActionTag, Resource: ResourceRole, Name: p.RoleName, Reason: reason})
 	}
+	add := func(s Step) {
+		s.ManagedBy = p.RoleManagedBy
+		p.addStep(s)
+	}
+	add(Step{Kind: KindRole, Change: Change{Action: ActionNone, Resource: ResourceRole, Name: p.RoleName, Reason: "exists"},
+		Observed: &Value{ARN: role.ARN, Document: role.TrustPolicy, Tags: role.Tags}, Desired: &Value{Document: trust, Tags: p.roleTags()}})
+	ts := Step{Kind: KindTrustPolicy, Change: Change{Action: ActionNone, Resource: ResourceTrustPolicy, Name: p.RoleName, Reason: "matches"},
+		Observed: &Value{Document: role.TrustPolicy}, Desired: &Value{Document: trust}}
+	if !policy.Equal(role.TrustPolicy, trust) {
+		ts.Action, ts.Reason = ActionUpdate, "the trust policy differs from the desired one"
+	}
+	add(ts)
+	switch {
+	case role.PermissionsPolicy == "":
+		inline.Action, inline.Reason = ActionCreate, "the role has no "+PolicyName+" policy"
+	case !policy.Equal(role.PermissionsPolicy, perms):
+		inline.Action, inline.Reason = ActionUpdate, "the permissions policy differs from the desired one"
+	}
+	if role.PermissionsPolicy != "" {
+		inline.Observed = &Value{PolicyName: PolicyName, Document: role.PermissionsPolicy}
+	}
+	add(inline)
+	tags, err := p.planRoleTags(role)
+	if err != nil {
+		return err
+	}
+	add(tags)
 	if extra := role.OtherPolicies(); len(extra) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions (left as they are): %s", p.RoleName, strings.Join(extra, ", ")))
 	}
 	return nil
+}
+
+// planRoleTags is the step of the existing role's tags: the ownership tags
+// and the --tag values it lacks.
+func (p *Plan) planRoleTags(role *ObservedRole) (Step, error) {
+	want := p.roleTags()
+	s := Step{Kind: KindTags, Change: Change{Action: ActionNone, Resource: ResourceRole, Name: p.RoleName, Reason: "ownership tags present"},
+		Observed: &Value{Tags: role.Tags}, Desired: &Value{Tags: want}}
+	missing := missingTags(role.Tags, want)
+	if len(missing) == 0 {
+		return s, nil
+	}
+	if err := checkTagCount(p.RoleName, role.Tags, want); err != nil {
+		return s, err
+	}
+	s.Action, s.Reason = ActionTag, "add ownership tags"
+	switch {
+	case p.RoleManagedBy != "" && p.Spec.Adopt:
+		s.Reason = fmt.Sprintf("take it over from %s: set %s=%s", IaCName(p.RoleManagedBy), ManagedTag, ManagedByTool)
+	case len(missingTags(role.Tags, keepManagedBy(ownershipTags(p.Spec.OrgID), p.RoleManagedBy, p.Spec.Adopt))) == 0:
+		s.Reason = "set tags " + strings.Join(missing, ", ")
+	}
+	return s, nil
 }
 
 // Tags returns the tags put on what the tool creates and on a role it

@@ -1,13 +1,11 @@
 package provision
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -205,6 +203,8 @@ func (p *Plan) planRegistry() error {
 				return fmt.Errorf("merge the role's statement into the repository policy of %s: %w", r.ARN, err)
 			}
 			if !changed {
+				p.addStep(Step{Kind: KindRepositoryPolicy, Change: Change{Action: ActionNone, Resource: ResourceRepositoryPolicy, Name: r.ARN, Reason: "holds the statement " + st.Sid},
+					Observed: &Value{ARN: r.ARN, Document: observed.Policy}, Desired: &Value{ARN: r.ARN, Document: observed.Policy, Statement: &st}})
 				if narrowed, _ := policy.Narrowed(observed.Policy, st); narrowed {
 					p.Warnings = append(p.Warnings, fmt.Sprintf("the repository policy of %s holds the statement %s for role %s with a condition its owner added; it is kept as the owner narrowed it", r.ARN, st.Sid, p.RoleName))
 				}
@@ -216,7 +216,8 @@ func (p *Plan) planRegistry() error {
 			if observed.Policy == "" {
 				c.Action, c.Reason = ActionCreate, "the repository has no policy; allow role "+p.RoleName
 			}
-			p.Changes = append(p.Changes, c)
+			p.addStep(Step{Kind: KindRepositoryPolicy, Change: c, Observed: &Value{ARN: r.ARN, Document: observed.Policy},
+				Desired: &Value{ARN: r.ARN, Document: merged, Statement: &st}})
 		case read:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("repository %s does not exist in its registry, so its policy cannot allow the role yet; run setup again once it exists", r.ARN))
 		}
@@ -228,75 +229,4 @@ func (p *Plan) planRegistry() error {
 		p.Warnings = append(p.Warnings, "--registry-profile is not used: no --repo is an ARN in another account than "+p.Account)
 	}
 	return nil
-}
-
-// setRepositoryPolicy writes the merged repository policy of change c with
-// the registry's credentials. Apply starts it only after the role exists,
-// but ECR checks the principals of a policy against IAM, which may not show
-// a role created a moment ago: a fresh role's rejection is retried like
-// IAM's own propagation delays.
-func setRepositoryPolicy(sched, ctx context.Context, p *Plan, c Change, opts Options) error {
-	if opts.Registry == nil {
-		return fmt.Errorf("no credentials for the registry account: pass --registry-profile")
-	}
-	var entry *RegistryPolicyStatement
-	for i := range p.RegistryPolicyStatements {
-		if e := &p.RegistryPolicyStatements[i]; e.Repository == c.Name && e.Policy != "" {
-			entry = e
-		}
-	}
-	if entry == nil {
-		return fmt.Errorf("the plan holds no repository policy for %s", c.Name)
-	}
-	repo, err := ParseRepository(c.Name)
-	if err != nil {
-		return err
-	}
-	api := opts.Registry(cmp.Or(repo.Region, p.Region))
-	roleIsNew := !p.RoleExists
-	// The plan merged the statement into the policy it read before the
-	// confirmation; the owner (or another shard's statement) may have
-	// changed it since. So the write merges into the policy as it is now.
-	set := func() error {
-		unlock := opts.RepositoryLocks.lock(c.Name)
-		defer unlock()
-		current, err := readRepositoryPolicy(ctx, api, repo, c.Name)
-		if err != nil {
-			return err
-		}
-		if !current.Found {
-			return fmt.Errorf("repository %s no longer exists in its registry", c.Name)
-		}
-		merged, changed, err := policy.MergeStatement(current.Policy, entry.Statement)
-		if err != nil || !changed {
-			return err
-		}
-		_, err = api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{
-			RegistryId: aws.String(repo.Account), RepositoryName: aws.String(repo.Name), PolicyText: aws.String(merged),
-		})
-		return err
-	}
-	err = set()
-	for _, wait := range opts.PropagationWaits {
-		if !roleIsNew || !isPrincipalRejected(err) {
-			return err
-		}
-		opts.Progress(Event{Change: c, Message: fmt.Sprintf("ECR does not accept role %s as a principal yet (IAM propagation); retrying in %s", p.RoleName, wait)})
-		select {
-		case <-time.After(wait):
-		case <-sched.Done():
-			return fmt.Errorf("stop waiting for role %s to propagate: %w", p.RoleName, context.Cause(sched))
-		}
-		err = set()
-	}
-	return err
-}
-
-// isPrincipalRejected reports whether ECR refused the policy as invalid. Its
-// message ("Invalid repository policy provided") does not say why; for a
-// document that names a role created a moment ago, and whose other
-// statements ECR accepted before, the likely cause is that IAM has not
-// propagated the role, so the caller retries only then.
-func isPrincipalRejected(err error) bool {
-	return errorCode(err) == "InvalidParameterException"
 }

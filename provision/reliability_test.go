@@ -75,11 +75,21 @@ func TestApplyInterruptWaitsForInFlightWrite(t *testing.T) {
 		err error
 	}
 	done := make(chan outcome, 1)
+	// The provider's creation does not wait for the role: the interruption
+	// comes once it has ended, so that it is the one write that landed
+	// besides the role's.
+	providerDone := make(chan struct{})
+	progress := func(e Event) {
+		if e.Done && e.Change.Resource == ResourceProvider {
+			close(providerDone)
+		}
+	}
 	go func() {
-		res, err := Apply(ctx, h, p, Options{})
+		res, err := Apply(ctx, h, p, Options{Progress: progress})
 		done <- outcome{res, err}
 	}()
 	<-h.held
+	<-providerDone
 	interrupt(errors.New("interrupt signal received"))
 	select {
 	case o := <-done:

@@ -26,7 +26,27 @@ func symbol(a Action) string {
 func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Account %s (%s), region %s, acting as %s\n\n", p.Account, p.Partition, p.Region, p.CallerARN)
-	provState, roleState := "exists, matches (no change)", "exists, matches (no change)"
+	p.writeResources(&b)
+	p.writeChanges(&b)
+	if withDocuments {
+		if err := p.writeDocuments(&b); err != nil {
+			return err
+		}
+	}
+	if err := p.writeRegistryStatements(&b, withDocuments); err != nil {
+		return err
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(&b, "\nWarning: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// resourceStates says, for people, what the plan does to the provider and
+// to the role.
+func (p *Plan) resourceStates() (provState, roleState string) {
+	provState, roleState = "exists, matches (no change)", "exists, matches (no change)"
 	for _, c := range p.Changes {
 		switch {
 		case c.Resource == ResourceRepositoryPolicy:
@@ -47,71 +67,78 @@ func (p *Plan) WriteText(w io.Writer, withDocuments bool) error {
 	if p.RoleManagedBy != "" {
 		roleState += "; managed by " + IaCName(p.RoleManagedBy)
 	}
-	fmt.Fprintf(&b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
-	fmt.Fprintf(&b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)
-	fmt.Fprintf(&b, "Repositories\n")
+	return provState, roleState
+}
+
+// writeResources writes the provider, the role, the repositories and the
+// documents' sizes.
+func (p *Plan) writeResources(b *strings.Builder) {
+	provState, roleState := p.resourceStates()
+	fmt.Fprintf(b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
+	fmt.Fprintf(b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)
+	fmt.Fprintf(b, "Repositories\n")
 	for _, r := range p.Repositories {
-		fmt.Fprintf(&b, "  %-40s %s\n", r.ARN, r.State)
+		fmt.Fprintf(b, "  %-40s %s\n", r.ARN, r.State)
 	}
-	fmt.Fprintf(&b, "Trust policy   %d of %d characters; permissions policy %d of %d", p.TrustPolicySize, p.TrustPolicyQuota, p.PermissionsPolicySize, p.RolePolicyQuota)
+	fmt.Fprintf(b, "Trust policy   %d of %d characters; permissions policy %d of %d", p.TrustPolicySize, p.TrustPolicyQuota, p.PermissionsPolicySize, p.RolePolicyQuota)
 	if p.Observed != nil && p.Observed.Role != nil && p.Observed.Role.OtherInlineSize > 0 {
-		fmt.Fprintf(&b, " (the role's other inline policies use %d of them)", p.Observed.Role.OtherInlineSize)
+		fmt.Fprintf(b, " (the role's other inline policies use %d of them)", p.Observed.Role.OtherInlineSize)
 	}
 	b.WriteString("\n")
 	if len(p.ManagedPolicies) > 0 {
-		fmt.Fprintf(&b, "Managed policies for the repositories beyond the inline quota (%d of at most %d on the role, %d characters each at most):\n",
+		fmt.Fprintf(b, "Managed policies for the repositories beyond the inline quota (%d of at most %d on the role, %d characters each at most):\n",
 			len(p.ManagedPolicies), p.AttachedPoliciesQuota, p.ManagedPolicyQuota)
 		for _, mp := range p.ManagedPolicies {
-			fmt.Fprintf(&b, "  %-40s %d repositories, %d characters\n", mp.Name, mp.Repositories, mp.Size)
+			fmt.Fprintf(b, "  %-40s %d repositories, %d characters\n", mp.Name, mp.Repositories, mp.Size)
 		}
 	}
+}
+
+// writeChanges writes each change with its reason, and what refuses them.
+func (p *Plan) writeChanges(b *strings.Builder) {
 	if len(p.Changes) == 0 {
-		fmt.Fprintf(&b, "\nNo changes. The account already matches.\n")
-	} else {
-		fmt.Fprintf(&b, "\nPlan: %d change(s)\n", len(p.Changes))
-		for _, c := range p.Changes {
-			fmt.Fprintf(&b, "  %s %s %s %s", symbol(c.Action), c.Action, c.Resource, c.Name)
-			if c.ManagedBy != "" {
-				fmt.Fprintf(&b, " [managed by %s]", IaCName(c.ManagedBy))
-			}
-			b.WriteString("\n")
-			if c.Reason != "" {
-				fmt.Fprintf(&b, "      (%s)\n", c.Reason)
-			}
+		fmt.Fprintf(b, "\nNo changes. The account already matches.\n")
+		return
+	}
+	fmt.Fprintf(b, "\nPlan: %d change(s)\n", len(p.Changes))
+	for _, c := range p.Changes {
+		fmt.Fprintf(b, "  %s %s %s %s", symbol(c.Action), c.Action, c.Resource, c.Name)
+		if c.ManagedBy != "" {
+			fmt.Fprintf(b, " [managed by %s]", IaCName(c.ManagedBy))
 		}
-		var iac *IaCError
-		if errors.As(p.CheckManagedBy(), &iac) {
-			fmt.Fprintf(&b, "\nNote: %s is managed by %s (tagged %s=%s): setup refuses these changes; change the %s instead, or pass --adopt to take it over.\n",
-				iac.What, IaCName(iac.ManagedBy), ManagedTag, iac.ManagedBy, iacSource(iac.ManagedBy))
+		b.WriteString("\n")
+		if c.Reason != "" {
+			fmt.Fprintf(b, "      (%s)\n", c.Reason)
 		}
 	}
-	if withDocuments {
-		trust, err := p.TrustPolicy.Indented()
-		if err != nil {
-			return err
-		}
-		perms, err := p.PermissionsPolicy.Indented()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "\nTrust policy of %s:\n%s\n", p.RoleName, indent(trust))
-		fmt.Fprintf(&b, "\nPermissions policy %s:\n%s\n", PolicyName, indent(perms))
-		for _, mp := range p.ManagedPolicies {
-			doc, err := mp.Document.Indented()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&b, "\nManaged policy %s:\n%s\n", mp.ARN, indent(doc))
-		}
+	var iac *IaCError
+	if errors.As(p.CheckManagedBy(), &iac) {
+		fmt.Fprintf(b, "\nNote: %s is managed by %s (tagged %s=%s): setup refuses these changes; change the %s instead, or pass --adopt to take it over.\n",
+			iac.What, IaCName(iac.ManagedBy), ManagedTag, iac.ManagedBy, iacSource(iac.ManagedBy))
 	}
-	if err := p.writeRegistryStatements(&b, withDocuments); err != nil {
+}
+
+// writeDocuments writes the trust, permissions and managed policies in
+// full.
+func (p *Plan) writeDocuments(b *strings.Builder) error {
+	trust, err := p.TrustPolicy.Indented()
+	if err != nil {
 		return err
 	}
-	for _, warn := range p.Warnings {
-		fmt.Fprintf(&b, "\nWarning: %s\n", warn)
+	perms, err := p.PermissionsPolicy.Indented()
+	if err != nil {
+		return err
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	fmt.Fprintf(b, "\nTrust policy of %s:\n%s\n", p.RoleName, indent(trust))
+	fmt.Fprintf(b, "\nPermissions policy %s:\n%s\n", PolicyName, indent(perms))
+	for _, mp := range p.ManagedPolicies {
+		doc, err := mp.Document.Indented()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "\nManaged policy %s:\n%s\n", mp.ARN, indent(doc))
+	}
+	return nil
 }
 
 func indent(s string) string {

@@ -200,57 +200,13 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 	}
 	first := spec
 	first.RoleName = ShardRoleName(base, 1)
-	// The account's roles are listed with the first role's reads, not after
-	// them: the list needs only the base name.
-	var (
-		obs     *Observed
-		numbers []int
-	)
-	og, octx := errgroup.WithContext(ctx)
-	og.Go(func() (err error) {
-		obs, err = Observe(octx, c, first)
-		return err
-	})
-	og.Go(func() (err error) {
-		numbers, err = shardNumbers(octx, c.IAM, base)
-		return err
-	})
-	if err := og.Wait(); err != nil {
+	obs, numbers, err := observeFirstShard(ctx, c, first, base)
+	if err != nil {
 		return nil, err
 	}
-	// The existing shard roles, in order, and the projects each admits;
-	// meanwhile, the documents and tags of the other shard roles' managed
-	// policies, which the first role's reads listed.
-	managed := map[string][]ObservedManagedPolicy{}
-	var roles []*ObservedRole
-	rg, rctx := errgroup.WithContext(ctx)
-	rg.Go(func() error {
-		var err error
-		roles, err = observeShardRoles(rctx, c.IAM, base, numbers, obs.Role)
-		return err
-	})
-	var lists [][]ObservedManagedPolicy
-	for n := 2; n <= maxShards; n++ {
-		if found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]; len(found) > 0 {
-			managed[ShardRoleName(base, n)] = found
-			lists = append(lists, found)
-		}
-	}
-	rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, lists...) })
-	if err := rg.Wait(); err != nil {
+	roles, managed, current, err := observeShards(ctx, c, spec, obs, numbers)
+	if err != nil {
 		return nil, err
-	}
-	current := make([][]string, len(roles))
-	for i, role := range roles {
-		if role == nil {
-			continue
-		}
-		named := spec
-		named.RoleName = ShardRoleName(base, i+1)
-		if err := checkOwnership(role, named); err != nil {
-			return nil, err
-		}
-		current[i] = ProjectsAdmitted(role.TrustPolicy, spec.OrgID)
 	}
 	fits := func(projects []string) bool {
 		doc, err := policy.TrustPolicy(policy.Trust{Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
@@ -294,7 +250,9 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 			return nil, err
 		}
 		if len(sp.Plans) > 0 {
-			p.Changes = slices.DeleteFunc(p.Changes, func(ch Change) bool { return ch.Resource == ResourceProvider })
+			// The first role's plan holds the provider's step.
+			p.Steps = slices.DeleteFunc(p.Steps, func(st Step) bool { return st.Kind == KindProvider })
+			p.Changes = changesOf(p.Steps)
 		}
 		sp.Plans = append(sp.Plans, p)
 	}
@@ -302,6 +260,66 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		return nil, errors.New("plan shards: no project to assign")
 	}
 	return sp, nil
+}
+
+// observeFirstShard observes the first shard role as setup observes a
+// role, and lists the numbers of the existing shard roles. The account's
+// roles are listed with the first role's reads, not after them: the list
+// needs only the base name.
+func observeFirstShard(ctx context.Context, c Clients, first Spec, base string) (obs *Observed, numbers []int, err error) {
+	og, octx := errgroup.WithContext(ctx)
+	og.Go(func() (err error) {
+		obs, err = Observe(octx, c, first)
+		return err
+	})
+	og.Go(func() (err error) {
+		numbers, err = shardNumbers(octx, c.IAM, base)
+		return err
+	})
+	if err := og.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return obs, numbers, nil
+}
+
+// observeShards reads the existing shard roles, in order, and the projects
+// each admits, refusing a role the tool may not change; meanwhile, the
+// documents and tags of the other shard roles' managed policies, which the
+// first role's reads (obs) listed.
+func observeShards(ctx context.Context, c Clients, spec Spec, obs *Observed, numbers []int) ([]*ObservedRole, map[string][]ObservedManagedPolicy, [][]string, error) {
+	base := spec.RoleName
+	managed := map[string][]ObservedManagedPolicy{}
+	var roles []*ObservedRole
+	rg, rctx := errgroup.WithContext(ctx)
+	rg.Go(func() error {
+		var err error
+		roles, err = observeShardRoles(rctx, c.IAM, base, numbers, obs.Role)
+		return err
+	})
+	var lists [][]ObservedManagedPolicy
+	for n := 2; n <= maxShards; n++ {
+		if found := obs.managedByPath[ManagedPolicyPath(ShardRoleName(base, n))]; len(found) > 0 {
+			managed[ShardRoleName(base, n)] = found
+			lists = append(lists, found)
+		}
+	}
+	rg.Go(func() error { return readManagedPolicies(rctx, c.IAM, lists...) })
+	if err := rg.Wait(); err != nil {
+		return nil, nil, nil, err
+	}
+	current := make([][]string, len(roles))
+	for i, role := range roles {
+		if role == nil {
+			continue
+		}
+		named := spec
+		named.RoleName = ShardRoleName(base, i+1)
+		if err := checkOwnership(role, named); err != nil {
+			return nil, nil, nil, err
+		}
+		current[i] = ProjectsAdmitted(role.TrustPolicy, spec.OrgID)
+	}
+	return roles, managed, current, nil
 }
 
 // ApplyShards makes a sharded plan's changes as one graph: every role's
@@ -360,11 +378,12 @@ func removalPlan(orgID, name string, obs *Observed, role *ObservedRole, managed 
 		Account: obs.Account, Partition: obs.Partition, CallerARN: obs.CallerARN,
 		Role: role, ManagedPolicies: managed,
 	}, adopt)
-	for i := range p.Deletes {
-		if p.Deletes[i].Resource == ResourceRole {
+	for i := range p.Steps {
+		if p.Steps[i].Kind == KindRole {
 			admitted := ProjectsAdmitted(role.TrustPolicy, orgID)
-			p.Deletes[i].Reason = fmt.Sprintf("admits no requested project any more (its trust policy admits %s)", listSome(admitted))
+			p.Steps[i].Reason = fmt.Sprintf("admits no requested project any more (its trust policy admits %s)", listSome(admitted))
 		}
 	}
+	p.Deletes = changesOf(p.Steps)
 	return p
 }

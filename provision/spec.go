@@ -227,6 +227,41 @@ func (s Spec) CheckPartition(partition, source string) error {
 	return nil
 }
 
+// validateRepositories parses the --repo values and returns them without
+// duplicates.
+func validateRepositories(inputs []string) ([]string, error) {
+	var out []string
+	for _, r := range inputs {
+		repo, err := ParseRepository(r)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, repo.Input) {
+			out = append(out, repo.Input)
+		}
+	}
+	return out, nil
+}
+
+// validateProjects checks the --project-id values and returns them
+// normalized, without duplicates.
+func validateProjects(ids []string, orgID string) ([]string, error) {
+	var out []string
+	for _, p := range ids {
+		id, err := ValidateUUID("--project-id", p)
+		if err != nil {
+			return nil, err
+		}
+		if id == orgID {
+			return nil, &InputError{Flag: "--project-id", Value: p, Rule: "is the organization ID; a project ID is on Project Settings → Overview"}
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // Validate checks every field exactly as AWS and CircleCI define it and
 // returns the normalized spec (lowercased UUIDs, duplicates removed, the
 // default role name and project condition filled in). The first problem is
@@ -243,15 +278,8 @@ func (s Spec) Validate() (Spec, error) {
 	if len(s.Repositories) == 0 {
 		return Spec{}, &InputError{Flag: "--repo", Rule: "is required: at least one ECR repository name, ARN or prefix/*"}
 	}
-	out.Repositories = nil
-	for _, r := range s.Repositories {
-		repo, err := ParseRepository(r)
-		if err != nil {
-			return Spec{}, err
-		}
-		if !slices.Contains(out.Repositories, repo.Input) {
-			out.Repositories = append(out.Repositories, repo.Input)
-		}
+	if out.Repositories, err = validateRepositories(s.Repositories); err != nil {
+		return Spec{}, err
 	}
 	switch {
 	case s.AllProjects && len(s.ProjectIDs) > 0:
@@ -259,18 +287,8 @@ func (s Spec) Validate() (Spec, error) {
 	case !s.AllProjects && len(s.ProjectIDs) == 0:
 		return Spec{}, &InputError{Flag: "--project-id", Rule: "is required: at least one CircleCI project ID, or --all-projects to admit every project of the organization"}
 	}
-	out.ProjectIDs = nil
-	for _, p := range s.ProjectIDs {
-		id, err := ValidateUUID("--project-id", p)
-		if err != nil {
-			return Spec{}, err
-		}
-		if id == out.OrgID {
-			return Spec{}, &InputError{Flag: "--project-id", Value: p, Rule: "is the organization ID; a project ID is on Project Settings → Overview"}
-		}
-		if !slices.Contains(out.ProjectIDs, id) {
-			out.ProjectIDs = append(out.ProjectIDs, id)
-		}
+	if out.ProjectIDs, err = validateProjects(s.ProjectIDs, out.OrgID); err != nil {
+		return Spec{}, err
 	}
 	// An unset condition stays empty: its default depends on the partition
 	// (policy.DefaultProjectCondition), which only the account tells.

@@ -102,13 +102,29 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 	if obs.Role != nil {
 		r.RoleARN = obs.Role.ARN
 	}
-	trap := func(t string) {
-		if !slices.Contains(r.Traps, t) {
-			r.Traps = append(r.Traps, t)
-		}
+	prov, err := r.checkIssuer(ctx, api, obs, claims)
+	if err != nil {
+		return nil, err
 	}
+	r.checkExpiry(claims, now)
+	r.checkAudience(prov, claims)
+	if err := r.checkTrust(obs, claims); err != nil {
+		return nil, err
+	}
+	r.decide()
+	return r, nil
+}
 
-	// 1. Issuer → provider ARN, which must exist in this account.
+// trap notes a trap once.
+func (r *TokenReport) trap(t string) {
+	if !slices.Contains(r.Traps, t) {
+		r.Traps = append(r.Traps, t)
+	}
+}
+
+// checkIssuer maps the issuer to the provider ARN, which must exist in this
+// account, and returns the provider; nil when there is none.
+func (r *TokenReport) checkIssuer(ctx context.Context, api IAMAPI, obs *Observed, claims token.Claims) (*ObservedProvider, error) {
 	path := claims.ProviderPath()
 	var prov *ObservedProvider
 	switch {
@@ -132,26 +148,32 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 			r.step(StepIssuer, StepPass, fmt.Sprintf("iss %s is the OIDC provider %s, which exists in account %s", claims.Issuer, r.ProviderARN, obs.Account))
 		}
 		if claims.RootIssuer() {
-			trap(TrapRootIssuer)
+			r.trap(TrapRootIssuer)
 		}
 	}
 
-	// 2. Expiry.
+	return prov, nil
+}
+
+// checkExpiry checks exp and nbf against now.
+func (r *TokenReport) checkExpiry(claims token.Claims, now time.Time) {
 	switch {
 	case claims.ExpiresAt.IsZero():
 		r.step(StepExpiry, StepPass, "the token has no exp claim; a real CircleCI token always has one")
 	case claims.Expired(now):
 		r.step(StepExpiry, StepFail, fmt.Sprintf("exp %s has passed (%s ago; STS: ExpiredTokenException)", claims.ExpiresAt.Format(time.RFC3339), now.Sub(claims.ExpiresAt).Round(time.Second)))
-		trap(TrapExpired)
+		r.trap(TrapExpired)
 	case !claims.NotBefore.IsZero() && now.Before(claims.NotBefore):
 		r.step(StepExpiry, StepFail, fmt.Sprintf("nbf %s is in the future: the token is not valid yet", claims.NotBefore.Format(time.RFC3339)))
 	default:
 		r.step(StepExpiry, StepPass, fmt.Sprintf("valid until %s (%s left)", claims.ExpiresAt.Format(time.RFC3339), claims.ExpiresAt.Sub(now).Round(time.Second)))
 	}
+}
 
-	// 3. aud against the provider's client IDs.
+// checkAudience checks aud against the provider's client IDs.
+func (r *TokenReport) checkAudience(prov *ObservedProvider, claims token.Claims) {
 	if slices.Contains(claims.Audience, "sts.amazonaws.com") {
-		trap(TrapAudienceSTS)
+		r.trap(TrapAudienceSTS)
 	}
 	switch {
 	case prov == nil:
@@ -163,8 +185,11 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 	default:
 		r.step(StepAudience, StepFail, fmt.Sprintf("aud %s is not among the provider's client IDs %s (STS: \"Incorrect token audience\")", strings.Join(claims.Audience, ", "), listOrNone(prov.ClientIDs)))
 	}
+}
 
-	// 4. The role's live trust policy.
+// checkTrust evaluates the role's live trust policy for the token.
+func (r *TokenReport) checkTrust(obs *Observed, claims token.Claims) error {
+	path := claims.ProviderPath()
 	pinned := false
 	switch {
 	case obs.Role == nil:
@@ -174,7 +199,7 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 	default:
 		doc, err := policy.Parse(obs.Role.TrustPolicy)
 		if err != nil {
-			return nil, fmt.Errorf("read the trust policy of role %s: %w", obs.Role.Name, err)
+			return fmt.Errorf("read the trust policy of role %s: %w", obs.Role.Name, err)
 		}
 		pinned = pinsBranches(doc)
 		d := policy.Evaluate(doc, policy.Request{ProviderARN: r.ProviderARN, Keys: token.RequestKeys(claims, path)})
@@ -195,16 +220,20 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 			}
 			r.step(StepTrustPolicy, StepFail, detail)
 			if claims.Version() == token.V1 && strings.EqualFold(policy.ShortKey(d.Failed.Key), "sub") && pinned {
-				trap(TrapV1BranchPin)
+				r.trap(TrapV1BranchPin)
 			}
 		default:
 			r.step(StepTrustPolicy, StepFail, reasonAt(d, "no statement allows "+policy.ActionAssumeRoleWithWebIdentity+" for the provider "+r.ProviderARN))
 		}
 	}
 	if pinned && claims.Version() == token.V1 {
-		trap(TrapV1BranchPin)
+		r.trap(TrapV1BranchPin)
 	}
+	return nil
+}
 
+// decide sets Allowed and the verdict from the steps.
+func (r *TokenReport) decide() {
 	r.Allowed = true
 	for _, s := range r.Steps {
 		if s.Status != StepPass {
@@ -226,7 +255,6 @@ func CheckToken(ctx context.Context, api IAMAPI, obs *Observed, claims token.Cla
 	if r.Uncertain {
 		r.Verdict += " (uncertain: the trust policy uses something the offline evaluator cannot decide)"
 	}
-	return r, nil
 }
 
 func (r *TokenReport) step(name string, status StepStatus, detail string) {

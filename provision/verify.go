@@ -72,173 +72,187 @@ func (r *StateReport) Failed() []Check {
 	return out
 }
 
-// VerifyState compares the observed state with what setup would create for
-// spec, item by item. Unlike NewPlan it does not stop at the first problem: a
-// role this tool does not own, or a missing repository, is one failed item
-// among the others, so that the report shows everything at once. It only
-// fails when the desired documents cannot be built (bad input or a quota).
+// VerifyState reports, item by item, whether the observed state is what
+// setup would create for spec. It is a rendering of the plan: each item is
+// one of its steps, OK when the step is ActionNone, its detail (and the
+// document difference) drawn from the step's observed and desired values.
+// Unlike NewPlan it does not stop at the first problem: the plan is made
+// leniently, so that a role this tool does not own, or a missing
+// repository, is one failed item among the others and the report shows
+// everything at once. It only fails when the desired documents cannot be
+// built (bad input or a quota).
 func VerifyState(spec Spec, obs *Observed) (*StateReport, error) {
-	// Build the desired state as setup would, without its refusals: they
-	// become failed items below.
 	lenient := spec
-	lenient.Adopt, lenient.AllowMissingRepos = true, true
-	p, err := NewPlan(lenient, obs)
+	// Compared as setup without --adopt would: an export's role keeps its
+	// tool's ManagedTag value.
+	lenient.Adopt, lenient.AllowMissingRepos = false, true
+	p, err := newPlan(lenient, obs, planMode{lenient: true})
 	if err != nil {
 		return nil, err
 	}
+	return p.stateReport(spec.AllowMissingRepos), nil
+}
+
+// stateReport renders the plan's steps as the items of the live-state
+// check, in the order of the Check* constants.
+func (p *Plan) stateReport(allowMissingRepos bool) *StateReport {
 	r := &StateReport{
 		Account: p.Account, Partition: p.Partition, Region: p.Region, CallerARN: p.CallerARN,
 		ProviderARN: p.ProviderARN, RoleARN: p.RoleARN, Checks: []Check{}, Warnings: []string{},
 	}
-	add := func(c Check) { r.Checks = append(r.Checks, c) }
-
-	prov := obs.Provider
-	if prov == nil {
-		add(Check{Item: CheckProvider, Name: p.ProviderARN, Detail: "missing: no OIDC provider for " + policy.IssuerURL(spec.OrgID) + " in this account"})
-	} else {
-		owner := "not created by circleci-ecr-oidc (shared; setup only adds its audience)"
-		switch {
-		case p.ProviderManagedBy != "":
-			owner = fmt.Sprintf("managed by %s (tagged %s=%s by a circleci-ecr-oidc export)", IaCName(p.ProviderManagedBy), ManagedTag, p.ProviderManagedBy)
-		case prov.Tags[ManagedTag] == ManagedByTool:
-			owner = "created by circleci-ecr-oidc"
+	byKind := map[Kind][]Check{}
+	for _, s := range p.Steps {
+		if s.Kind != KindProvider && s.Kind != KindRole && !p.RoleExists {
+			continue // a missing role is one item; what it would hold is not checked
 		}
-		add(Check{Item: CheckProvider, Name: p.ProviderARN, OK: true, Detail: "exists, " + owner, ManagedBy: p.ProviderManagedBy})
-		switch {
-		case slices.Contains(prov.ClientIDs, spec.OrgID):
-			add(Check{Item: CheckProviderAudience, Name: p.ProviderARN, OK: true, Detail: "client IDs include the organization ID " + spec.OrgID})
-		default:
-			d := fmt.Sprintf("client IDs %s lack the organization ID %s, so STS rejects every CircleCI token with \"Incorrect token audience\"", listOrNone(prov.ClientIDs), spec.OrgID)
-			if slices.Contains(prov.ClientIDs, "sts.amazonaws.com") {
-				d += "; sts.amazonaws.com is copied from GitHub examples and matches no CircleCI token"
-			}
-			add(Check{Item: CheckProviderAudience, Name: p.ProviderARN, Detail: d})
-		}
+		byKind[s.Kind] = append(byKind[s.Kind], p.stepChecks(s)...)
 	}
-
-	role := obs.Role
-	if role == nil {
-		add(Check{Item: CheckRole, Name: spec.RoleName, Detail: "missing: no role named " + spec.RoleName})
-	} else {
-		add(Check{Item: CheckRole, Name: role.ARN, OK: true, Detail: "exists"})
-		own := Check{Item: CheckOwnership, Name: spec.RoleName, OK: true, Detail: fmt.Sprintf("tagged %s=true for organization %s", ManagedTag, spec.OrgID)}
-		if iac := p.RoleManagedBy; iac != "" {
-			own.ManagedBy = iac
-			own.Detail = fmt.Sprintf("managed by %s: tagged %s=%s for organization %s by a circleci-ecr-oidc export; setup and destroy leave it to %s unless --adopt", IaCName(iac), ManagedTag, iac, spec.OrgID, IaCName(iac))
-		} else if err := checkOwnership(role, Spec{RoleName: spec.RoleName, OrgID: spec.OrgID}); err != nil {
-			own.OK = false
-			own.Detail = fmt.Sprintf("not managed by circleci-ecr-oidc for this organization (%s=%q, %s=%q); setup refuses to change it without --adopt", ManagedTag, role.Tags[ManagedTag], OrgIDTag, role.Tags[OrgIDTag])
-		}
-		add(own)
-
-		trust, err := p.TrustPolicy.JSON()
-		if err != nil {
-			return nil, err
-		}
-		add(documentCheck(CheckTrustPolicy, spec.RoleName, role.TrustPolicy, trust, "the trust policy"))
-		perms, err := p.PermissionsPolicy.JSON()
-		if err != nil {
-			return nil, err
-		}
-		policyRef := spec.RoleName + "/" + PolicyName
-		if role.PermissionsPolicy == "" {
-			add(Check{Item: CheckPermissionsPolicy, Name: policyRef, Detail: "missing: the role has no inline policy " + PolicyName})
-		} else {
-			add(documentCheck(CheckPermissionsPolicy, policyRef, role.PermissionsPolicy, perms, "the permissions policy"))
-		}
-		checks, err := managedPolicyChecks(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range checks {
-			add(c)
-		}
-
-		// An export's role is compared with its own ManagedTag value.
-		want := keepManagedBy(p.Tags(), p.RoleManagedBy, false)
-		if missing := missingTags(role.Tags, want); len(missing) > 0 {
-			parts := make([]string, 0, len(missing))
-			for _, k := range missing {
-				have, ok := lookupValueFold(role.Tags, k)
-				if !ok {
-					parts = append(parts, fmt.Sprintf("%s missing (want %q)", k, want[k]))
-				} else {
-					parts = append(parts, fmt.Sprintf("%s=%q (want %q)", k, have, want[k]))
-				}
-			}
-			add(Check{Item: CheckTags, Name: spec.RoleName, Detail: strings.Join(parts, "; ")})
-		} else {
-			add(Check{Item: CheckTags, Name: spec.RoleName, OK: true, Detail: "ownership tags present"})
-		}
+	for _, k := range []Kind{KindProvider, KindRole, KindTrustPolicy, KindInlinePolicy, KindManagedPolicy, KindTags} {
+		r.Checks = append(r.Checks, byKind[k]...)
+	}
+	r.Checks = append(r.Checks, p.repositoryChecks(allowMissingRepos)...)
+	if role := p.Observed.Role; role != nil {
 		if extra := role.OtherPolicies(); len(extra) > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions: %s", spec.RoleName, strings.Join(extra, ", ")))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions: %s", p.RoleName, strings.Join(extra, ", ")))
 		}
-	}
-
-	var missing []string
-	for _, repo := range obs.Repositories {
-		if repo.State == RepoMissing {
-			missing = append(missing, repo.Input)
-		}
-	}
-	switch {
-	case len(obs.Repositories) == 0:
-	case len(missing) == 0:
-		add(Check{Item: CheckRepositories, Name: strings.Join(spec.Repositories, ", "), OK: true, Detail: "every named repository exists (patterns and other accounts' repositories are not looked up)"})
-	default:
-		c := Check{Item: CheckRepositories, Name: strings.Join(spec.Repositories, ", "), OK: spec.AllowMissingRepos,
-			Detail: fmt.Sprintf("not found in %s: %s", spec.Region, listSome(missing))}
-		if spec.AllowMissingRepos {
-			c.Detail += " (allowed by --allow-missing-repos)"
-		}
-		add(c)
 	}
 	for _, w := range p.Warnings {
 		if !strings.HasPrefix(w, "repositories not found") {
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
-	return r, nil
+	return r
+}
+
+// stepChecks renders one step as the items it stands for. Attachments
+// are rendered with their managed policy's document, and a repository
+// policy is not an item of the check.
+func (p *Plan) stepChecks(s Step) []Check {
+	switch s.Kind {
+	case KindProvider:
+		return p.providerChecks(s)
+	case KindRole:
+		return p.roleChecks(s)
+	case KindTrustPolicy:
+		return []Check{documentCheck(CheckTrustPolicy, s.Name, s.Observed.Document, s.Desired.Document, "the trust policy")}
+	case KindInlinePolicy:
+		if s.Observed == nil {
+			return []Check{{Item: CheckPermissionsPolicy, Name: s.Name, Detail: "missing: the role has no inline policy " + PolicyName}}
+		}
+		return []Check{documentCheck(CheckPermissionsPolicy, s.Name, s.Observed.Document, s.Desired.Document, "the permissions policy")}
+	case KindManagedPolicy:
+		return []Check{p.managedPolicyCheck(s)}
+	case KindTags:
+		if s.Resource == ResourceRole {
+			return []Check{tagsCheck(s)}
+		}
+	}
+	return nil
+}
+
+func (p *Plan) providerChecks(s Step) []Check {
+	if s.Observed == nil {
+		return []Check{{Item: CheckProvider, Name: s.Name, Detail: "missing: no OIDC provider for " + policy.IssuerURL(p.Spec.OrgID) + " in this account"}}
+	}
+	owner := "not created by circleci-ecr-oidc (shared; setup only adds its audience)"
+	switch {
+	case p.ProviderManagedBy != "":
+		owner = fmt.Sprintf("managed by %s (tagged %s=%s by a circleci-ecr-oidc export)", IaCName(p.ProviderManagedBy), ManagedTag, p.ProviderManagedBy)
+	case s.Observed.Tags[ManagedTag] == ManagedByTool:
+		owner = "created by circleci-ecr-oidc"
+	}
+	exists := Check{Item: CheckProvider, Name: s.Name, OK: true, Detail: "exists, " + owner, ManagedBy: p.ProviderManagedBy}
+	audience := Check{Item: CheckProviderAudience, Name: s.Name, OK: true, Detail: "client IDs include the organization ID " + p.Spec.OrgID}
+	if s.IsChange() {
+		ids := s.Observed.ClientIDs
+		audience.OK = false
+		audience.Detail = fmt.Sprintf("client IDs %s lack the organization ID %s, so STS rejects every CircleCI token with \"Incorrect token audience\"", listOrNone(ids), p.Spec.OrgID)
+		if slices.Contains(ids, "sts.amazonaws.com") {
+			audience.Detail += "; sts.amazonaws.com is copied from GitHub examples and matches no CircleCI token"
+		}
+	}
+	return []Check{exists, audience}
+}
+
+func (p *Plan) roleChecks(s Step) []Check {
+	if s.Observed == nil {
+		return []Check{{Item: CheckRole, Name: s.Name, Detail: "missing: no role named " + s.Name}}
+	}
+	tags := s.Observed.Tags
+	own := Check{Item: CheckOwnership, Name: s.Name, OK: true, Detail: fmt.Sprintf("tagged %s=true for organization %s", ManagedTag, p.Spec.OrgID)}
+	if iac := p.RoleManagedBy; iac != "" {
+		own.ManagedBy = iac
+		own.Detail = fmt.Sprintf("managed by %s: tagged %s=%s for organization %s by a circleci-ecr-oidc export; setup and destroy leave it to %s unless --adopt", IaCName(iac), ManagedTag, iac, p.Spec.OrgID, IaCName(iac))
+	} else if err := checkOwnership(&ObservedRole{Tags: tags}, Spec{RoleName: s.Name, OrgID: p.Spec.OrgID}); err != nil {
+		own.OK = false
+		own.Detail = fmt.Sprintf("not managed by circleci-ecr-oidc for this organization (%s=%q, %s=%q); setup refuses to change it without --adopt", ManagedTag, tags[ManagedTag], OrgIDTag, tags[OrgIDTag])
+	}
+	return []Check{{Item: CheckRole, Name: s.Observed.ARN, OK: true, Detail: "exists"}, own}
+}
+
+// managedPolicyCheck renders a managed policy's step: each one the plan
+// wants must exist, match and be attached, and none of ours may be left
+// over.
+func (p *Plan) managedPolicyCheck(s Step) Check {
+	switch s.Action {
+	case ActionCreate:
+		mp, _ := p.managedPolicy(s.Name)
+		return Check{Item: CheckManagedPolicy, Name: s.Desired.ARN, Detail: fmt.Sprintf("missing: it would hold %d of the repository grants", mp.Repositories)}
+	case ActionDelete:
+		return Check{Item: CheckManagedPolicy, Name: s.Observed.ARN, Detail: "left over: setup would delete it, the repositories fit in fewer documents"}
+	}
+	c := documentCheck(CheckManagedPolicy, s.Observed.ARN, s.Observed.Document, s.Desired.Document, "the managed policy")
+	if c.OK && !s.Observed.Attached {
+		c.OK, c.Detail = false, "matches, but is not attached to role "+p.RoleName
+	}
+	return c
+}
+
+// tagsCheck renders the role's tags step: the tags it lacks or holds with
+// another value.
+func tagsCheck(s Step) Check {
+	want := s.Desired.Tags
+	missing := missingTags(s.Observed.Tags, want)
+	if len(missing) == 0 {
+		return Check{Item: CheckTags, Name: s.Name, OK: true, Detail: "ownership tags present"}
+	}
+	parts := make([]string, 0, len(missing))
+	for _, k := range missing {
+		have, ok := lookupValueFold(s.Observed.Tags, k)
+		if !ok {
+			parts = append(parts, fmt.Sprintf("%s missing (want %q)", k, want[k]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s=%q (want %q)", k, have, want[k]))
+		}
+	}
+	return Check{Item: CheckTags, Name: s.Name, Detail: strings.Join(parts, "; ")}
+}
+
+// repositoryChecks says whether every named repository exists.
+func (p *Plan) repositoryChecks(allowMissing bool) []Check {
+	var missing []string
+	for _, repo := range p.Repositories {
+		if repo.State == RepoMissing {
+			missing = append(missing, repo.Input)
+		}
+	}
+	name := strings.Join(p.Spec.Repositories, ", ")
+	switch {
+	case len(p.Repositories) == 0:
+		return nil
+	case len(missing) == 0:
+		return []Check{{Item: CheckRepositories, Name: name, OK: true, Detail: "every named repository exists (patterns and other accounts' repositories are not looked up)"}}
+	}
+	c := Check{Item: CheckRepositories, Name: name, OK: allowMissing, Detail: fmt.Sprintf("not found in %s: %s", p.Region, listSome(missing))}
+	if allowMissing {
+		c.Detail += " (allowed by --allow-missing-repos)"
+	}
+	return []Check{c}
 }
 
 // documentCheck compares a live document with the desired one semantically
 // (policy.Equal) and, when they differ, attaches a line diff of their
 // canonical forms, so reordering or URL encoding never shows as a change.
-// managedPolicyChecks checks the managed policies that hold repository
-// grants beyond the inline policy: each one the plan wants must exist,
-// match and be attached, and none of ours may be left over.
-func managedPolicyChecks(p *Plan) ([]Check, error) {
-	var out []Check
-	attached := map[string]bool{}
-	if role := p.Observed.Role; role != nil {
-		for _, a := range role.AttachedPolicies {
-			attached[a] = true
-		}
-	}
-	for _, mp := range p.ManagedPolicies {
-		have, ok := p.observedManagedPolicy(mp.Name)
-		if !ok {
-			out = append(out, Check{Item: CheckManagedPolicy, Name: mp.ARN, Detail: fmt.Sprintf("missing: it would hold %d of the repository grants", mp.Repositories)})
-			continue
-		}
-		doc, err := mp.Document.JSON()
-		if err != nil {
-			return nil, err
-		}
-		c := documentCheck(CheckManagedPolicy, have.ARN, have.Document, doc, "the managed policy")
-		if c.OK && !attached[have.ARN] {
-			c.OK, c.Detail = false, "matches, but is not attached to role "+p.RoleName
-		}
-		out = append(out, c)
-	}
-	for _, have := range p.Observed.ManagedPolicies {
-		if _, wanted := p.managedPolicy(have.Name); !wanted {
-			out = append(out, Check{Item: CheckManagedPolicy, Name: have.ARN, Detail: "left over: setup would delete it, the repositories fit in fewer documents"})
-		}
-	}
-	return out, nil
-}
-
 func documentCheck(item, name, live, desired, what string) Check {
 	if policy.Equal(live, desired) {
 		return Check{Item: item, Name: name, OK: true, Detail: "matches"}

@@ -141,11 +141,11 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 // so it warns instead of refusing as setup does.
 func warnTrustPolicySize(io IOStreams, spec provision.Spec) {
 	// A commercial partition and a 12-digit account give the real length.
-	trust, _, err := provision.Documents(spec, "aws", "123456789012")
+	p, err := provision.ExportPlan(spec, "aws", "123456789012")
 	if err != nil {
 		return
 	}
-	if size, err := trust.Size(); err == nil && size > provision.DefaultTrustPolicyQuota {
+	if size := p.TrustPolicySize; size > provision.DefaultTrustPolicyQuota {
 		fmt.Fprintf(io.ErrOut, "Warning: the trust policy is %d characters, over the default quota of %d; applying fails unless the account's quota was raised. Split the projects across roles.\n", size, provision.DefaultTrustPolicyQuota)
 	}
 }

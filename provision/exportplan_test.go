@@ -20,11 +20,26 @@ func manyRepositories(n int) []string {
 	return out
 }
 
-// TestDocumentsMatchPlan checks that Documents, which export renders, builds
-// exactly the documents a plan against the account would write: the trust
-// policy, the inline permissions policy and, for a spec with hundreds of
-// repositories, each managed policy.
-func TestDocumentsMatchPlan(t *testing.T) {
+// exportDocuments returns the documents of ExportPlan: the trust policy,
+// the inline policy and the managed policies.
+func exportDocuments(t *testing.T, s Spec, partition, account string) (trust, inline policy.Document, managed []policy.Document, err error) {
+	t.Helper()
+	p, err := ExportPlan(s, partition, account)
+	if err != nil {
+		return policy.Document{}, policy.Document{}, nil, err
+	}
+	for _, mp := range p.ManagedPolicies {
+		managed = append(managed, mp.Document)
+	}
+	return p.TrustPolicy, p.PermissionsPolicy, managed, nil
+}
+
+// TestExportPlanMatchesPlan checks that the plan export renders, made for an
+// empty account with a real partition and account, holds exactly the
+// documents a plan against the account would write: the trust policy, the
+// inline permissions policy and, for a spec with hundreds of repositories,
+// each managed policy.
+func TestExportPlanMatchesPlan(t *testing.T) {
 	other := "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"
 	many := append(manyRepositories(400), "tools/*", other)
 	specs := map[string]Spec{
@@ -47,7 +62,7 @@ func TestDocumentsMatchPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			trust, perms, err := Documents(mustSpec(t, s), "aws", "123456789012")
+			trust, inline, managed, err := exportDocuments(t, mustSpec(t, s), "aws", "123456789012")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,16 +74,16 @@ func TestDocumentsMatchPlan(t *testing.T) {
 				got, want policy.Document
 			}{
 				{"trust policy", trust, p.TrustPolicy},
-				{"permissions policy", perms.Inline, p.PermissionsPolicy},
+				{"permissions policy", inline, p.PermissionsPolicy},
 			}
-			if len(perms.Managed) != len(p.ManagedPolicies) {
-				t.Fatalf("Documents packs %d managed policies, the plan %d", len(perms.Managed), len(p.ManagedPolicies))
+			if len(managed) != len(p.ManagedPolicies) {
+				t.Fatalf("the export plan packs %d managed policies, the plan %d", len(managed), len(p.ManagedPolicies))
 			}
 			for i, mp := range p.ManagedPolicies {
 				c = append(c, struct {
 					name      string
 					got, want policy.Document
-				}{"managed policy " + mp.Name, perms.Managed[i], mp.Document})
+				}{"managed policy " + mp.Name, managed[i], mp.Document})
 			}
 			for _, c := range c {
 				got, _ := c.got.JSON()
@@ -98,14 +113,14 @@ func substitute(t *testing.T, doc policy.Document, partition, account string) st
 	return strings.NewReplacer(`\u0000PARTITION\u0000`, partition, `\u0000ACCOUNT\u0000`, account).Replace(s)
 }
 
-// TestDocumentsPlaceholders checks the packing Documents decides for
+// TestExportPlanPlaceholders checks the packing ExportPlan decides for
 // placeholder partition and account, as export renders them. It is decided
 // for the longest partition (aws-us-gov), not for aws: an ARN there is
 // seven characters longer, so each document holds fewer and the group
 // boundaries differ from those of a plan in the aws partition. What must
 // hold is that every document fits its quota in every partition and that
 // together they grant exactly what the plan grants.
-func TestDocumentsPlaceholders(t *testing.T) {
+func TestExportPlanPlaceholders(t *testing.T) {
 	if got := PackingPartition(); got != "aws-us-gov" {
 		t.Errorf("PackingPartition() = %q, want the longest known partition aws-us-gov", got)
 	}
@@ -119,17 +134,17 @@ func TestDocumentsPlaceholders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, perms, err := Documents(mustSpec(t, s), testPartitionToken, testAccountToken)
+	_, inline, managed, err := exportDocuments(t, mustSpec(t, s), testPartitionToken, testAccountToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(perms.Managed) == 0 || len(perms.Groups) != len(perms.Managed)+1 {
-		t.Fatalf("%d managed policies and %d groups, want some and one group more", len(perms.Managed), len(perms.Groups))
+	if len(managed) == 0 {
+		t.Fatalf("%d managed policies, want some", len(managed))
 	}
 	lim := DefaultPackLimits()
 	var granted, want []string
 	for _, partition := range []string{"aws", "aws-cn", "aws-us-gov", "aws-iso-b", PackingPartition()} {
-		for i, doc := range append([]policy.Document{perms.Inline}, perms.Managed...) {
+		for i, doc := range append([]policy.Document{inline}, managed...) {
 			quota := lim.Managed
 			if i == 0 {
 				quota = lim.Inline
@@ -139,7 +154,7 @@ func TestDocumentsPlaceholders(t *testing.T) {
 			}
 		}
 	}
-	for i, doc := range append([]policy.Document{perms.Inline}, perms.Managed...) {
+	for i, doc := range append([]policy.Document{inline}, managed...) {
 		resolved := substitute(t, doc, "aws", "123456789012")
 		if i == 0 && !strings.Contains(resolved, policy.ActionGetAuthorizationToken) {
 			t.Errorf("the inline policy lacks %s", policy.ActionGetAuthorizationToken)
@@ -161,7 +176,7 @@ func TestDocumentsPlaceholders(t *testing.T) {
 	if len(granted) != len(slices.Compact(slices.Clone(granted))) {
 		t.Error("a repository is granted in more than one document")
 	}
-	t.Logf("aws plan: inline + %d managed; placeholder packing: inline %d ARNs + %d managed", len(p.ManagedPolicies), len(perms.Groups[0]), len(perms.Managed))
+	t.Logf("aws plan: inline + %d managed; placeholder packing: inline %d ARNs + %d managed", len(p.ManagedPolicies), len(resources(t, mustJSON(t, inline))), len(managed))
 }
 
 // resources lists the Resource values of a document, "*" aside.
@@ -189,38 +204,69 @@ func mustJSON(t *testing.T, doc policy.Document) string {
 	return s
 }
 
-// TestDocumentsStandInAccount checks that a repository given by name and
+// TestExportPlanStandInAccount checks that a repository given by name and
 // one given by an ARN that would share its stand-in ARN are both granted.
-func TestDocumentsStandInAccount(t *testing.T) {
+func TestExportPlanStandInAccount(t *testing.T) {
 	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-gov-west-1",
 		Repositories: []string{"app", "arn:aws-us-gov:ecr:us-gov-west-1:999999999999:repository/app"}})
-	_, perms, err := Documents(s, testPartitionToken, testAccountToken)
+	p, err := ExportPlan(s, testPartitionToken, testAccountToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"arn:" + testPartitionToken + ":ecr:us-gov-west-1:" + testAccountToken + ":repository/app", "arn:aws-us-gov:ecr:us-gov-west-1:999999999999:repository/app"}
+	// The placeholders resolved to names JSON keeps as they are.
+	got := resources(t, substitute(t, p.PermissionsPolicy, "PARTITION", "ACCOUNT"))
+	slices.Sort(got)
+	for i, w := range want {
+		want[i] = strings.NewReplacer(testPartitionToken, "PARTITION", testAccountToken, "ACCOUNT").Replace(w)
+	}
 	slices.Sort(want)
-	if len(perms.Groups) != 1 || !slices.Equal(perms.Groups[0], want) {
-		t.Errorf("groups %q, want one with %q", perms.Groups, want)
+	if len(p.ManagedPolicies) != 0 || !slices.Equal(got, want) {
+		t.Errorf("inline grants %q and %d managed policies, want only the inline policy, with %q", got, len(p.ManagedPolicies), want)
 	}
 }
 
-// TestDocumentsTooMany checks that repositories beyond what the inline
+// TestExportPlanTooMany checks that repositories beyond what the inline
 // policy and ten managed policies hold fail with the plan's error, which
 // says how many fit and which prefix/* patterns would make them fit.
-func TestDocumentsTooMany(t *testing.T) {
+func TestExportPlanTooMany(t *testing.T) {
 	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-east-1", Repositories: manyRepositories(1500)})
 	for _, partition := range []string{"aws", testPartitionToken} {
-		_, _, err := Documents(s, partition, "123456789012")
+		_, err := ExportPlan(s, partition, "123456789012")
 		var qe *PermissionsQuotaError
 		if !errors.As(err, &qe) {
-			t.Fatalf("Documents(%q) error %v, want a *PermissionsQuotaError", partition, err)
+			t.Fatalf("ExportPlan(%q) error %v, want a *PermissionsQuotaError", partition, err)
 		}
 		if qe.Total != 1500 || qe.Fit <= 0 || qe.Fit >= 1500 || len(qe.Prefixes) == 0 {
-			t.Errorf("Documents(%q): %+v", partition, qe)
+			t.Errorf("ExportPlan(%q): %+v", partition, qe)
 		}
 		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "team-00/*") {
-			t.Errorf("Documents(%q) error %q, want one line suggesting team-00/*", partition, msg)
+			t.Errorf("ExportPlan(%q) error %q, want one line suggesting team-00/*", partition, msg)
 		}
+	}
+}
+
+// TestExportPlanCreatesEverything checks that export renders a plan for an
+// empty account: every resource is to be created, each step carrying the
+// desired value export renders, and nothing is observed.
+func TestExportPlanCreatesEverything(t *testing.T) {
+	s := mustSpec(t, Spec{OrgID: testOrg, ProjectIDs: []string{testProject}, Region: "us-east-1", Repositories: manyRepositories(400)})
+	p, err := ExportPlan(s, testPartitionToken, testAccountToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[Kind]int{}
+	for _, st := range p.Steps {
+		kinds[st.Kind]++
+		if st.Action != ActionCreate || st.Observed != nil || st.Desired == nil {
+			t.Errorf("step %s: %s, observed %v, desired %v; want a creation", st.Key(), st.Action, st.Observed, st.Desired)
+		}
+	}
+	if kinds[KindProvider] != 1 || kinds[KindRole] != 1 || kinds[KindInlinePolicy] != 1 || kinds[KindManagedPolicy] != len(p.ManagedPolicies) || len(p.ManagedPolicies) == 0 {
+		t.Errorf("steps by kind %v, managed policies %d", kinds, len(p.ManagedPolicies))
+	}
+	trust, _ := p.TrustPolicy.JSON()
+	if i := slices.IndexFunc(p.Steps, func(st Step) bool { return st.Kind == KindRole }); i < 0 || p.Steps[i].Desired.Document != trust {
+		t.Error("the role's step does not carry the trust policy export renders")
 	}
 }
