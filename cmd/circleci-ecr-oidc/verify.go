@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,79 +96,22 @@ type verifyResult struct {
 
 func runVerify(ctx context.Context, opts *verifyOptions) error {
 	f := &opts.Flags
-	if err := f.validateOutput(); err != nil {
+	withToken, withState, err := checkVerifyFlags(opts)
+	if err != nil {
 		return err
 	}
-	if f.registryProfile != "" {
-		return &provision.InputError{Flag: "--registry-profile", Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
-	}
-	switch {
-	case opts.TokenFile != "" && opts.Claims != "":
-		return &provision.InputError{Flag: "--claims", Rule: "cannot be combined with --token; check a real token or a synthetic one"}
-	case opts.Assume && opts.TokenFile == "":
-		return &provision.InputError{Flag: "--assume", Rule: "needs --token: STS only accepts a token CircleCI signed, never a synthetic one"}
-	}
-	withToken := opts.TokenFile != "" || opts.Claims != ""
-	withState := !withToken || len(f.repos) > 0 || len(f.projectIDs) > 0 || f.allProjects
-	if withState {
-		if m := f.missing(); len(m) > 0 {
-			rule := "is required to compare the account with what setup would create"
-			if withToken {
-				rule += " (or leave out --repo and --project-id to check only the token)"
-			}
-			return &provision.InputError{Flag: strings.Join(m, ", "), Rule: rule}
-		}
-		if _, err := f.spec("us-east-1").Validate(); err != nil {
-			return err
-		}
-	} else if err := checkIdentityFlags(f.orgID, f.roleName); err != nil {
-		return err
-	}
-	if f.region != "" {
-		if err := provision.ValidateRegion("--region", f.region); err != nil {
-			return err
-		}
-	}
-
 	// Decode the token before any AWS call: a bad token is bad input.
-	var (
-		claims   token.Claims
-		rawToken string
-		err      error
-	)
-	switch {
-	case opts.TokenFile != "":
-		if rawToken, err = readToken(opts.IO, opts.TokenFile); err != nil {
-			return err
-		}
-		if claims, err = token.Parse(rawToken); err != nil {
-			return &provision.InputError{Flag: "--token", Value: tokenSource(opts.TokenFile), Rule: err.Error()}
-		}
-	case opts.Claims != "":
-		org, _ := provision.ValidateUUID("--org-id", f.orgID)
-		if claims, err = token.FromKeyValues(withOrg(opts.Claims, org)); err != nil {
-			return &provision.InputError{Flag: "--claims", Rule: err.Error()}
-		}
+	claims, rawToken, err := verifyClaims(opts)
+	if err != nil {
+		return err
 	}
-
 	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
 	if err != nil {
 		return err
 	}
-	var spec provision.Spec
-	if withState {
-		if spec, err = f.spec(cfg.Region).Validate(); err != nil {
-			return err
-		}
-		if err := checkRegionPartition(spec); err != nil {
-			return err
-		}
-	} else {
-		if err := provision.ValidateRegion("--region", cfg.Region); err != nil {
-			return err
-		}
-		org, _ := provision.ValidateUUID("--org-id", f.orgID)
-		spec = provision.Spec{OrgID: org, RoleName: f.roleName, Region: cfg.Region}
+	spec, err := verifySpec(f, cfg.Region, withState)
+	if err != nil {
+		return err
 	}
 	clients := provision.NewClients(cfg)
 	fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
@@ -177,7 +119,6 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return awsHint(err)
 	}
-
 	out := &verifyResult{
 		Account: obs.Account, Region: spec.Region, OK: true,
 		ProviderARN: policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID),
@@ -204,32 +145,112 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	}
 	if opts.Assume {
 		fmt.Fprintf(opts.IO.ErrOut, "Presenting the token to STS for %s...\n", out.RoleARN)
-		// AssumeRoleWithWebIdentity is authorized by the token alone, so
-		// the call is unsigned: the tool's own credentials play no part,
-		// as in a CircleCI job.
-		stsAPI := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Credentials = aws.AnonymousCredentials{} })
-		ecrFor := func(c aws.Credentials) provision.AuthorizationTokenAPI {
-			return ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-				o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
-			})
-		}
-		out.Assume = provision.AssumeAndLogin(ctx, stsAPI, ecrFor, out.RoleARN, rawToken)
+		out.Assume = assume(ctx, cfg, out.RoleARN, rawToken)
 		out.OK = out.OK && out.Assume.OK
 	}
+	return writeVerify(opts, out, obs)
+}
 
+// checkVerifyFlags checks verify's flags before anything is read, and says
+// whether a token is checked and whether the state is compared.
+func checkVerifyFlags(opts *verifyOptions) (withToken, withState bool, err error) {
+	f := &opts.Flags
+	if err := f.validateOutput(); err != nil {
+		return false, false, err
+	}
+	if f.registryProfile != "" {
+		return false, false, &provision.InputError{Flag: "--registry-profile", Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
+	}
+	switch {
+	case opts.TokenFile != "" && opts.Claims != "":
+		return false, false, &provision.InputError{Flag: "--claims", Rule: "cannot be combined with --token; check a real token or a synthetic one"}
+	case opts.Assume && opts.TokenFile == "":
+		return false, false, &provision.InputError{Flag: "--assume", Rule: "needs --token: STS only accepts a token CircleCI signed, never a synthetic one"}
+	}
+	withToken = opts.TokenFile != "" || opts.Claims != ""
+	withState = !withToken || len(f.repos) > 0 || len(f.projectIDs) > 0 || f.allProjects
+	if withState {
+		if m := f.missing(); len(m) > 0 {
+			rule := "is required to compare the account with what setup would create"
+			if withToken {
+				rule += " (or leave out --repo and --project-id to check only the token)"
+			}
+			return false, false, &provision.InputError{Flag: strings.Join(m, ", "), Rule: rule}
+		}
+		if _, err := f.spec("us-east-1").Validate(); err != nil {
+			return false, false, err
+		}
+	} else if err := checkIdentityFlags(f.orgID, f.roleName); err != nil {
+		return false, false, err
+	}
+	if f.region != "" {
+		if err := provision.ValidateRegion("--region", f.region); err != nil {
+			return false, false, err
+		}
+	}
+	return withToken, withState, nil
+}
+
+// verifyClaims decodes --token, or builds the synthetic claims of
+// --claims; neither makes an AWS call.
+func verifyClaims(opts *verifyOptions) (claims token.Claims, rawToken string, err error) {
+	switch {
+	case opts.TokenFile != "":
+		if rawToken, err = readToken(opts.IO, opts.TokenFile); err != nil {
+			return claims, "", err
+		}
+		if claims, err = token.Parse(rawToken); err != nil {
+			return claims, "", &provision.InputError{Flag: "--token", Value: tokenSource(opts.TokenFile), Rule: err.Error()}
+		}
+	case opts.Claims != "":
+		org, _ := provision.ValidateUUID("--org-id", opts.Flags.orgID)
+		if claims, err = token.FromKeyValues(withOrg(opts.Claims, org)); err != nil {
+			return claims, "", &provision.InputError{Flag: "--claims", Rule: err.Error()}
+		}
+	}
+	return claims, rawToken, nil
+}
+
+// verifySpec is what verify reads for: the whole spec when the state is
+// compared, else only the organization, the role and the region.
+func verifySpec(f *specFlags, region string, withState bool) (provision.Spec, error) {
+	if !withState {
+		if err := provision.ValidateRegion("--region", region); err != nil {
+			return provision.Spec{}, err
+		}
+		org, _ := provision.ValidateUUID("--org-id", f.orgID)
+		return provision.Spec{OrgID: org, RoleName: f.roleName, Region: region}, nil
+	}
+	spec, err := f.spec(region).Validate()
+	if err != nil {
+		return provision.Spec{}, err
+	}
+	return spec, checkRegionPartition(spec)
+}
+
+// assume presents the token to STS and logs in to ECR with the session.
+// AssumeRoleWithWebIdentity is authorized by the token alone, so the call
+// is unsigned: the tool's own credentials play no part, as in a CircleCI
+// job.
+func assume(ctx context.Context, cfg aws.Config, roleARN, rawToken string) *provision.AssumeReport {
+	stsAPI := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	ecrFor := func(c aws.Credentials) provision.AuthorizationTokenAPI {
+		return ecr.NewFromConfig(cfg, func(o *ecr.Options) {
+			o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+		})
+	}
+	return provision.AssumeAndLogin(ctx, stsAPI, ecrFor, roleARN, rawToken)
+}
+
+// writeVerify writes the report, as JSON or text, and returns the exit
+// status's error when a check failed (the report says what).
+func writeVerify(opts *verifyOptions, out *verifyResult, obs *provision.Observed) error {
 	var failed error
 	if !out.OK {
-		// The report says what failed; only the exit status is left to set.
 		failed = &silentError{code: exitError}
 	}
-	if f.output == "json" {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(out); err != nil {
-			return fmt.Errorf("write JSON output: %w", err)
-		}
-		return failed
+	if opts.Flags.output == "json" {
+		return writeJSONThen(opts.IO, out, failed)
 	}
 	if _, err := io.WriteString(opts.IO.Out, verifyText(out, obs.Partition, obs.CallerARN)); err != nil {
 		return fmt.Errorf("write the report: %w", err)
