@@ -100,7 +100,7 @@ type Plan struct {
 	// Steps list every resource of the plan, those that already match
 	// included (ActionNone), with their observed and desired values; the
 	// executors make them. Changes are the steps that write.
-	Steps    []Step   `json:"-"`
+	Steps    []Step   `json:"steps"`
 	Changes  []Change `json:"changes"`
 	Warnings []string `json:"warnings"`
 	// RegistryPolicyStatements are the statements the repository policies

@@ -31,19 +31,19 @@ const (
 type Value struct {
 	// ARN names the resource (the provider, a managed policy, a policy
 	// attached to the role); PolicyName names an inline policy.
-	ARN        string
-	PolicyName string
+	ARN        string `json:"arn,omitempty"`
+	PolicyName string `json:"policy_name,omitempty"`
 	// Document is the policy document, as JSON: the trust policy, the
 	// inline or a managed policy, a repository policy.
-	Document string
+	Document string `json:"document,omitempty"`
 	// ClientIDs are a provider's audiences.
-	ClientIDs []string
-	Tags      map[string]string
+	ClientIDs []string          `json:"client_ids,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
 	// Attached says whether a managed policy is attached to the role.
-	Attached bool
+	Attached bool `json:"attached,omitempty"`
 	// Statement is the role's statement in a repository policy, merged
 	// into the policy as it is when written.
-	Statement *policy.Statement
+	Statement *policy.Statement `json:"statement,omitempty"`
 }
 
 // Step is one resource of a plan, typed: what it is (Kind and the Change's
@@ -53,12 +53,12 @@ type Value struct {
 // deleted), and the steps that must have succeeded before it starts.
 type Step struct {
 	Change
-	Kind     Kind
-	Observed *Value
-	Desired  *Value
+	Kind     Kind   `json:"kind"`
+	Observed *Value `json:"observed"`
+	Desired  *Value `json:"desired"`
 	// After are the keys (Key) of the steps of the same plan this one
 	// waits for.
-	After []string
+	After []string `json:"after,omitempty"`
 }
 
 // Key identifies the step within its plan.

@@ -438,3 +438,51 @@ func TestDestroyMaxAttempts(t *testing.T) {
 		t.Errorf("throttled destroy with --max-attempts 2: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestPlanJSONCarriesTheSteps: --output json lists every resource as a step
+// with its observed and desired values: before setup the role's step
+// creates it from nothing; after, every step matches and changes is empty.
+func TestPlanJSONCarriesTheSteps(t *testing.T) {
+	e := startEmulator(t, "app")
+	args := []string{"plan", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--output", "json"}
+	type step struct {
+		Action   string          `json:"action"`
+		Kind     string          `json:"kind"`
+		Name     string          `json:"name"`
+		Observed json.RawMessage `json:"observed"`
+		Desired  *struct {
+			Document string `json:"document"`
+		} `json:"desired"`
+	}
+	var before, after struct {
+		Steps   []step            `json:"steps"`
+		Changes []json.RawMessage `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, e.env, 0, args...).stdout), &before); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]step{}
+	for _, s := range before.Steps {
+		kinds[s.Kind] = s
+	}
+	// A new role is created with its trust policy: its step carries it.
+	role := kinds["role"]
+	if role.Action != "create" || string(role.Observed) != "null" || role.Desired == nil || !strings.Contains(role.Desired.Document, testProject) {
+		t.Errorf("before setup: role step %+v", role)
+	}
+	if len(before.Changes) == 0 || len(before.Steps) < len(before.Changes) {
+		t.Errorf("%d steps, %d changes", len(before.Steps), len(before.Changes))
+	}
+	mustRun(t, e.env, 0, "setup", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--yes")
+	if err := json.Unmarshal([]byte(mustRun(t, e.env, 0, args...).stdout), &after); err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Changes) != 0 || len(after.Steps) < 4 {
+		t.Errorf("after setup: %d changes, %d steps", len(after.Changes), len(after.Steps))
+	}
+	for _, s := range after.Steps {
+		if s.Action != "none" || string(s.Observed) == "null" {
+			t.Errorf("after setup, step %s %s: action %s, observed %s", s.Kind, s.Name, s.Action, s.Observed)
+		}
+	}
+}
