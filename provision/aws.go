@@ -81,6 +81,13 @@ type Clients struct {
 	// their repository policies. Nil means the plan only prints the
 	// statement the registry owner must add.
 	Registry func(region string) RegistryAPI
+	// Account is the account the credentials name before any call is made
+	// (aws.Credentials.AccountID: AWS_ACCOUNT_ID, aws_account_id in the
+	// profile, SSO), or "". With it Observe reads the organization's
+	// provider by its ARN in the first round trip instead of listing the
+	// providers first; GetCallerIdentity still decides, and a different
+	// answer only costs the listing after all.
+	Account string
 }
 
 // NewClients builds the SDK clients once from a loaded configuration (the

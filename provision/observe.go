@@ -189,8 +189,23 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		}
 		return ig.Wait()
 	})
+	// The provider's ARN is known up front when the credentials name the
+	// account: then it is read directly, in this round trip, rather than
+	// found by listing the providers and read in the next.
+	guessed := ""
+	if c.Account != "" && RegionPartition(spec.Region) != "" {
+		guessed = policy.ProviderARN(RegionPartition(spec.Region), c.Account, spec.OrgID)
+	}
 	g.Go(func() error {
-		p, err := findProvider(gctx, c.IAM, spec.OrgID)
+		var (
+			p   *ObservedProvider
+			err error
+		)
+		if guessed != "" {
+			p, err = observeProvider(gctx, c.IAM, guessed)
+		} else {
+			p, err = findProvider(gctx, c.IAM, spec.OrgID)
+		}
 		obs.Provider = p
 		return err
 	})
@@ -220,6 +235,15 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if guessed != "" && guessed != policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID) {
+		// The credentials named another account than the caller is in:
+		// find the provider as without the hint.
+		p, err := findProvider(ctx, c.IAM, spec.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		obs.Provider = p
 	}
 	maps.Copy(byName, byARN)
 	obs.Repositories = repositoryStatuses(spec, obs.Partition, obs.Account, byName)

@@ -486,3 +486,35 @@ func TestPlanJSONCarriesTheSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownAccountReadsTheProviderFirst: when the credentials name the
+// account (AWS_ACCOUNT_ID), the rerun reads the provider by its ARN with the
+// other first reads instead of listing the providers first, so nothing
+// waits on the caller identity; a wrong account in the credentials costs
+// only the listing after all, never a wrong plan.
+func TestKnownAccountReadsTheProviderFirst(t *testing.T) {
+	e := startEmulator(t, "app")
+	args := []string{"setup", "--org-id", testOrg, "--repo", "app", "--project-id", testProject, "--yes"}
+	mustRun(t, e.env, 0, args...)
+	for _, tc := range []struct {
+		account        string
+		wantListings   int
+		wantProviderGs int
+	}{
+		{"123456789012", 0, 1}, // moto's account: the ARN is right
+		{"999999999999", 1, 2}, // wrong: read by the guessed ARN, then listed
+		{"", 1, 1},             // unknown: listed, then read
+	} {
+		e.proxy.Reset()
+		env := append(slices.Clone(e.env), "AWS_ACCOUNT_ID="+tc.account)
+		r := mustRun(t, env, 0, args...)
+		counts := e.proxy.Counts()
+		if w := e.proxy.Writes(); len(w) != 0 || !strings.Contains(r.stdout, "No changes") {
+			t.Errorf("account %q: writes %v\n%s", tc.account, w, r.stdout)
+		}
+		if counts["ListOpenIDConnectProviders"] != tc.wantListings || counts["GetOpenIDConnectProvider"] != tc.wantProviderGs {
+			t.Errorf("account %q: %d listings and %d provider reads, want %d and %d", tc.account,
+				counts["ListOpenIDConnectProviders"], counts["GetOpenIDConnectProvider"], tc.wantListings, tc.wantProviderGs)
+		}
+	}
+}

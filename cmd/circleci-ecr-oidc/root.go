@@ -211,6 +211,22 @@ func sdkLogging(ctx context.Context) []func(*config.LoadOptions) error {
 	return []func(*config.LoadOptions) error{config.WithLogger(l), config.WithClientLogMode(aws.LogRetries)}
 }
 
+// credentialsAccount is the account the credentials name, when they name
+// one without a call (AWS_ACCOUNT_ID, aws_account_id, SSO), so that the
+// first reads can already use it; "" otherwise. The credentials are
+// fetched here rather than by the first call, and cached for it; a failure
+// is left for that call to report, with its hint.
+func credentialsAccount(ctx context.Context, cfg aws.Config) string {
+	if cfg.Credentials == nil {
+		return ""
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return ""
+	}
+	return creds.AccountID
+}
+
 // loadRegistryClients loads --registry-profile, the credentials (and, in
 // tests, the endpoint_url) of the account holding repositories named by ARN
 // in another account. Like loadAWSConfig it makes no AWS call, so a profile

@@ -223,6 +223,7 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 		return provision.Spec{}, provision.Clients{}, err
 	}
 	clients := provision.NewClients(cfg)
+	clients.Account = credentialsAccount(ctx, cfg)
 	if f.registryProfile != "" {
 		if clients.Registry, err = loadRegistryClients(ctx, f); err != nil {
 			return provision.Spec{}, provision.Clients{}, err

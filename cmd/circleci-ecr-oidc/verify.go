@@ -114,6 +114,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 		return err
 	}
 	clients := provision.NewClients(cfg)
+	clients.Account = credentialsAccount(ctx, cfg)
 	fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
 	obs, err := provision.Observe(ctx, clients, spec)
 	if err != nil {
