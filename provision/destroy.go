@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
@@ -166,20 +167,32 @@ func foreignRepositories(account string, role *ObservedRole, managed []ObservedM
 // ARN at all: keeping a provider is always the safe mistake.
 func rolesTrusting(ctx context.Context, api IAMAPI, providerARN string) ([]string, error) {
 	var names []string
+	err := eachRole(ctx, api, "find those that trust "+providerARN, func(r iamtypes.Role) {
+		if trusts(aws.ToString(r.AssumeRolePolicyDocument), providerARN) {
+			names = append(names, aws.ToString(r.RoleName))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// eachRole calls visit for every role in the account (ListRoles, all
+// pages); why completes the error "list roles to ...".
+func eachRole(ctx context.Context, api IAMAPI, why string, visit func(iamtypes.Role)) error {
 	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list roles to find those that trust %s: %w", providerARN, err)
+			return fmt.Errorf("list roles to %s: %w", why, err)
 		}
 		for _, r := range page.Roles {
-			if trusts(aws.ToString(r.AssumeRolePolicyDocument), providerARN) {
-				names = append(names, aws.ToString(r.RoleName))
-			}
+			visit(r)
 		}
 	}
-	slices.Sort(names)
-	return slices.Compact(names), nil
+	return nil
 }
 
 // trusts reports whether a (possibly URL-encoded) trust policy names the

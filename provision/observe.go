@@ -193,8 +193,8 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	// account: then it is read directly, in this round trip, rather than
 	// found by listing the providers and read in the next.
 	guessed := ""
-	if c.Account != "" && RegionPartition(spec.Region) != "" {
-		guessed = policy.ProviderARN(RegionPartition(spec.Region), c.Account, spec.OrgID)
+	if partition := RegionPartition(spec.Region); c.Account != "" && partition != "" {
+		guessed = policy.ProviderARN(partition, c.Account, spec.OrgID)
 	}
 	g.Go(func() error {
 		var (

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
@@ -121,29 +121,41 @@ func (s *ShardedPlan) HasChanges() bool {
 	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges) || slices.ContainsFunc(s.Removals, (*DestroyPlan).HasChanges)
 }
 
+// CheckManagedBy is the first refusal of the roles' plans and removals to
+// change what an export created (Plan.CheckManagedBy), or nil.
+func (s *ShardedPlan) CheckManagedBy() error {
+	for _, p := range s.Plans {
+		if err := p.CheckManagedBy(); err != nil {
+			return err
+		}
+	}
+	for _, r := range s.Removals {
+		if err := r.CheckManagedBy(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // shardNumbers lists, sorted, the N of every role named base-N (1 <= N <=
 // maxShards) in the account. It lists all roles, so that a gap left by a
 // role deleted by hand hides none of the roles after it.
 func shardNumbers(ctx context.Context, api IAMAPI, base string) ([]int, error) {
 	var numbers []int
-	pages := iam.NewListRolesPaginator(api, &iam.ListRolesInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list roles to find the shard roles %s-N: %w", base, err)
+	err := eachRole(ctx, api, "find the shard roles "+base+"-N", func(r iamtypes.Role) {
+		// Role names are unique without regard to case.
+		name := aws.ToString(r.RoleName)
+		if len(name) <= len(base)+1 || !strings.EqualFold(name[:len(base)+1], base+"-") {
+			return
 		}
-		for _, r := range page.Roles {
-			// Role names are unique without regard to case.
-			name := aws.ToString(r.RoleName)
-			if len(name) <= len(base)+1 || !strings.EqualFold(name[:len(base)+1], base+"-") {
-				continue
-			}
-			digits := name[len(base)+1:]
-			n, err := strconv.Atoi(digits)
-			if err == nil && n >= 1 && n <= maxShards && strconv.Itoa(n) == digits {
-				numbers = append(numbers, n)
-			}
+		digits := name[len(base)+1:]
+		n, err := strconv.Atoi(digits)
+		if err == nil && n >= 1 && n <= maxShards && strconv.Itoa(n) == digits {
+			numbers = append(numbers, n)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(numbers)
 	return slices.Compact(numbers), nil
@@ -336,15 +348,8 @@ func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) 
 	for _, r := range sp.Removals {
 		all = append(all, r.Deletes...)
 	}
-	for _, p := range sp.Plans {
-		if err := p.CheckManagedBy(); err != nil {
-			return Result{Applied: []Change{}, NotApplied: all}, err
-		}
-	}
-	for _, r := range sp.Removals {
-		if err := r.CheckManagedBy(); err != nil {
-			return Result{Applied: []Change{}, NotApplied: all}, err
-		}
+	if err := sp.CheckManagedBy(); err != nil {
+		return Result{Applied: []Change{}, NotApplied: all}, err
 	}
 	opts = opts.withDefaults()
 	if opts.Registry == nil {

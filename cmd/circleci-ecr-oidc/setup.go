@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -283,14 +282,11 @@ func writeJSONThen(io IOStreams, out any, err error) error {
 	return err
 }
 
-// progressPrinter returns the progress sink for Apply and Destroy. Apply
-// calls it from every change's goroutine, so it holds a lock while it
-// writes: lines never interleave, whatever the writer.
+// progressPrinter returns the progress sink for Apply, Destroy and
+// ApplyShards. It needs no lock of its own: the executor never calls a sink
+// twice at once, and run() serializes every write to stderr.
 func progressPrinter(io IOStreams) func(provision.Event) {
-	var mu sync.Mutex
 	return func(e provision.Event) {
-		mu.Lock()
-		defer mu.Unlock()
 		switch {
 		case e.Message != "":
 			fmt.Fprintf(io.ErrOut, "  … %s\n", e.Message)

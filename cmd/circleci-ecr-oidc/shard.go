@@ -189,19 +189,7 @@ func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision
 func (o *shardOp) pending() int           { return len(o.out.Changes) }
 func (o *shardOp) show(w io.Writer) error { return writeShardedText(w, o.plan, o.out) }
 
-func (o *shardOp) refusal() error {
-	for _, p := range o.plan.Plans {
-		if err := p.CheckManagedBy(); err != nil {
-			return err
-		}
-	}
-	for _, r := range o.plan.Removals {
-		if err := r.CheckManagedBy(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (o *shardOp) refusal() error { return o.plan.CheckManagedBy() }
 
 func (o *shardOp) ask() prompt {
 	n := len(o.out.Changes)
