@@ -10,7 +10,8 @@ BINARY      := bin/circleci-ecr-oidc
 VERSION     := $(or $(patsubst v%,%,$(shell git describe --tags --dirty 2>/dev/null)),dev)
 COMMIT      := $(or $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c; }),unknown)
 DATE        := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+MODULE      := github.com/circleci-ecr-oidc/circleci-ecr-oidc
+LDFLAGS     := -s -w -X $(MODULE)/internal/buildinfo.version=$(VERSION) -X $(MODULE)/internal/buildinfo.commit=$(COMMIT) -X $(MODULE)/internal/buildinfo.date=$(DATE)
 GO          ?= go
 # Each fuzz target runs this long in `make test`; `make fuzz` runs longer.
 FUZZTIME    ?= 5s

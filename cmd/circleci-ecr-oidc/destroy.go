@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -28,7 +29,7 @@ type destroyOptions struct {
 	// Adopt deletes what a Terraform or CloudFormation export created too.
 	Adopt bool
 	// MaxAttempts is --max-attempts, as for setup.
-	MaxAttempts attemptsValue
+	MaxAttempts awsconfig.Attempts
 }
 
 func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
@@ -100,7 +101,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 			return err
 		}
 	}
-	cfg, err := loadAWSConfig(ctx, opts.Profile, opts.Region, opts.MaxAttempts.loadOptions()...)
+	cfg, err := awsconfig.Load(ctx, opts.Profile, opts.Region, opts.MaxAttempts.LoadOptions()...)
 	if err != nil {
 		return err
 	}

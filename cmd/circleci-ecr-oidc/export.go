@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -86,7 +87,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if region == "" {
 		// Only the configured default region is read (environment or
 		// profile); loading the configuration makes no AWS call.
-		cfg, err := loadAWSConfig(ctx, f.profile, "")
+		cfg, err := awsconfig.Load(ctx, f.profile, "")
 		if err != nil {
 			return err
 		}

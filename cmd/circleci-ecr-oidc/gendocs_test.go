@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/clidocs"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +27,7 @@ func TestCommandReferenceUpToDate(t *testing.T) {
 	const regenerate = "regenerate it with `make docs` (go run ./cmd/circleci-ecr-oidc gen-docs docs/reference) and commit the result"
 	want := filepath.Join("..", "..", referenceDir)
 	got := t.TempDir()
-	if err := writeReference(newRootCmd(IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}), got); err != nil {
+	if err := clidocs.WriteReference(newRootCmd(IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}), got); err != nil {
 		t.Fatal(err)
 	}
 	names := func(dir string) []string {
@@ -68,7 +70,7 @@ func TestCommandReferenceUpToDate(t *testing.T) {
 func TestReleaseFilesGenerate(t *testing.T) {
 	dir := t.TempDir()
 	// A file from an earlier run, of a command since removed, must go.
-	stale := filepath.Join(dir, manpagesSubdir, "circleci-ecr-oidc-removed.1.gz")
+	stale := filepath.Join(dir, clidocs.ManpagesSubdir, "circleci-ecr-oidc-removed.1.gz")
 	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestReleaseFilesGenerate(t *testing.T) {
 		"zsh":  "#compdef circleci-ecr-oidc",
 		"fish": "# fish completion for circleci-ecr-oidc",
 	} {
-		path := filepath.Join(dir, completionsSubdir, "circleci-ecr-oidc."+shell)
+		path := filepath.Join(dir, clidocs.CompletionsSubdir, "circleci-ecr-oidc."+shell)
 		script, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatalf("%s completion: %v", shell, err)
@@ -116,7 +118,7 @@ func TestReleaseFilesGenerate(t *testing.T) {
 	}
 	walk(root)
 	slices.Sort(want)
-	entries, err := os.ReadDir(filepath.Join(dir, manpagesSubdir))
+	entries, err := os.ReadDir(filepath.Join(dir, clidocs.ManpagesSubdir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestReleaseFilesGenerate(t *testing.T) {
 		t.Fatalf("man pages %v: want setup's and no hidden command's", got)
 	}
 	for _, name := range got {
-		f, err := os.Open(filepath.Join(dir, manpagesSubdir, name))
+		f, err := os.Open(filepath.Join(dir, clidocs.ManpagesSubdir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +149,7 @@ func TestReleaseFilesGenerate(t *testing.T) {
 		title := strings.ToUpper(strings.TrimSuffix(name, ".1.gz"))
 		// The page's title, section 1, and its source: the tool and version.
 		th := fmt.Sprintf(".TH \"%s\" \"1\" ", title)
-		if !strings.Contains(string(page), th) || !strings.Contains(string(page), `"circleci-ecr-oidc `+currentVersion().Version+`" "circleci-ecr-oidc manual"`) {
+		if !strings.Contains(string(page), th) || !strings.Contains(string(page), `"circleci-ecr-oidc `+buildinfo.Current().Version+`" "circleci-ecr-oidc manual"`) {
 			t.Errorf("%s has no header %s... with the source and manual:\n%.300s", name, th, page)
 		}
 		if !strings.Contains(string(page), ".SH SYNOPSIS") {
@@ -164,10 +166,10 @@ func TestManHeader(t *testing.T) {
 	}{
 		{"2026-11-27T23:44:35Z", &stamped},
 		{"0001-01-01T00:00:00Z", nil},
-		{unknown, nil},
+		{buildinfo.Unknown, nil},
 	}
 	for _, tt := range tests {
-		h := manHeader("circleci-ecr-oidc", versionInfo{Version: "0.1.0", Date: tt.date})
+		h := clidocs.ManHeader("circleci-ecr-oidc", buildinfo.Info{Version: "0.1.0", Date: tt.date})
 		if h.Source != "circleci-ecr-oidc 0.1.0" || h.Manual != "circleci-ecr-oidc manual" {
 			t.Errorf("date %s: source %q manual %q", tt.date, h.Source, h.Manual)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -41,7 +42,7 @@ func TestJSONOutputDocumented(t *testing.T) {
 		{"setup/plan --shard", reflect.TypeFor[shardedResult]()},
 		{"verify", reflect.TypeFor[verifyResult]()},
 		{"destroy", reflect.TypeFor[destroyResult]()},
-		{"--version", reflect.TypeFor[versionInfo]()},
+		{"--version", reflect.TypeFor[buildinfo.Info]()},
 	}
 	// Where each field name was first met, for the failure message.
 	where := map[string]string{}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/clidocs"
 	"gopkg.in/yaml.v3"
 )
 
@@ -249,7 +250,7 @@ func TestReleaseConfig(t *testing.T) {
 			gen = h
 		}
 	}
-	completions, manpages := "build/"+completionsSubdir, "build/"+manpagesSubdir
+	completions, manpages := "build/"+clidocs.CompletionsSubdir, "build/"+clidocs.ManpagesSubdir
 	if !strings.HasSuffix(gen, " ./cmd/circleci-ecr-oidc gen-release-files build") {
 		t.Errorf("before.hooks %q: want one running gen-release-files into build", cfg.Before.Hooks)
 	}

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -47,7 +44,7 @@ with the same inputs changes nothing.`,
 			}
 			return cmd.Help()
 		}
-		return writeVersion(io.Out, cmd.Name(), currentVersion(), versionOutput)
+		return buildinfo.Write(io.Out, cmd.Name(), buildinfo.Current(), versionOutput)
 	}
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
@@ -57,7 +54,7 @@ with the same inputs changes nothing.`,
 	root.PersistentFlags().BoolVar(&debug, "debug", false, "log the AWS SDK's warnings and retries to stderr (never requests, responses, credentials or signatures)")
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
 		if debug {
-			cmd.SetContext(withSDKLogger(cmd.Context(), logging.NewStandardLogger(io.ErrOut)))
+			cmd.SetContext(awsconfig.WithLogger(cmd.Context(), logging.NewStandardLogger(io.ErrOut)))
 		}
 	}
 	root.AddCommand(newCmdSetup(io, nil), newCmdPlan(io, nil), newCmdSnippet(io))
@@ -68,9 +65,9 @@ with the same inputs changes nothing.`,
 
 // registerMaxAttempts adds --max-attempts, which every command that calls
 // AWS takes.
-func registerMaxAttempts(fs *pflag.FlagSet, v *attemptsValue) {
+func registerMaxAttempts(fs *pflag.FlagSet, v *awsconfig.Attempts) {
 	fs.Var(v, "max-attempts", fmt.Sprintf("attempts per AWS call, first try included, %d to %d; waits between attempts grow to %s and a call stops after %g minutes (default: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else %d)",
-		minAttempts, maxAttempts, maxRetryWait, callTimeLimit.Minutes(), defaultAttempts))
+		awsconfig.MinAttempts, awsconfig.MaxAttempts, awsconfig.MaxRetryWait, awsconfig.CallTimeLimit.Minutes(), awsconfig.DefaultAttempts))
 }
 
 // specFlags are the flags of setup and plan that fill a provision.Spec.
@@ -90,7 +87,7 @@ type specFlags struct {
 	output       string
 	adopt        bool
 	allowMissing bool
-	maxAttempts  attemptsValue
+	maxAttempts  awsconfig.Attempts
 	tags         tagsValue
 	// access is --access: pull or push.
 	access string
@@ -162,77 +159,12 @@ func (f *specFlags) validateOutput() error {
 	return nil
 }
 
-// loadAWSConfig loads the SDK's default configuration chain (environment,
-// shared files, --profile, AWS_ENDPOINT_URL) without making any AWS call.
-// extra options apply last (e.g. --max-attempts). Every client built from
-// it gets the tool's retryer, with the attempts so resolved, and the call
-// time limit; the SDK logs only with --debug (sdkLogging).
-func loadAWSConfig(ctx context.Context, profile, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
-	opts := append([]func(*config.LoadOptions) error{config.WithRetryMode(aws.RetryModeStandard)}, sdkLogging(ctx)...)
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, append(opts, extra...)...)
-	if err != nil {
-		var missing config.SharedConfigProfileNotExistError
-		if errors.As(err, &missing) {
-			return aws.Config{}, &provision.InputError{Flag: "--profile", Value: profile, Rule: "no such profile in the AWS config or credentials file"}
-		}
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	cfg.Retryer = newRetryer(cfg.RetryMaxAttempts)
-	cfg.APIOptions = append(cfg.APIOptions, limitCallTime(callTimeLimit))
-	return cfg, nil
-}
-
-// sdkLoggerKey is the context key of the logger --debug gives the SDK.
-type sdkLoggerKey struct{}
-
-func withSDKLogger(ctx context.Context, l logging.Logger) context.Context {
-	return context.WithValue(ctx, sdkLoggerKey{}, l)
-}
-
-// sdkLogging are the load options for the SDK's own logging. The SDK logs
-// to stderr by default, e.g. "WARN falling back to IMDSv1" when the
-// credential chain reaches an instance metadata endpoint that refuses
-// tokens, above the tool's error; so without --debug its logger drops
-// everything and only the tool's error and hint reach the terminal. With
-// --debug it logs its warnings and its retries (LogRetries: the operation,
-// the attempt, the error), and nothing else: request, response and signing
-// logs would carry the session token and signatures.
-func sdkLogging(ctx context.Context) []func(*config.LoadOptions) error {
-	l, ok := ctx.Value(sdkLoggerKey{}).(logging.Logger)
-	if !ok {
-		return []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{}), config.WithClientLogMode(0)}
-	}
-	return []func(*config.LoadOptions) error{config.WithLogger(l), config.WithClientLogMode(aws.LogRetries)}
-}
-
-// credentialsAccount is the account the credentials name, when they name
-// one without a call (AWS_ACCOUNT_ID, aws_account_id, SSO), so that the
-// first reads can already use it; "" otherwise. The credentials are
-// fetched here rather than by the first call, and cached for it; a failure
-// is left for that call to report, with its hint.
-func credentialsAccount(ctx context.Context, cfg aws.Config) string {
-	if cfg.Credentials == nil {
-		return ""
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return ""
-	}
-	return creds.AccountID
-}
-
 // loadRegistryClients loads --registry-profile, the credentials (and, in
 // tests, the endpoint_url) of the account holding repositories named by ARN
 // in another account. Like loadAWSConfig it makes no AWS call, so a profile
 // that does not exist is reported as bad input before anything is read.
 func loadRegistryClients(ctx context.Context, f *specFlags) (func(region string) provision.RegistryAPI, error) {
-	cfg, err := loadAWSConfig(ctx, f.registryProfile, f.region, f.maxAttempts.loadOptions()...)
+	cfg, err := awsconfig.Load(ctx, f.registryProfile, f.region, f.maxAttempts.LoadOptions()...)
 	var input *provision.InputError
 	if errors.As(err, &input) && input.Flag == "--profile" {
 		input.Flag = "--registry-profile"
@@ -244,36 +176,10 @@ func loadRegistryClients(ctx context.Context, f *specFlags) (func(region string)
 	return provision.NewRegistryClients(cfg), nil
 }
 
-// awsHint turns common AWS failures into an actionable hint.
+// awsHint adds to err the hint for a common AWS failure, if there is one.
 func awsHint(err error) error {
-	var (
-		exhausted *retry.MaxAttemptsError
-		timedOut  *callTimeLimitError
-	)
-	switch {
-	case errors.As(err, &timedOut):
-		return &hintError{err, "AWS did not complete this call within " + timedOut.limit.String() + " of retrying (throttling, server errors or no answer); check the network and the AWS Health Dashboard, then run the same command again: it changes only what is still missing"}
-	case errors.As(err, &exhausted):
-		return &hintError{err, "AWS kept throttling or failing this call through all its attempts; wait a few minutes and run the same command again (it changes only what is still missing), or allow more attempts with --max-attempts or AWS_MAX_ATTEMPTS"}
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); {
-		case code == "AccessDenied" || code == "AccessDeniedException" || strings.HasSuffix(code, "UnauthorizedOperation"):
-			// Name the denied action: AWS's message does not always.
-			var opErr *smithy.OperationError
-			if errors.As(err, &opErr) && opErr.ServiceID != "" && opErr.OperationName != "" {
-				action := strings.ToLower(opErr.ServiceID) + ":" + opErr.OperationName
-				return &hintError{err, "the AWS identity is not allowed " + action + "; grant it (docs/permissions.md lists the IAM actions each command uses) and run the same command again"}
-			}
-			return &hintError{err, "the AWS identity lacks a permission this step needs; docs/permissions.md lists the IAM actions each command uses"}
-		case code == "InvalidClientTokenId" || code == "ExpiredToken" || code == "ExpiredTokenException" || code == "SignatureDoesNotMatch":
-			return &hintError{err, "the AWS credentials are invalid or expired; refresh them (aws sso login, or new keys) and retry"}
-		}
-		return err
-	}
-	if strings.Contains(err.Error(), "credential") {
-		return &hintError{err, "no usable AWS credentials: pass --profile, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"}
+	if hint := awsconfig.Hint(err); hint != "" {
+		return &hintError{err, hint}
 	}
 	return err
 }

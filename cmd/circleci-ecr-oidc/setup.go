@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
@@ -210,7 +211,7 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 			return provision.Spec{}, provision.Clients{}, err
 		}
 	}
-	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
+	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
@@ -222,7 +223,7 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 		return provision.Spec{}, provision.Clients{}, err
 	}
 	clients := provision.NewClients(cfg)
-	clients.Account = credentialsAccount(ctx, cfg)
+	clients.Account = awsconfig.CredentialsAccount(ctx, cfg)
 	if f.registryProfile != "" {
 		if clients.Registry, err = loadRegistryClients(ctx, f); err != nil {
 			return provision.Spec{}, provision.Clients{}, err

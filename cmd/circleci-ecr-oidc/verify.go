@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/token"
@@ -105,7 +106,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
+	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 		return err
 	}
 	clients := provision.NewClients(cfg)
-	clients.Account = credentialsAccount(ctx, cfg)
+	clients.Account = awsconfig.CredentialsAccount(ctx, cfg)
 	fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
 	obs, err := provision.Observe(ctx, clients, spec)
 	if err != nil {

@@ -8,71 +8,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo"
 	"gopkg.in/yaml.v3"
 )
-
-func TestResolveVersion(t *testing.T) {
-	platform := runtime.GOOS + "/" + runtime.GOARCH
-	checkout := &debug.BuildInfo{
-		GoVersion: "go1.26.1",
-		Main:      debug.Module{Path: "github.com/circleci-ecr-oidc/circleci-ecr-oidc", Version: "v0.0.0-20261130073238-0139db7233a7+dirty"},
-		Settings: []debug.BuildSetting{
-			{Key: "vcs", Value: "git"},
-			{Key: "vcs.revision", Value: "0139db7233a7fbbac73ce911907e566499bae517"},
-			{Key: "vcs.time", Value: "2026-11-30T07:32:38Z"},
-			{Key: "vcs.modified", Value: "true"},
-		},
-	}
-	tests := []struct {
-		name                  string
-		version, commit, date string
-		info                  *debug.BuildInfo
-		want                  versionInfo
-	}{
-		{
-			name: "stamped by make build or the release build", version: "0.1.0", commit: "abc", date: "2026-11-30T08:00:00Z", info: checkout,
-			want: versionInfo{Version: "0.1.0", Commit: "abc", Date: "2026-11-30T08:00:00Z", GoVersion: "go1.26.1", Platform: platform},
-		},
-		{
-			name: "go install module@version: the module version without its v",
-			info: &debug.BuildInfo{GoVersion: "go1.26.2", Main: debug.Module{Version: "v0.1.0"}},
-			want: versionInfo{Version: "0.1.0", Commit: "unknown", Date: "unknown", GoVersion: "go1.26.2", Platform: platform},
-		},
-		{
-			name: "go build in a checkout with changes: the toolchain's revision, marked dirty, and the commit time", info: checkout,
-			want: versionInfo{Version: "0.0.0-20261130073238-0139db7233a7+dirty", Commit: "0139db7233a7fbbac73ce911907e566499bae517-dirty", Date: "2026-11-30T07:32:38Z", GoVersion: "go1.26.1", Platform: platform},
-		},
-		{
-			name: "a stamped commit is not marked dirty by the toolchain's flag", commit: "abc", info: checkout,
-			want: versionInfo{Version: "0.0.0-20261130073238-0139db7233a7+dirty", Commit: "abc", Date: "2026-11-30T07:32:38Z", GoVersion: "go1.26.1", Platform: platform},
-		},
-		{
-			name: "go build without VCS information",
-			info: &debug.BuildInfo{GoVersion: "go1.26.3", Main: debug.Module{Version: "(devel)"}},
-			want: versionInfo{Version: "dev", Commit: "unknown", Date: "unknown", GoVersion: "go1.26.3", Platform: platform},
-		},
-		{
-			name: "no build information",
-			want: versionInfo{Version: "dev", Commit: "unknown", Date: "unknown", GoVersion: runtime.Version(), Platform: platform},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := resolveVersion(tt.version, tt.commit, tt.date, tt.info); got != tt.want {
-				t.Errorf("resolveVersion() =\n %+v\nwant\n %+v", got, tt.want)
-			}
-		})
-	}
-}
 
 // TestVersionFlag runs the command line in-process: --version prints the
 // five facts as text or JSON on stdout, and --output alone is bad input.
 func TestVersionFlag(t *testing.T) {
-	want := currentVersion()
+	want := buildinfo.Current()
 	text := "circleci-ecr-oidc version " + want.Version + "\n" +
 		"  commit:   " + want.Commit + "\n" +
 		"  date:     " + want.Date + "\n" +
@@ -111,7 +57,7 @@ func TestVersionFlag(t *testing.T) {
 				}
 				return
 			case tt.json:
-				var got versionInfo
+				var got buildinfo.Info
 				dec := json.NewDecoder(&out)
 				dec.DisallowUnknownFields()
 				if err := dec.Decode(&got); err != nil {
@@ -173,7 +119,7 @@ func releaseLdflags(t *testing.T, version, commit, date string) string {
 
 // TestVersionStamped builds the binary the way the release build and `make
 // build` do and checks that --version reports what they stamped: a renamed
-// variable or a typo in either set of -X flags would leave "unknown".
+// variable or a typo in either set of -X flags would leave "buildinfo.Unknown".
 func TestVersionStamped(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatalf("make is needed to test `make build`: %v", err)
@@ -191,7 +137,7 @@ func TestVersionStamped(t *testing.T) {
 		t.Fatalf("go build with the release ldflags: %v\n%s", err, out)
 	}
 	got := versionOf(t, release)
-	want := versionInfo{Version: "0.1.1-SNAPSHOT-0139db7", Commit: "0139db7233a7fbbac73ce911907e566499bae517", Date: "2026-11-30T08:00:00Z", GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	want := buildinfo.Info{Version: "0.1.1-SNAPSHOT-0139db7", Commit: "0139db7233a7fbbac73ce911907e566499bae517", Date: "2026-11-30T08:00:00Z", GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if got != want {
 		t.Errorf("release build --version = %+v, want %+v", got, want)
 	}
@@ -209,7 +155,7 @@ func TestVersionStamped(t *testing.T) {
 	if !strings.HasPrefix(got.Commit, strings.TrimSpace(string(head))) {
 		t.Errorf("make build --version commit = %q, want HEAD %s", got.Commit, head)
 	}
-	if got.Version == "" || got.Version == unknown || strings.HasPrefix(got.Version, "v") {
+	if got.Version == "" || got.Version == buildinfo.Unknown || strings.HasPrefix(got.Version, "v") {
 		t.Errorf("make build --version version = %q, want git describe without its v, or dev", got.Version)
 	}
 	if len(got.Date) != len("2026-11-30T08:00:00Z") || !strings.HasSuffix(got.Date, "Z") {
@@ -218,13 +164,13 @@ func TestVersionStamped(t *testing.T) {
 }
 
 // versionOf runs binary --version --output json.
-func versionOf(t *testing.T, binary string) versionInfo {
+func versionOf(t *testing.T, binary string) buildinfo.Info {
 	t.Helper()
 	out, err := exec.Command(binary, "--version", "--output", "json").Output()
 	if err != nil {
 		t.Fatalf("%s --version --output json: %v", binary, err)
 	}
-	var v versionInfo
+	var v buildinfo.Info
 	if err := json.Unmarshal(out, &v); err != nil {
 		t.Fatalf("decode %q: %v", out, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/wizard"
 )
@@ -61,7 +62,7 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	if err := checkGivenFlags(f); err != nil {
 		return err
 	}
-	cfg, err := loadAWSConfig(ctx, f.profile, f.region, f.maxAttempts.loadOptions()...)
+	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,6 @@
-package main
+// Package buildinfo says which build of the tool is running: the version,
+// commit and date stamped at link time, else what the Go toolchain recorded.
+package buildinfo
 
 import (
 	"encoding/json"
@@ -12,23 +14,23 @@ import (
 // Build metadata, stamped at link time by `make build` and by the release
 // build (.goreleaser.yaml) with
 //
-//	-ldflags "-X main.version=... -X main.commit=... -X main.date=..."
+//	-ldflags "-X github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo.version=... (and .commit, .date)"
 //
 // A binary built without them, such as one from `go install module@version`,
-// falls back to what the Go toolchain recorded (see resolveVersion).
+// falls back to what the Go toolchain recorded (see Resolve).
 var (
 	version string
 	commit  string
 	date    string
 )
 
-// unknown stands for build metadata that neither the linker flags nor the
+// Unknown stands for build metadata that neither the linker flags nor the
 // toolchain recorded.
-const unknown = "unknown"
+const Unknown = "unknown"
 
-// versionInfo is what --version prints, as text or (--output json) as one
+// Info is what --version prints, as text or (--output json) as one
 // JSON object with these field names.
-type versionInfo struct {
+type Info struct {
 	// Version is the release version without a leading "v" (0.1.0), a
 	// snapshot version, a pseudo-version, or "dev".
 	Version string `json:"version"`
@@ -43,20 +45,20 @@ type versionInfo struct {
 	Platform string `json:"platform"`
 }
 
-// currentVersion describes this binary.
-func currentVersion() versionInfo {
+// Current describes this binary.
+func Current() Info {
 	info, _ := debug.ReadBuildInfo()
-	return resolveVersion(version, commit, date, info)
+	return Resolve(version, commit, date, info)
 }
 
-// resolveVersion prefers the stamped values and fills each one left empty
+// Resolve prefers the stamped values and fills each one left empty
 // from the build information the Go toolchain records in every binary (nil
 // when there is none): the main module's version, which `go install
 // module@vX` sets (printed without the "v", as releases are), and, for a
 // build in a git checkout, vcs.revision and vcs.time. What is known from
 // neither is "unknown", and the version "dev".
-func resolveVersion(stampedVersion, stampedCommit, stampedDate string, info *debug.BuildInfo) versionInfo {
-	v := versionInfo{
+func Resolve(stampedVersion, stampedCommit, stampedDate string, info *debug.BuildInfo) Info {
+	v := Info{
 		Version:   stampedVersion,
 		Commit:    stampedCommit,
 		Date:      stampedDate,
@@ -95,17 +97,17 @@ func resolveVersion(stampedVersion, stampedCommit, stampedDate string, info *deb
 		v.Version = "dev"
 	}
 	if v.Commit == "" {
-		v.Commit = unknown
+		v.Commit = Unknown
 	}
 	if v.Date == "" {
-		v.Date = unknown
+		v.Date = Unknown
 	}
 	return v
 }
 
-// writeVersion prints v as text (format "text") or as one indented JSON
+// Write prints v as text (format "text") or as one indented JSON
 // object (format "json").
-func writeVersion(w io.Writer, name string, v versionInfo, format string) error {
+func Write(w io.Writer, name string, v Info, format string) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
