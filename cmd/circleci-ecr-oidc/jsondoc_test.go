@@ -40,7 +40,7 @@ func TestJSONOutputDocumented(t *testing.T) {
 	}{
 		{"setup/plan", reflect.TypeFor[result]()},
 		{"setup/plan --shard", reflect.TypeFor[shardedResult]()},
-		{"verify", reflect.TypeFor[verifyResult]()},
+		{"verify", reflect.TypeFor[provision.VerifyReport]()},
 		{"destroy", reflect.TypeFor[destroyResult]()},
 		{"--version", reflect.TypeFor[buildinfo.Info]()},
 	}

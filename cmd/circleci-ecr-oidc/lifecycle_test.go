@@ -24,6 +24,7 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/token"
 )
 
@@ -78,7 +79,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	t.Logf("verify after drift:\n%s", bad.stdout)
-	var js verifyResult
+	var js provision.VerifyReport
 	j := mustRun(t, e.env, exitError, verifyArgs("--output", "json")...)
 	if err := json.Unmarshal([]byte(j.stdout), &js); err != nil {
 		t.Fatalf("verify --output json: %v\n%s", err, j.stdout)
@@ -420,7 +421,7 @@ func TestVerifyAssume(t *testing.T) {
 	t.Logf("verify --assume:\n%s", r.stdout)
 
 	j := mustRun(t, env, 0, append(append([]string{"verify"}, base...), "--token", file, "--assume", "--output", "json")...)
-	var out verifyResult
+	var out provision.VerifyReport
 	if err := json.Unmarshal([]byte(j.stdout), &out); err != nil {
 		t.Fatal(err)
 	}

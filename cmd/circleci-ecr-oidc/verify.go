@@ -2,17 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
@@ -20,10 +13,6 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/token"
 )
-
-// maxTokenBytes bounds what --token reads: a CircleCI token is about 1 KB,
-// so anything much larger is the wrong file.
-const maxTokenBytes = 64 << 10
 
 // verifyOptions are verify's flags and dependencies.
 type verifyOptions struct {
@@ -82,19 +71,6 @@ or the token is denied, 2 for bad flags.`,
 	return cmd
 }
 
-// verifyResult is verify's JSON output.
-type verifyResult struct {
-	Account     string `json:"account"`
-	Region      string `json:"region"`
-	ProviderARN string `json:"provider_arn"`
-	RoleARN     string `json:"role_arn"`
-	// OK is true when every check ran passed; it decides the exit status.
-	OK     bool                    `json:"ok"`
-	State  *provision.StateReport  `json:"state,omitempty"`
-	Token  *provision.TokenReport  `json:"token,omitempty"`
-	Assume *provision.AssumeReport `json:"assume,omitempty"`
-}
-
 func runVerify(ctx context.Context, opts *verifyOptions) error {
 	f := &opts.Flags
 	withToken, withState, err := checkVerifyFlags(opts)
@@ -121,7 +97,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return awsHint(err)
 	}
-	out := &verifyResult{
+	out := &provision.VerifyReport{
 		Account: obs.Account, Region: spec.Region, OK: true,
 		ProviderARN: policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID),
 		RoleARN:     fmt.Sprintf("arn:%s:iam::%s:role/%s", obs.Partition, obs.Account, spec.RoleName),
@@ -147,7 +123,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	}
 	if opts.Assume {
 		fmt.Fprintf(opts.IO.ErrOut, "Presenting the token to STS for %s...\n", out.RoleARN)
-		out.Assume = assume(ctx, cfg, out.RoleARN, rawToken)
+		out.Assume = provision.AssumeWithConfig(ctx, cfg, out.RoleARN, rawToken)
 		out.OK = out.OK && out.Assume.OK
 	}
 	return writeVerify(opts, out, obs)
@@ -198,15 +174,15 @@ func checkVerifyFlags(opts *verifyOptions) (withToken, withState bool, err error
 func verifyClaims(opts *verifyOptions) (claims token.Claims, rawToken string, err error) {
 	switch {
 	case opts.TokenFile != "":
-		if rawToken, err = readToken(opts.IO, opts.TokenFile); err != nil {
+		if rawToken, err = provision.ReadToken("--token", opts.TokenFile, opts.IO.In); err != nil {
 			return claims, "", err
 		}
 		if claims, err = token.Parse(rawToken); err != nil {
-			return claims, "", &provision.InputError{Flag: "--token", Value: tokenSource(opts.TokenFile), Rule: err.Error()}
+			return claims, "", &provision.InputError{Flag: "--token", Value: provision.TokenSource(opts.TokenFile), Rule: err.Error()}
 		}
 	case opts.Claims != "":
 		org, _ := provision.ValidateUUID("--org-id", opts.Flags.orgID)
-		if claims, err = token.FromKeyValues(withOrg(opts.Claims, org)); err != nil {
+		if claims, err = token.FromKeyValues(token.WithOrg(opts.Claims, org)); err != nil {
 			return claims, "", &provision.InputError{Flag: "--claims", Rule: err.Error()}
 		}
 	}
@@ -230,23 +206,9 @@ func verifySpec(f *specFlags, region string, withState bool) (provision.Spec, er
 	return spec, checkRegionPartition(spec)
 }
 
-// assume presents the token to STS and logs in to ECR with the session.
-// AssumeRoleWithWebIdentity is authorized by the token alone, so the call
-// is unsigned: the tool's own credentials play no part, as in a CircleCI
-// job.
-func assume(ctx context.Context, cfg aws.Config, roleARN, rawToken string) *provision.AssumeReport {
-	stsAPI := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	ecrFor := func(c aws.Credentials) provision.AuthorizationTokenAPI {
-		return ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-			o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
-		})
-	}
-	return provision.AssumeAndLogin(ctx, stsAPI, ecrFor, roleARN, rawToken)
-}
-
 // writeVerify writes the report, as JSON or text, and returns the exit
 // status's error when a check failed (the report says what).
-func writeVerify(opts *verifyOptions, out *verifyResult, obs *provision.Observed) error {
+func writeVerify(opts *verifyOptions, out *provision.VerifyReport, obs *provision.Observed) error {
 	var failed error
 	if !out.OK {
 		failed = &silentError{code: exitError}
@@ -254,8 +216,8 @@ func writeVerify(opts *verifyOptions, out *verifyResult, obs *provision.Observed
 	if opts.Flags.output == "json" {
 		return writeJSONThen(opts.IO, out, failed)
 	}
-	if _, err := io.WriteString(opts.IO.Out, verifyText(out, obs.Partition, obs.CallerARN)); err != nil {
-		return fmt.Errorf("write the report: %w", err)
+	if err := out.WriteText(opts.IO.Out, obs.Partition, obs.CallerARN); err != nil {
+		return err
 	}
 	if out.State != nil && !out.State.OK() {
 		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to repair what differs (plan shows the changes first).")
@@ -273,149 +235,4 @@ func checkIdentityFlags(orgID, roleName string) error {
 		return err
 	}
 	return provision.ValidateRoleName("--role-name", roleName)
-}
-
-// withOrg adds org-id=<org> to --claims unless the claims already say which
-// organization the token is from (org-id, iss or sub), so that a what-if
-// check needs only the claims it asks about: FromKeyValues derives iss, aud
-// and sub from the org the way CircleCI fills them.
-func withOrg(claims, org string) string {
-	for pair := range strings.SplitSeq(claims, ",") {
-		key, _, _ := strings.Cut(pair, "=")
-		switch strings.TrimSpace(key) {
-		case "org-id", token.ClaimOrgID, "iss", "sub":
-			return claims
-		}
-	}
-	return "org-id=" + org + "," + claims
-}
-
-// readToken reads a token from a file or, for "-", stdin. Errors never
-// quote the content.
-func readToken(streams IOStreams, name string) (string, error) {
-	var r io.Reader
-	if name == "-" {
-		r = streams.In
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return "", &provision.InputError{Flag: "--token", Value: name, Rule: "no such file; save the job's $CIRCLE_OIDC_TOKEN_V2 to a file, or pass - to read stdin"}
-			}
-			return "", fmt.Errorf("read token file %s: %w", name, err)
-		}
-		// Read-only: a failed close loses nothing.
-		defer func() { _ = f.Close() }()
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxTokenBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("read token from %s: %w", tokenSource(name), err)
-	}
-	if len(data) > maxTokenBytes {
-		return "", &provision.InputError{Flag: "--token", Value: tokenSource(name), Rule: fmt.Sprintf("is larger than %d KiB; a CircleCI token is about 1 KB", maxTokenBytes>>10)}
-	}
-	return string(data), nil
-}
-
-func tokenSource(name string) string {
-	if name == "-" {
-		return "stdin"
-	}
-	return name
-}
-
-// mark is the text report's symbol for an outcome.
-func mark(ok bool) string {
-	if ok {
-		return "✓"
-	}
-	return "✗"
-}
-
-func stepMark(s provision.StepStatus) string {
-	switch s {
-	case provision.StepPass:
-		return "✓"
-	case provision.StepSkip:
-		return "-"
-	default:
-		return "✗"
-	}
-}
-
-// verifyText renders the report for people.
-func verifyText(out *verifyResult, partition, caller string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Account %s (%s), region %s, acting as %s\n", out.Account, partition, out.Region, caller)
-	if s := out.State; s != nil {
-		fmt.Fprintf(&b, "\nLive state compared with what setup would create for these flags:\n")
-		for _, c := range s.Checks {
-			fmt.Fprintf(&b, "  %s %-19s %s\n", mark(c.OK), c.Item, c.Name)
-			fmt.Fprintf(&b, "      %s\n", c.Detail)
-			for _, l := range c.Diff {
-				fmt.Fprintf(&b, "        %s\n", l)
-			}
-		}
-		for _, w := range s.Warnings {
-			fmt.Fprintf(&b, "  Warning: %s\n", w)
-		}
-		if failed := s.Failed(); len(failed) > 0 {
-			names := make([]string, len(failed))
-			for i, c := range failed {
-				names[i] = c.Item
-			}
-			fmt.Fprintf(&b, "State: %d of %d items differ (%s).\n", len(failed), len(s.Checks), strings.Join(names, ", "))
-		} else {
-			fmt.Fprintf(&b, "State: all %d items match.\n", len(s.Checks))
-		}
-	}
-	if t := out.Token; t != nil {
-		if t.Synthetic {
-			fmt.Fprintf(&b, "\nSynthetic token from --claims (nothing signed, nothing to verify):\n")
-		} else {
-			fmt.Fprintf(&b, "\nToken claims (decoded offline; signature not verified offline, STS checks it):\n")
-		}
-		c := t.Claims
-		fmt.Fprintf(&b, "  iss         %s\n", orNone(c.Issuer))
-		fmt.Fprintf(&b, "  sub         %s (%s layout)\n", orNone(c.Subject), c.Layout)
-		fmt.Fprintf(&b, "  aud         %s\n", orNone(strings.Join(c.Audience, ", ")))
-		fmt.Fprintf(&b, "  project-id  %s\n", orNone(c.ProjectID))
-		if c.VCSOrigin != "" || c.VCSRef != "" {
-			fmt.Fprintf(&b, "  vcs         %s %s\n", c.VCSOrigin, c.VCSRef)
-		}
-		if c.ExpiresAt != nil {
-			fmt.Fprintf(&b, "  exp         %s\n", c.ExpiresAt.Format(time.RFC3339))
-		}
-		fmt.Fprintf(&b, "Evaluated as STS would for %s:\n", t.RoleARN)
-		for _, s := range t.Steps {
-			fmt.Fprintf(&b, "  %s %-13s %s\n", stepMark(s.Status), s.Name, s.Detail)
-		}
-		for _, trap := range t.Traps {
-			fmt.Fprintf(&b, "  Trap: %s\n", trap)
-		}
-		fmt.Fprintf(&b, "Verdict: %s\n", t.Verdict)
-	}
-	if a := out.Assume; a != nil {
-		fmt.Fprintf(&b, "\nPresented to AWS (--assume):\n")
-		for _, s := range a.Steps {
-			fmt.Fprintf(&b, "  %s %-30s %s\n", stepMark(s.Status), s.Name, s.Detail)
-		}
-		if t := out.Token; t != nil && a.OK != t.Allowed {
-			fmt.Fprintf(&b, "  Note: AWS's answer differs from the offline verdict; AWS is the authority (an emulator accepts any token).\n")
-		}
-	}
-	if out.OK {
-		fmt.Fprintf(&b, "\nResult: OK\n")
-	} else {
-		fmt.Fprintf(&b, "\nResult: FAILED\n")
-	}
-	return b.String()
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
