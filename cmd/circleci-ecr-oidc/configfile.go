@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
@@ -48,142 +46,50 @@ func thenPatchConfig(ctx context.Context, opts *setupOptions, p *provision.Plan,
 	return patchConfigFile(ctx, opts, p)
 }
 
-// configPatch is what setup would change in --config-file.
-type configPatch struct {
-	// path is the file as given; file is where it really is (through any
-	// symbolic link), so that writing keeps the link.
-	path, file string
-	mode       os.FileMode
-	src, out   []byte
-	report     circleciconfig.Report
-}
-
-// newConfigPatch reads path and patches it in memory for the plan's role.
-func newConfigPatch(path string, p *provision.Plan) (*configPatch, error) {
-	file, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	info, err := os.Stat(file)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	out, rep, err := circleciconfig.Patch(src, circleciconfig.ForPlan(p))
-	if err != nil {
-		return nil, fmt.Errorf("patch %s: %w", path, err)
-	}
-	return &configPatch{path: path, file: file, mode: info.Mode().Perm(), src: src, out: out, report: rep}, nil
-}
-
-// changed reports whether the patch changes the file.
-func (c *configPatch) changed() bool { return len(c.report.Changes) > 0 }
-
-// show prints the unified diff to w, then the notes (and, when nothing
-// changes, why) to e. The notes come after the diff, next to the question
-// they bear on.
-func (c *configPatch) show(w, e io.Writer) error {
-	if c.changed() {
-		diff, err := circleciconfig.Diff(c.path, c.src, c.out)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "\nChanges to %s (%d image(s)):\n%s", c.path, len(c.report.Changes), diff)
-	}
-	for _, n := range c.report.Notes {
-		fmt.Fprintf(e, "Note: %s\n", n)
-	}
-	switch {
-	case c.changed():
-	case c.report.Current > 0:
-		fmt.Fprintf(e, "%s already pulls the role's images with oidc_role_arn: nothing to change.\n", c.path)
-	default:
-		fmt.Fprintf(e, "No docker image in %s is in the role's repositories: nothing to change.\n", c.path)
-	}
-	return nil
-}
-
 // patchConfigFile shows on stderr the diff that gives the plan's role to
 // every docker image of --config-file in the role's repositories, then
-// writes it after confirmation on a terminal (default no) or with --yes.
-// Without a terminal and without --yes it writes nothing and fails, as
-// setup does for the plan. The diff goes to stderr because stdout carries
-// the snippet or the JSON result.
+// writes it through the pipeline: after confirmation on a terminal, or with
+// --yes; without either it writes nothing and fails, as setup does for the
+// plan. The diff goes to stderr because stdout carries the snippet or the
+// JSON result.
 func patchConfigFile(ctx context.Context, opts *setupOptions, p *provision.Plan) error {
-	path, e := opts.ConfigFile, opts.IO.ErrOut
-	c, err := newConfigPatch(path, p)
+	c, err := circleciconfig.ReadPatch(opts.ConfigFile, circleciconfig.ForPlan(p))
 	if err != nil {
 		return err
 	}
-	if err := c.show(e, e); err != nil {
-		return err
-	}
-	if !c.changed() {
-		return nil
-	}
-	if !opts.Yes {
-		if !opts.IO.CanPrompt() {
-			return fmt.Errorf("refuse to write %s without confirmation: no terminal to ask on; rerun with --yes to write it, or apply the diff above by hand", path)
-		}
-		ok, err := confirm(ctx, opts, fmt.Sprintf("Write these changes to %s?", path), "Yes, write")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintf(e, "Left %s as it was.\n", path)
-			return nil
-		}
-	}
-	// An editor may have saved the file while the question was open; the
-	// diff shown is only right for what was read.
-	if now, err := os.ReadFile(c.file); err != nil || !bytes.Equal(now, c.src) {
-		return fmt.Errorf("refuse to write %s: it changed since it was read; run the command again", path)
-	}
-	if err := writeFileAtomic(c.file, c.out, c.mode); err != nil {
-		return err
-	}
-	fmt.Fprintf(e, "Updated %s: %d image(s) now pull with %s.\n", path, len(c.report.Changes), p.RoleARN)
-	return nil
+	pl := opts.pipeline()
+	pl.showTo = opts.IO.ErrOut
+	return pl.run(ctx, &configOp{patch: c, notes: opts.IO.ErrOut, roleARN: p.RoleARN})
 }
 
-// writeFileAtomic replaces path with data so that a reader, or a crash,
-// sees the old file or the new one and never a half-written one: it writes
-// a temporary file in the same directory (a rename is atomic only within
-// one file system) with path's permissions, then renames it over path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+// configOp is the patch of --config-file as a pipeline operation.
+type configOp struct {
+	patch   *circleciconfig.FilePatch
+	notes   io.Writer
+	roleARN string
+}
+
+func (o *configOp) pending() int           { return len(o.patch.Report.Changes) }
+func (o *configOp) show(w io.Writer) error { return o.patch.Show(w, o.notes) }
+func (o *configOp) refusal() error         { return nil }
+
+func (o *configOp) ask() prompt {
+	path := o.patch.Path()
+	return prompt{
+		question: fmt.Sprintf("Write these changes to %s?", path), yes: "Yes, write", declined: fmt.Sprintf("Left %s as it was.", path),
+		noTerminal: fmt.Errorf("refuse to write %s without confirmation: no terminal to ask on; rerun with --yes to write it, or apply the diff above by hand", path),
 	}
-	defer func() {
-		if err != nil {
-			// Best effort: the write already failed, and that error is
-			// the one to report.
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+}
+
+func (o *configOp) execute(context.Context, func(provision.Event)) (provision.Result, error) {
+	return provision.Result{}, o.patch.Write()
+}
+
+func (o *configOp) finish(_ context.Context, res *provision.Result, err error) error {
+	if err == nil && res != nil {
+		fmt.Fprintf(o.notes, "Updated %s: %d image(s) now pull with %s.\n", o.patch.Path(), o.pending(), o.roleARN)
 	}
-	// CreateTemp makes the file 0600; keep the mode the user's file had.
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // showPlannedConfig prints after plan's output the diff that setup would
@@ -196,7 +102,7 @@ func showPlannedConfig(opts *planOptions, p *provision.Plan, err error) error {
 	if opts.ConfigFile == "" || (err != nil && !errors.As(err, &pending)) {
 		return err
 	}
-	c, cerr := newConfigPatch(opts.ConfigFile, p)
+	c, cerr := circleciconfig.ReadPatch(opts.ConfigFile, circleciconfig.ForPlan(p))
 	if cerr != nil {
 		return cerr
 	}
@@ -204,10 +110,10 @@ func showPlannedConfig(opts *planOptions, p *provision.Plan, err error) error {
 	if opts.Flags.output == "json" {
 		w = opts.IO.ErrOut
 	}
-	if serr := c.show(w, opts.IO.ErrOut); serr != nil {
+	if serr := c.Show(w, opts.IO.ErrOut); serr != nil {
 		return serr
 	}
-	if c.changed() && opts.Flags.output != "json" {
+	if c.Changed() && opts.Flags.output != "json" {
 		fmt.Fprintf(opts.IO.ErrOut, "Run setup with --config-file %s to write it.\n", opts.ConfigFile)
 	}
 	return err

@@ -115,7 +115,9 @@ func (pl pipeline) run(ctx context.Context, op operation) error {
 	}
 	res, err := op.execute(ctx, progress)
 	if err != nil {
-		reportPartial(pl.io, res)
+		if len(res.Applied)+len(res.NotApplied) > 0 {
+			reportPartial(pl.io, res)
+		}
 		return op.finish(ctx, &res, awsHint(err))
 	}
 	return op.finish(ctx, &res, nil)

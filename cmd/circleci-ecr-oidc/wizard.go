@@ -106,12 +106,6 @@ func wizardResult(opts *setupOptions, out *result) error {
 	return nil
 }
 
-// confirm asks a yes/no question on the terminal; the default is No.
-func confirm(ctx context.Context, opts *setupOptions, question, yes string) (bool, error) {
-	ok, err := newWizard(opts, wizard.Deps{}).Confirm(ctx, question, yes)
-	return ok, wizardError(err)
-}
-
 // wizardError maps a quit to errAborted (exit 130).
 func wizardError(err error) error {
 	if errors.Is(err, wizard.ErrAborted) {
