@@ -83,7 +83,7 @@ type DestroyPlan struct {
 	// Steps are the deletions as typed steps, with what was observed of
 	// each resource and the deletions each waits for; Deletes are their
 	// changes.
-	Steps []Step `json:"-"`
+	Steps []Step `json:"steps"`
 }
 
 // HasChanges reports whether the plan deletes anything.

@@ -589,7 +589,7 @@ func listRepositories(ctx context.Context, api ECRAPI, region string) (map[strin
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list the ECR repositories in %s to find which are missing: %w", region, err)
+			return nil, fmt.Errorf("list the ECR repositories in %s: %w", region, err)
 		}
 		for _, r := range page.Repositories {
 			all[aws.ToString(r.RepositoryName)] = aws.ToString(r.RepositoryUri)
@@ -601,3 +601,25 @@ func listRepositories(ctx context.Context, api ECRAPI, region string) (map[strin
 // ErrNotOwned is returned (wrapped) when the named role exists but was not
 // created by this tool and --adopt was not given.
 var ErrNotOwned = errors.New("role is not managed by circleci-ecr-oidc")
+
+// Identity is who the credentials act as.
+type Identity struct {
+	Account, Partition, ARN string
+}
+
+// CallerIdentity reads who the credentials act as (the wizard shows it
+// before it asks anything).
+func CallerIdentity(ctx context.Context, api STSAPI) (Identity, error) {
+	account, partition, caller, err := observeCaller(ctx, api)
+	return Identity{Account: account, Partition: partition, ARN: caller}, err
+}
+
+// ListRepositoryNames returns the name of every repository in the region's
+// registry, sorted.
+func ListRepositoryNames(ctx context.Context, api ECRAPI, region string) ([]string, error) {
+	all, err := listRepositories(ctx, api, region)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(all)), nil
+}

@@ -167,3 +167,35 @@ func (p *Plan) writeRegistryStatements(b *strings.Builder, withDocuments bool) e
 	}
 	return nil
 }
+
+// Line is the progress line for the event, as the commands print it on
+// stderr: a message, or a step's end; "" for a step's start.
+func (e Event) Line() string {
+	switch {
+	case e.Message != "":
+		return "  … " + e.Message
+	case !e.Done:
+		return ""
+	case e.Err != nil:
+		return fmt.Sprintf("  ✗ %s %s %s", e.Change.Action, e.Change.Resource, e.Change.Name)
+	default:
+		return fmt.Sprintf("  ✓ %s %s %s", e.Change.Action, e.Change.Resource, e.Change.Name)
+	}
+}
+
+// WritePartial writes what an interrupted or failed execution did and did
+// not do, and that a rerun completes the rest; nothing when it had no
+// changes to make (such as a file write).
+func (r Result) WritePartial(w io.Writer) {
+	if len(r.Applied)+len(r.NotApplied) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Applied %d of %d change(s):\n", len(r.Applied), len(r.Applied)+len(r.NotApplied))
+	for _, c := range r.Applied {
+		fmt.Fprintf(w, "  done      %s\n", c)
+	}
+	for _, c := range r.NotApplied {
+		fmt.Fprintf(w, "  not done  %s\n", c)
+	}
+	fmt.Fprintf(w, "Run the same command again to complete the rest (after fixing the cause, if it failed); it changes only what is still missing.\n")
+}

@@ -1,12 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"regexp"
-	"slices"
-	"strings"
-	"text/tabwriter"
-
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
@@ -19,11 +13,6 @@ type permissionsOptions struct {
 	Commands []string
 	Scope    provision.OperatorScope
 }
-
-var (
-	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
-)
 
 func newCmdPermissions(io IOStreams) *cobra.Command {
 	opts := &permissionsOptions{IO: io}
@@ -57,54 +46,12 @@ func runPermissions(opts *permissionsOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
 	}
-	for _, c := range opts.Commands {
-		if !slices.Contains([]string{provision.CommandSetup, provision.CommandPlan, provision.CommandDestroy, provision.CommandRegistry}, c) {
-			return &provision.InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, or registry (the --registry-profile identity)"}
-		}
-	}
-	if opts.Scope.OrgID != "" {
-		org, err := provision.ValidateUUID("--org-id", opts.Scope.OrgID)
-		if err != nil {
-			return err
-		}
-		opts.Scope.OrgID = org
-	}
-	if a := opts.Scope.Account; a != "" && a != "*" && !accountIDPattern.MatchString(a) {
-		return &provision.InputError{Flag: "--account-id", Value: a, Rule: "must be a 12-digit AWS account ID"}
-	}
-	if !partitionPattern.MatchString(opts.Scope.Partition) {
-		return &provision.InputError{Flag: "--partition", Value: opts.Scope.Partition, Rule: "must be an AWS partition such as aws, aws-cn or aws-us-gov"}
-	}
-	// A pattern is a role name with "*" wildcards.
-	if err := provision.ValidateRoleName("--role-name", strings.ReplaceAll(opts.Scope.RoleName, "*", "x")); err != nil {
-		return err
-	}
-
-	doc, err := provision.OperatorPolicy(opts.Scope, opts.Commands...).Indented()
+	scope, err := opts.Scope.Validate(opts.Commands)
 	if err != nil {
 		return err
 	}
-	out := opts.IO.Out
 	if opts.Output == "json" {
-		_, err := fmt.Fprintln(out, doc)
-		return err
+		return provision.WriteOperatorPolicy(opts.IO.Out, scope, opts.Commands)
 	}
-	fmt.Fprintf(out, "IAM actions circleci-ecr-oidc calls for %s:\n\n", strings.Join(opts.Commands, ", "))
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTION\tRESOURCE\tWHY")
-	for _, p := range provision.Permissions {
-		if !slices.ContainsFunc(opts.Commands, func(c string) bool { return slices.Contains(p.Commands, c) }) {
-			continue
-		}
-		why := p.Why
-		if p.Conditional != "" {
-			why += " (" + p.Conditional + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Action, p.Scope, why)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "\nA policy that allows them (--output json prints it alone):\n\n%s\n", doc)
-	return nil
+	return provision.WritePermissions(opts.IO.Out, scope, opts.Commands)
 }

@@ -115,9 +115,7 @@ func (pl pipeline) run(ctx context.Context, op operation) error {
 	}
 	res, err := op.execute(ctx, progress)
 	if err != nil {
-		if len(res.Applied)+len(res.NotApplied) > 0 {
-			reportPartial(pl.io, res)
-		}
+		res.WritePartial(pl.io.ErrOut)
 		return op.finish(ctx, &res, awsHint(err))
 	}
 	return op.finish(ctx, &res, nil)

@@ -50,7 +50,7 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if err != nil {
 		return err
 	}
-	snippet, err := renderSnippet(p)
+	snippet, err := p.Snippet()
 	if err != nil {
 		return err
 	}

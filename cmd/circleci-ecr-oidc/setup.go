@@ -13,7 +13,6 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/templates"
 )
 
 // setupOptions are setup's flags and dependencies.
@@ -94,7 +93,7 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 	if err != nil {
 		return nil, err
 	}
-	snippet, err := renderSnippet(p)
+	snippet, err := p.Snippet()
 	if err != nil {
 		return nil, err
 	}
@@ -239,25 +238,6 @@ func checkRegionPartition(spec provision.Spec) error {
 	return spec.CheckPartition(provision.RegionPartition(spec.Region), "region "+spec.Region)
 }
 
-func renderSnippet(p *provision.Plan) (string, error) {
-	return snippetFor(p.Image, p.RoleARN, p.Region, p.Spec.Access)
-}
-
-// snippetFor renders the config.yml snippet for an access level: a job that
-// pulls image, or with push a job that builds and pushes to image's
-// repository (in its account and region).
-func snippetFor(image, roleARN, region string, access policy.Access) (string, error) {
-	s := templates.Snippet{Image: image, RoleARN: roleARN, Region: region}
-	if access == policy.AccessPush {
-		img, err := provision.ParseImage("--image", image)
-		if err != nil {
-			return "", err
-		}
-		s.Push, s.Account, s.Region, s.Repository, s.Tag = true, img.Account, img.Region, img.Repository, img.Tag
-	}
-	return templates.RenderSnippet(s)
-}
-
 // writeResult prints the outcome: JSON as one object, or in text the
 // snippet (the pipeline showed the plan). It returns err unchanged.
 func writeResult(io IOStreams, format string, out *result, err error) error {
@@ -288,27 +268,8 @@ func writeJSONThen(io IOStreams, out any, err error) error {
 // twice at once, and run() serializes every write to stderr.
 func progressPrinter(io IOStreams) func(provision.Event) {
 	return func(e provision.Event) {
-		switch {
-		case e.Message != "":
-			fmt.Fprintf(io.ErrOut, "  … %s\n", e.Message)
-		case !e.Done:
-		case e.Err != nil:
-			fmt.Fprintf(io.ErrOut, "  ✗ %s %s %s\n", e.Change.Action, e.Change.Resource, e.Change.Name)
-		default:
-			fmt.Fprintf(io.ErrOut, "  ✓ %s %s %s\n", e.Change.Action, e.Change.Resource, e.Change.Name)
+		if line := e.Line(); line != "" {
+			fmt.Fprintln(io.ErrOut, line)
 		}
 	}
-}
-
-// reportPartial says on stderr what an interrupted or failed apply did and
-// did not do; a rerun completes the rest.
-func reportPartial(io IOStreams, res provision.Result) {
-	fmt.Fprintf(io.ErrOut, "Applied %d of %d change(s):\n", len(res.Applied), len(res.Applied)+len(res.NotApplied))
-	for _, c := range res.Applied {
-		fmt.Fprintf(io.ErrOut, "  done      %s\n", c)
-	}
-	for _, c := range res.NotApplied {
-		fmt.Fprintf(io.ErrOut, "  not done  %s\n", c)
-	}
-	fmt.Fprintf(io.ErrOut, "Run the same command again to complete the rest (after fixing the cause, if it failed); it changes only what is still missing.\n")
 }

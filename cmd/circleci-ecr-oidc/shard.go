@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -14,85 +13,6 @@ import (
 
 func registerShard(fs *pflag.FlagSet, f *specFlags) {
 	fs.BoolVar(&f.shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
-}
-
-// shardedResult is the JSON output of a sharded setup or plan. The
-// top-level role_arn and snippet are the first role's, so that scripts
-// written for one role keep working; shards lists every role.
-type shardedResult struct {
-	Account     string             `json:"account"`
-	Partition   string             `json:"partition"`
-	Region      string             `json:"region"`
-	CallerARN   string             `json:"caller_arn"`
-	ProviderARN string             `json:"provider_arn"`
-	RoleARN     string             `json:"role_arn"`
-	Changes     []provision.Change `json:"changes"`
-	NotApplied  []provision.Change `json:"not_applied"`
-	Applied     bool               `json:"applied"`
-	Snippet     string             `json:"snippet"`
-	Shards      []shardResult      `json:"shards"`
-	UnusedRoles []string           `json:"unused_roles"`
-	Removals    []shardRemoval     `json:"removals"`
-	Warnings    []string           `json:"warnings"`
-	Error       string             `json:"error,omitempty"`
-}
-
-// shardRemoval is a shard role of ours that admits no requested project any
-// more, and what its removal deletes and keeps.
-type shardRemoval struct {
-	RoleName string             `json:"role_name"`
-	RoleARN  string             `json:"role_arn"`
-	Deletes  []provision.Change `json:"deletes"`
-	Keeps    []provision.Kept   `json:"keeps"`
-}
-
-// shardResult is one role of a sharded setup and the projects it admits.
-type shardResult struct {
-	RoleName         string             `json:"role_name"`
-	RoleARN          string             `json:"role_arn"`
-	Projects         []string           `json:"projects"`
-	Changes          []provision.Change `json:"changes"`
-	TrustPolicySize  int                `json:"trust_policy_size"`
-	TrustPolicyQuota int                `json:"trust_policy_quota"`
-	Snippet          string             `json:"snippet"`
-}
-
-func newShardedResult(sp *provision.ShardedPlan) (*shardedResult, error) {
-	first := sp.Plans[0]
-	out := &shardedResult{
-		Account: first.Account, Partition: first.Partition, Region: first.Region, CallerARN: first.CallerARN,
-		ProviderARN: first.ProviderARN, RoleARN: first.RoleARN,
-		Changes: []provision.Change{}, NotApplied: []provision.Change{}, UnusedRoles: []string{}, Removals: []shardRemoval{}, Warnings: []string{},
-	}
-	seen := map[string]bool{}
-	for _, p := range sp.Plans {
-		snippet, err := renderSnippet(p)
-		if err != nil {
-			return nil, err
-		}
-		if out.Snippet == "" {
-			out.Snippet = snippet
-		}
-		out.Changes = append(out.Changes, p.Changes...)
-		out.NotApplied = append(out.NotApplied, p.Changes...)
-		for _, w := range p.Warnings {
-			if !seen[w] {
-				seen[w] = true
-				out.Warnings = append(out.Warnings, w)
-			}
-		}
-		out.Shards = append(out.Shards, shardResult{
-			RoleName: p.RoleName, RoleARN: p.RoleARN, Projects: p.Spec.ProjectIDs, Changes: p.Changes,
-			TrustPolicySize: p.TrustPolicySize, TrustPolicyQuota: p.TrustPolicyQuota, Snippet: snippet,
-		})
-	}
-	for _, r := range sp.Removals {
-		out.UnusedRoles = append(out.UnusedRoles, r.RoleName)
-		out.Removals = append(out.Removals, shardRemoval{RoleName: r.RoleName, RoleARN: r.RoleARN, Deletes: r.Deletes, Keeps: r.Keeps})
-		out.Changes = append(out.Changes, r.Deletes...)
-		out.NotApplied = append(out.NotApplied, r.Deletes...)
-	}
-	return out, nil
 }
 
 // planShards validates the flags and plans every role of a sharded setup.
@@ -113,45 +33,12 @@ func planShards(ctx context.Context, io IOStreams, f *specFlags) (*provision.Sha
 	return sp, clients, nil
 }
 
-// writeShardedText prints, for each role, the projects it admits and its
-// plan, then the roles it deletes and the warnings once.
-func writeShardedText(w io.Writer, sp *provision.ShardedPlan, out *shardedResult) error {
-	for i, p := range sp.Plans {
-		fmt.Fprintf(w, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
-		q := *p
-		q.Warnings = nil // printed once below
-		if err := q.WriteText(w, p.HasChanges()); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
-	}
-	for _, r := range sp.Removals {
-		fmt.Fprintf(w, "== Role %s admits no requested project any more: it is deleted, so that it stops admitting the projects removed from --project-id\n", r.RoleName)
-		if err := writeDestroyItems(w, r); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
-	}
-	for _, warning := range out.Warnings {
-		fmt.Fprintf(w, "Warning: %s\n", warning)
-	}
-	return nil
-}
-
-// writeShardedSnippets prints each role's snippet; every project's jobs use
-// the snippet of the role that admits it.
-func writeShardedSnippets(io IOStreams, out *shardedResult) {
-	for _, s := range out.Shards {
-		fmt.Fprintf(io.Out, "\n# Jobs of projects %s:\n%s", strings.Join(s.Projects, ", "), s.Snippet)
-	}
-}
-
 func runShardedPlan(ctx context.Context, opts *planOptions) error {
 	sp, _, err := planShards(ctx, opts.IO, &opts.Flags)
 	if err != nil {
 		return err
 	}
-	out, err := newShardedResult(sp)
+	out, err := provision.NewShardedReport(sp)
 	if err != nil {
 		return err
 	}
@@ -163,7 +50,7 @@ func runShardedPlan(ctx context.Context, opts *planOptions) error {
 	if opts.Flags.output == "json" {
 		return writeJSONThen(opts.IO, out, pending)
 	}
-	if err := writeShardedText(opts.IO.Out, sp, out); err != nil {
+	if err := out.WriteText(opts.IO.Out, sp); err != nil {
 		return err
 	}
 	return pending
@@ -175,11 +62,11 @@ type shardOp struct {
 	opts    *setupOptions
 	clients provision.Clients
 	plan    *provision.ShardedPlan
-	out     *shardedResult
+	out     *provision.ShardedReport
 }
 
 func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision.Clients) (*shardOp, error) {
-	out, err := newShardedResult(sp)
+	out, err := provision.NewShardedReport(sp)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +74,7 @@ func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision
 }
 
 func (o *shardOp) pending() int           { return len(o.out.Changes) }
-func (o *shardOp) show(w io.Writer) error { return writeShardedText(w, o.plan, o.out) }
+func (o *shardOp) show(w io.Writer) error { return o.out.WriteText(w, o.plan) }
 
 func (o *shardOp) refusal() error { return o.plan.CheckManagedBy() }
 
@@ -222,7 +109,7 @@ func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) er
 
 // finishSharded writes the JSON result, or in text the snippets, and
 // returns err unchanged.
-func finishSharded(opts *setupOptions, out *shardedResult, err error) error {
+func finishSharded(opts *setupOptions, out *provision.ShardedReport, err error) error {
 	if opts.Flags.output == "json" {
 		if err != nil {
 			out.Error = err.Error()
@@ -230,7 +117,7 @@ func finishSharded(opts *setupOptions, out *shardedResult, err error) error {
 		return writeJSONThen(opts.IO, out, err)
 	}
 	if err == nil {
-		writeShardedSnippets(opts.IO, out)
+		out.WriteSnippets(opts.IO.Out)
 	}
 	return err
 }

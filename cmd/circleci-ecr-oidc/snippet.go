@@ -38,7 +38,7 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
 			if a := policy.Access(access); a != policy.AccessPull && a != policy.AccessPush {
 				return &provision.InputError{Flag: "--access", Value: access, Rule: "must be pull (a job that runs in the image) or push (a job that builds and pushes it)"}
 			}
-			s, err := snippetFor(img.String(), role.String(), img.Region, policy.Access(access))
+			s, err := provision.SnippetFor(img.String(), role.String(), img.Region, policy.Access(access))
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
@@ -173,29 +171,11 @@ func awsLookups(cfg aws.Config, c provision.Clients) wizard.Deps {
 				// repositories' region only after showing who is acting.
 				api = sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = "us-east-1" })
 			}
-			out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-			if err != nil {
-				return wizard.Identity{}, err
-			}
-			caller, err := arn.Parse(aws.ToString(out.Arn))
-			if err != nil {
-				return wizard.Identity{}, fmt.Errorf("unexpected caller ARN %q: %w", aws.ToString(out.Arn), err)
-			}
-			return wizard.Identity{Account: aws.ToString(out.Account), Partition: caller.Partition, ARN: caller.String()}, nil
+			id, err := provision.CallerIdentity(ctx, api)
+			return wizard.Identity{Account: id.Account, Partition: id.Partition, ARN: id.ARN}, err
 		},
 		ListRepositories: func(ctx context.Context, region string) ([]string, error) {
-			pages := ecr.NewDescribeRepositoriesPaginator(c.ECR(region), &ecr.DescribeRepositoriesInput{MaxResults: aws.Int32(1000)})
-			var names []string
-			for pages.HasMorePages() {
-				page, err := pages.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("list ECR repositories in %s: %w", region, err)
-				}
-				for _, r := range page.Repositories {
-					names = append(names, aws.ToString(r.RepositoryName))
-				}
-			}
-			return names, nil
+			return provision.ListRepositoryNames(ctx, c.ECR(region), region)
 		},
 	}
 }

@@ -1,0 +1,80 @@
+package provision
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+var (
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+)
+
+// Validate checks the scope and the commands of permissions' flags and
+// returns the scope with the organization ID in its canonical form.
+func (scope OperatorScope) Validate(commands []string) (OperatorScope, error) {
+	for _, c := range commands {
+		if !slices.Contains([]string{CommandSetup, CommandPlan, CommandDestroy, CommandRegistry}, c) {
+			return scope, &InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, or registry (the --registry-profile identity)"}
+		}
+	}
+	if scope.OrgID != "" {
+		org, err := ValidateUUID("--org-id", scope.OrgID)
+		if err != nil {
+			return scope, err
+		}
+		scope.OrgID = org
+	}
+	if a := scope.Account; a != "" && a != "*" && !accountIDPattern.MatchString(a) {
+		return scope, &InputError{Flag: "--account-id", Value: a, Rule: "must be a 12-digit AWS account ID"}
+	}
+	if !partitionPattern.MatchString(scope.Partition) {
+		return scope, &InputError{Flag: "--partition", Value: scope.Partition, Rule: "must be an AWS partition such as aws, aws-cn or aws-us-gov"}
+	}
+	// A pattern is a role name with "*" wildcards.
+	if err := ValidateRoleName("--role-name", strings.ReplaceAll(scope.RoleName, "*", "x")); err != nil {
+		return scope, err
+	}
+	return scope, nil
+}
+
+// WriteOperatorPolicy writes the operator policy for commands, alone.
+func WriteOperatorPolicy(w io.Writer, scope OperatorScope, commands []string) error {
+	doc, err := OperatorPolicy(scope, commands...).Indented()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, doc)
+	return err
+}
+
+// WritePermissions writes for people the IAM actions commands call, with
+// the resource and the reason for each, then the policy that allows them.
+func WritePermissions(out io.Writer, scope OperatorScope, commands []string) error {
+	doc, err := OperatorPolicy(scope, commands...).Indented()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "IAM actions circleci-ecr-oidc calls for %s:\n\n", strings.Join(commands, ", "))
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tRESOURCE\tWHY")
+	for _, p := range Permissions {
+		if !slices.ContainsFunc(commands, func(c string) bool { return slices.Contains(p.Commands, c) }) {
+			continue
+		}
+		why := p.Why
+		if p.Conditional != "" {
+			why += " (" + p.Conditional + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Action, p.Scope, why)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nA policy that allows them (--output json prints it alone):\n\n%s\n", doc)
+	return nil
+}
