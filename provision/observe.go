@@ -165,29 +165,8 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		if obs.Account, obs.Partition, obs.CallerARN, err = observeCaller(gctx, c.STS); err != nil {
-			return err
-		}
-		// The front ends check the partition of the region before any
-		// call; the caller's is the one that counts, and stops the reads
-		// as soon as it is known.
-		if err := spec.CheckPartition(obs.Partition, "caller "+obs.CallerARN); err != nil {
-			return err
-		}
-		ig, ictx := errgroup.WithContext(gctx)
-		ig.Go(func() error {
-			var err error
-			byARN, err = lookupRepositories(ictx, c, spec, func(r Repository) bool { return !r.Pattern && r.Account == obs.Account })
-			return err
-		})
-		if c.Registry != nil {
-			ig.Go(func() error {
-				pols, err := observeRegistryPolicies(ictx, c.Registry, spec, obs.Partition, obs.Account)
-				obs.RegistryPolicies = pols
-				return err
-			})
-		}
-		return ig.Wait()
+		byARN, err = obs.observeCallerThenAccount(gctx, c, spec)
+		return err
 	})
 	// The provider's ARN is known up front when the credentials name the
 	// account: then it is read directly, in this round trip, rather than
@@ -197,16 +176,8 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		guessed = policy.ProviderARN(partition, c.Account, spec.OrgID)
 	}
 	g.Go(func() error {
-		var (
-			p   *ObservedProvider
-			err error
-		)
-		if guessed != "" {
-			p, err = observeProvider(gctx, c.IAM, guessed)
-		} else {
-			p, err = findProvider(gctx, c.IAM, spec.OrgID)
-		}
-		obs.Provider = p
+		var err error
+		obs.Provider, err = readOrFindProvider(gctx, c.IAM, guessed, spec.OrgID)
 		return err
 	})
 	g.Go(func() error {
@@ -249,6 +220,43 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	obs.Repositories = repositoryStatuses(spec, obs.Partition, obs.Account, byName)
 	obs.resolveRegistryStates()
 	return obs, nil
+}
+
+// observeCallerThenAccount reads who the caller is, checks its partition
+// (which stops the reads as soon as it is known: the front ends check the
+// region's before any call, the caller's is the one that counts), then
+// reads what needs the caller's account: the repositories named by an ARN
+// in it, and with registry clients the policies of those in other accounts.
+func (obs *Observed) observeCallerThenAccount(ctx context.Context, c Clients, spec Spec) (byARN map[int]string, err error) {
+	if obs.Account, obs.Partition, obs.CallerARN, err = observeCaller(ctx, c.STS); err != nil {
+		return nil, err
+	}
+	if err := spec.CheckPartition(obs.Partition, "caller "+obs.CallerARN); err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		byARN, err = lookupRepositories(gctx, c, spec, func(r Repository) bool { return !r.Pattern && r.Account == obs.Account })
+		return err
+	})
+	if c.Registry != nil {
+		g.Go(func() error {
+			pols, err := observeRegistryPolicies(gctx, c.Registry, spec, obs.Partition, obs.Account)
+			obs.RegistryPolicies = pols
+			return err
+		})
+	}
+	return byARN, g.Wait()
+}
+
+// readOrFindProvider reads the provider at guessed, or when nothing was
+// guessed finds the organization's provider among the account's.
+func readOrFindProvider(ctx context.Context, api IAMAPI, guessed, orgID string) (*ObservedProvider, error) {
+	if guessed != "" {
+		return observeProvider(ctx, api, guessed)
+	}
+	return findProvider(ctx, api, orgID)
 }
 
 // findProvider finds the organization's provider among the account's OIDC
