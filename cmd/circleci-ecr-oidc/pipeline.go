@@ -38,7 +38,8 @@ type prompt struct {
 	noTerminal              error
 }
 
-// pipeline runs an operation: show → refuse? → confirm → execute → report.
+// pipeline runs an operation: show → refuse? → confirm → execute → report
+// (plan: show → report).
 // Validation, questions for what is missing, and the reads and planning
 // that make the operation come before it.
 type pipeline struct {
@@ -60,6 +61,9 @@ type pipeline struct {
 	// progress receives each write's start and end; nil prints a line per
 	// write on stderr.
 	progress func(provision.Event)
+	// planOnly stops once the plan is shown (the plan command): finish
+	// gets no result and no error, whatever is pending.
+	planOnly bool
 }
 
 func (pl pipeline) run(ctx context.Context, op operation) error {
@@ -76,7 +80,7 @@ func (pl pipeline) run(ctx context.Context, op operation) error {
 			return err
 		}
 	}
-	if pending == 0 {
+	if pending == 0 || pl.planOnly {
 		return op.finish(ctx, nil, nil)
 	}
 	if err := op.refusal(); err != nil {

@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 )
 
-// planOptions are plan's flags and dependencies.
-type planOptions struct {
-	IO               IOStreams
-	Flags            specFlags
-	DetailedExitcode bool
-	// ConfigFile is the config.yml whose patch plan shows without writing.
-	ConfigFile string
-}
+// planOptions are plan's flags and dependencies: setup's, stopping after
+// the plan is shown.
+type planOptions = setupOptions
 
 func newCmdPlan(io IOStreams, runF func(context.Context, *planOptions) error) *cobra.Command {
-	opts := &planOptions{IO: io}
+	opts := &planOptions{IO: io, planOnly: true}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what setup would change, without writing anything",
@@ -39,34 +33,24 @@ pending, so a scheduled job can detect drift.`,
 	return cmd
 }
 
+// runPlan is setup's path up to the plan, shown (with --config-file, the
+// file's diff too) and never applied.
 func runPlan(ctx context.Context, opts *planOptions) error {
 	if err := checkConfigFile(opts.ConfigFile, opts.Flags.shard); err != nil {
 		return err
 	}
-	if opts.Flags.shard {
-		return runShardedPlan(ctx, opts)
-	}
-	p, _, err := preparePlan(ctx, opts.IO, &opts.Flags)
+	op, err := planSetup(ctx, opts)
 	if err != nil {
 		return err
 	}
-	snippet, err := p.Snippet()
-	if err != nil {
-		return err
+	return opts.pipeline().run(ctx, op)
+}
+
+// pendingStatus is plan's outcome when changes are pending: exit status 2
+// under --detailed-exitcode, else none.
+func (opts *planOptions) pendingStatus(pending bool) error {
+	if opts.DetailedExitcode && pending {
+		return &silentError{code: exitUsage}
 	}
-	var pending error
-	if opts.DetailedExitcode && p.HasChanges() {
-		pending = &silentError{code: exitUsage}
-	}
-	out := &result{Plan: p, Snippet: snippet, Applied: !p.HasChanges(), NotApplied: p.Changes}
-	if opts.Flags.output == "json" {
-		return showPlannedConfig(opts, p, writeJSONThen(opts.IO, out, pending))
-	}
-	if err := p.WriteText(opts.IO.Out, p.HasChanges()); err != nil {
-		return err
-	}
-	if p.HasChanges() {
-		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to apply.")
-	}
-	return showPlannedConfig(opts, p, pending)
+	return nil
 }

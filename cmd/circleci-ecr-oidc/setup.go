@@ -22,8 +22,13 @@ type setupOptions struct {
 	Yes   bool
 	// Accessible selects plain line prompts (also ACCESSIBLE=anything).
 	Accessible bool
-	// ConfigFile is the config.yml to patch after a successful setup.
+	// ConfigFile is the config.yml to patch after a successful setup (for
+	// plan: whose patch to show without writing).
 	ConfigFile string
+	// planOnly stops after the plan is shown: the plan command.
+	planOnly bool
+	// DetailedExitcode is plan's --detailed-exitcode.
+	DetailedExitcode bool
 }
 
 func newCmdSetup(io IOStreams, runF func(context.Context, *setupOptions) error) *cobra.Command {
@@ -103,7 +108,7 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 // pipeline is setup's: the plan on stdout in text, the question on the
 // terminal unless --yes.
 func (opts *setupOptions) pipeline() pipeline {
-	pl := pipeline{io: opts.IO, yes: opts.Yes, accessible: accessible(opts)}
+	pl := pipeline{io: opts.IO, yes: opts.Yes, accessible: accessible(opts), planOnly: opts.planOnly}
 	if opts.Flags.output == "text" {
 		pl.showTo = opts.IO.Out
 	}
@@ -140,6 +145,9 @@ func (o *setupOp) execute(ctx context.Context, progress func(provision.Event)) (
 // finish writes the result (JSON, or the snippet) and then, when setup
 // worked, patches --config-file; a failed setup never touches the file.
 func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) error {
+	if o.opts.planOnly {
+		return o.finishPlan()
+	}
 	streams := o.opts.IO
 	if res != nil {
 		o.out.NotApplied = res.NotApplied
@@ -162,6 +170,22 @@ func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) 
 		werr = writeResult(streams, o.opts.Flags.output, o.out, nil)
 	}
 	return thenPatchConfig(ctx, o.opts, o.plan, werr)
+}
+
+// finishPlan is plan's outcome: the JSON result, or in text the hint to
+// apply; then the diff --config-file would get; exit status 2 for pending
+// changes under --detailed-exitcode.
+func (o *setupOp) finishPlan() error {
+	opts, changes := o.opts, o.plan.HasChanges()
+	o.out.Applied = !changes
+	pending := opts.pendingStatus(changes)
+	if opts.Flags.output == "json" {
+		return showPlannedConfig(opts, o.plan, writeJSONThen(opts.IO, o.out, pending))
+	}
+	if changes {
+		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to apply.")
+	}
+	return showPlannedConfig(opts, o.plan, pending)
 }
 
 // preparePlan validates the flags, loads the AWS configuration, reads the

@@ -33,29 +33,6 @@ func planShards(ctx context.Context, io IOStreams, f *specFlags) (*provision.Sha
 	return sp, clients, nil
 }
 
-func runShardedPlan(ctx context.Context, opts *planOptions) error {
-	sp, _, err := planShards(ctx, opts.IO, &opts.Flags)
-	if err != nil {
-		return err
-	}
-	out, err := provision.NewShardedReport(sp)
-	if err != nil {
-		return err
-	}
-	out.Applied = !sp.HasChanges()
-	var pending error
-	if opts.DetailedExitcode && sp.HasChanges() {
-		pending = &silentError{code: exitUsage}
-	}
-	if opts.Flags.output == "json" {
-		return writeJSONThen(opts.IO, out, pending)
-	}
-	if err := out.WriteText(opts.IO.Out, sp); err != nil {
-		return err
-	}
-	return pending
-}
-
 // shardOp is a sharded setup: every role, and the removal of the roles no
 // project needs any more.
 type shardOp struct {
@@ -94,6 +71,14 @@ func (o *shardOp) execute(ctx context.Context, progress func(provision.Event)) (
 }
 
 func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) error {
+	if o.opts.planOnly {
+		o.out.Applied = !o.plan.HasChanges()
+		pending := o.opts.pendingStatus(o.plan.HasChanges())
+		if o.opts.Flags.output == "json" {
+			return writeJSONThen(o.opts.IO, o.out, pending)
+		}
+		return pending
+	}
 	if res != nil {
 		o.out.NotApplied = res.NotApplied
 	}
