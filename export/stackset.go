@@ -254,11 +254,14 @@ func StackSetInstanceCommands(d StackSetDeployment, hasProvider map[string]bool)
 // template: where to run the commands StackSetCommands returns, the
 // commands, and what to do for accounts that have the provider already.
 func StackSetNotes(d StackSetDeployment) (string, error) {
+	d, err := d.validate()
+	if err != nil {
+		return "", err
+	}
 	cmds, err := StackSetCommands(d)
 	if err != nil {
 		return "", err
 	}
-	d, _ = d.validate() // valid: StackSetCommands checked it
 	var b strings.Builder
 	b.WriteString(`# Deploy the stack set from the organization's management account, once
 # trusted access between StackSets and AWS Organizations is activated
