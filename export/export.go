@@ -1,14 +1,15 @@
 // Package export writes what setup would create as infrastructure code
-// instead of creating it: a Terraform configuration or a CloudFormation
-// template with the same OIDC provider, role, trust policy, inline pull
-// policy, managed policies (when the repository grants do not all fit the
-// inline policy) and tags. The tags mark what it declares as managed by
+// instead of creating it: a Terraform configuration, a CloudFormation
+// template, or a CloudFormation template for a StackSet that deploys to the
+// accounts of organizational units, with the same OIDC provider, role,
+// trust policy, inline pull policy, managed policies (when the repository
+// grants do not all fit the inline policy) and tags. The tags mark what it declares as managed by
 // Terraform or CloudFormation (provision.ExportTags), so that setup and
 // destroy leave it to that tool while plan and verify compare it as usual.
 //
-// Export makes no AWS call. The account ID and partition are resolved by the
-// target when it is applied (Terraform data sources, CloudFormation pseudo
-// parameters), so the output does not depend on the credentials of whoever
+// Export makes no AWS call. The account ID and partition (and, for a
+// StackSet, the region) are resolved by the target when it is applied
+// (Terraform data sources, CloudFormation pseudo parameters), so the output does not depend on the credentials of whoever
 // exported it and can be reviewed, committed and applied elsewhere. The policy
 // documents are the desired values of the plan setup would make in an empty
 // account (provision.ExportPlan) with placeholder partition and account,
@@ -34,10 +35,15 @@ type Format string
 const (
 	Terraform      Format = "terraform"
 	CloudFormation Format = "cloudformation"
+	// CloudFormationStackSet is the CloudFormation template made for a
+	// StackSet with service-managed permissions, deployed to organizational
+	// units: repositories given by name resolve in each stack instance's
+	// account and region.
+	CloudFormationStackSet Format = "cloudformation-stackset"
 )
 
 // Formats lists the export targets, for help and validation.
-var Formats = []Format{Terraform, CloudFormation}
+var Formats = []Format{Terraform, CloudFormation, CloudFormationStackSet}
 
 // File is one generated file.
 type File struct {
@@ -52,80 +58,104 @@ type File struct {
 const (
 	partitionToken = "\x00PARTITION\x00"
 	accountToken   = "\x00ACCOUNT\x00"
+	// regionToken is the region of repositories named without an ARN in
+	// a StackSet export: each stack instance's.
+	regionToken = "\x00REGION\x00"
 )
 
 // Render returns the files of the export of a validated spec in format.
 func Render(format Format, spec provision.Spec) ([]File, error) {
+	if !slices.Contains(Formats, format) {
+		return nil, fmt.Errorf("render export: unknown format %q; use %s", format, formatList())
+	}
 	// The permissions are packed as setup packs them with the default
-	// quotas, for the longest partition: the placeholders are not of real
-	// length, so the plan decides the packing on stand-ins.
-	plan, err := provision.ExportPlan(spec, partitionToken, accountToken)
+	// quotas, for the longest partition (and region): the placeholders are
+	// not of real length, so the plan decides the packing on stand-ins.
+	planned := spec
+	if format == CloudFormationStackSet {
+		planned.Region = regionToken
+	}
+	plan, err := provision.ExportPlan(planned, partitionToken, accountToken)
 	if err != nil {
 		return nil, err
+	}
+	data := exportData(format, spec)
+	providerARN := policy.ProviderARN(partitionToken, accountToken, spec.OrgID)
+	render := cfnRenderer{providerARN: providerARN}.document
+	if format == Terraform {
+		render = hclRenderer{providerARN: providerARN}.document
+	}
+	if err := renderDocuments(&data, plan, spec.RoleName, render); err != nil {
+		return nil, err
+	}
+	var name, out string
+	switch format {
+	case Terraform:
+		name = "main.tf"
+		out, err = templates.RenderTerraform(data)
+	case CloudFormation:
+		data.ProviderARN = renderJSON(cfnRenderer{providerARN: providerARN}.providerRef(), 0, false)
+		name = "stack.yaml"
+		out, err = templates.RenderCloudFormation(data)
+	default:
+		data.ProviderARN = renderJSON(cfnRenderer{providerARN: providerARN}.providerRef(), 0, false)
+		name = StackSetTemplateFile
+		out, err = templates.RenderCloudFormationStackSet(data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []File{{Name: name, Content: out}}, nil
+}
+
+// exportData is the template data of an export but for its documents.
+func exportData(format Format, spec provision.Spec) templates.Export {
+	description := "CircleCI OIDC provider and ECR pull role for organization " + spec.OrgID + " (circleci-ecr-oidc)"
+	if format == CloudFormationStackSet {
+		description = "CircleCI OIDC provider and ECR pull role for organization " + spec.OrgID + " in each account of the StackSet (circleci-ecr-oidc)"
 	}
 	data := templates.Export{
 		OrgID: spec.OrgID, ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Branches: spec.Branches,
 		Repositories: spec.Repositories, Region: spec.Region,
 		IssuerURL: policy.IssuerURL(spec.OrgID), ClientIDs: []string{spec.OrgID},
 		RoleName: spec.RoleName, PolicyName: provision.PolicyName, RoleDescription: provision.RoleDescription,
-		Description: "CircleCI OIDC provider and ECR pull role for organization " + spec.OrgID + " (circleci-ecr-oidc)",
+		Description: description,
 	}
 	// The tags setup puts on what it creates (--tag values plus the
 	// ownership tags), but with the managed tag naming the tool that
 	// applies the export: setup and destroy then leave what it creates to
 	// that tool instead of fighting its state.
-	managedBy := provision.ManagedByTerraform
-	if format == CloudFormation {
-		managedBy = provision.ManagedByCloudFormation
+	managedBy := provision.ManagedByCloudFormation
+	if format == Terraform {
+		managedBy = provision.ManagedByTerraform
 	}
 	tags := provision.ExportTags(spec, managedBy)
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		data.Tags = append(data.Tags, templates.Tag{Key: k, Value: tags[k]})
 	}
-	providerARN := policy.ProviderARN(partitionToken, accountToken, spec.OrgID)
+	return data
+}
 
-	var render func(policy.Document) (string, error)
-	switch format {
-	case Terraform:
-		render = hclRenderer{providerARN: providerARN}.document
-	case CloudFormation:
-		render = cfnRenderer{providerARN: providerARN}.document
-	default:
-		return nil, fmt.Errorf("render export: unknown format %q; use %s", format, formatList())
-	}
+// renderDocuments puts the plan's documents into data, rendered with render.
+func renderDocuments(data *templates.Export, plan *provision.Plan, roleName string, render func(policy.Document) (string, error)) error {
+	var err error
 	if data.TrustPolicy, err = render(plan.TrustPolicy); err != nil {
-		return nil, err
+		return err
 	}
 	if data.PermissionsPolicy, err = render(plan.PermissionsPolicy); err != nil {
-		return nil, err
+		return err
 	}
 	for i, desired := range plan.ManagedPolicies {
 		mp := templates.ManagedPolicy{
 			N: i + 1, Name: desired.Name,
-			Path: provision.ManagedPolicyPath(spec.RoleName), Description: provision.ManagedPolicyDescription,
+			Path: provision.ManagedPolicyPath(roleName), Description: provision.ManagedPolicyDescription,
 		}
 		if mp.Document, err = render(desired.Document); err != nil {
-			return nil, err
+			return err
 		}
 		data.ManagedPolicies = append(data.ManagedPolicies, mp)
 	}
-
-	switch format {
-	case Terraform:
-		out, err := templates.RenderTerraform(data)
-		if err != nil {
-			return nil, err
-		}
-		return []File{{Name: "main.tf", Content: out}}, nil
-	case CloudFormation:
-		data.ProviderARN = renderJSON(cfnRenderer{providerARN: providerARN}.providerRef(), 0, false)
-		out, err := templates.RenderCloudFormation(data)
-		if err != nil {
-			return nil, err
-		}
-		return []File{{Name: "stack.yaml", Content: out}}, nil
-	}
-	return nil, fmt.Errorf("render export: unknown format %q; use %s", format, formatList())
+	return nil
 }
 
 // ParseFormat checks a --format value.
@@ -137,10 +167,12 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown export format %q; use %s", s, formatList())
 }
 
+// formatList names the formats for messages: "a, b or c".
 func formatList() string {
 	names := make([]string, len(Formats))
 	for i, f := range Formats {
 		names[i] = string(f)
 	}
-	return strings.Join(names, " or ")
+	last := len(names) - 1
+	return strings.Join(names[:last], ", ") + " or " + names[last]
 }

@@ -113,7 +113,7 @@ func TestSpecFieldsAreExported(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"terraform": Terraform, "CloudFormation": CloudFormation} {
+	for in, want := range map[string]Format{"terraform": Terraform, "CloudFormation": CloudFormation, " cloudformation-StackSet": CloudFormationStackSet} {
 		if got, err := ParseFormat(in); err != nil || got != want {
 			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
 		}
@@ -349,6 +349,9 @@ type resolver struct {
 	// partition is AWS::Partition; the account is 123456789012.
 	partition   string
 	providerARN string
+	// region is AWS::Region, which only the StackSet template may use:
+	// "" fails the test on a reference to it.
+	region string
 }
 
 func (r resolver) value(n *yaml.Node) any {
@@ -415,6 +418,8 @@ func (r resolver) sub(s string) string {
 			b.WriteString(r.partition)
 		case ok && name == "AWS::AccountId":
 			b.WriteString("123456789012")
+		case ok && name == "AWS::Region" && r.region != "":
+			b.WriteString(r.region)
 		default:
 			r.t.Fatalf("Fn::Sub refers to ${%s}, which the template does not define", name)
 		}
@@ -535,6 +540,8 @@ func TestExportTagsNameTheTool(t *testing.T) {
 		{Terraform, `"circleci-ecr-oidc:managed" = "terraform"`, `"circleci-ecr-oidc:managed" = "true"`, 1},
 		// CloudFormation: the provider's and the role's Tags lists.
 		{CloudFormation, "- Key: \"circleci-ecr-oidc:managed\"\n          Value: \"cloudformation\"", `Value: "true"`, 2},
+		// The StackSet's instances are CloudFormation stacks too.
+		{CloudFormationStackSet, "- Key: \"circleci-ecr-oidc:managed\"\n          Value: \"cloudformation\"", `Value: "true"`, 2},
 	} {
 		files, err := Render(tt.format, manySpec(t))
 		if err != nil {

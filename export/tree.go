@@ -262,7 +262,7 @@ func (r cfnRenderer) value(s string) node {
 	if s == r.providerARN {
 		return r.providerRef()
 	}
-	if !strings.Contains(s, partitionToken) && !strings.Contains(s, accountToken) {
+	if !strings.Contains(s, partitionToken) && !strings.Contains(s, accountToken) && !strings.Contains(s, regionToken) {
 		return s
 	}
 	return r.sub(s)
@@ -274,6 +274,7 @@ func (r cfnRenderer) sub(s string) node {
 	s = strings.ReplaceAll(s, "${", "${!")
 	s = strings.ReplaceAll(s, partitionToken, "${AWS::Partition}")
 	s = strings.ReplaceAll(s, accountToken, "${AWS::AccountId}")
+	s = strings.ReplaceAll(s, regionToken, "${AWS::Region}")
 	return object{{key: "Fn::Sub", value: s}}
 }
 

@@ -19,8 +19,9 @@ import (
 //
 // Partition and account may be placeholders that the export replaces with
 // its target's own references (a Terraform data source, a CloudFormation
-// pseudo parameter), so they are not validated here. Their length is not
-// that of the real values, so the permissions are packed as packGrants
+// pseudo parameter), so they are not validated here; so may spec.Region
+// (a StackSet's instances each resolve their own region). Their length is
+// not that of the real values, so the permissions are packed as packGrants
 // says, on stand-in ARNs of real length. With a real partition and account
 // the plan's documents are exactly those of a plan against such an
 // account.
@@ -52,15 +53,18 @@ func DefaultPackLimits() policy.PackLimits {
 // spec.Repositories in order, into the inline policy and managed policies
 // within limits. packed.Groups hold each document's ARNs.
 //
-// When partition or account is a placeholder (ExportPlan), the packing is
-// decided on stand-in ARNs of real length, then applied to the given ARNs
-// document by document: a partition that is not a known one stands for
-// the longest known partition (PackingPartition, aws-us-gov), so that the
-// documents fit in every partition; an account that is not 12 digits
-// stands for a 12-digit one no repository ARN of the spec names. With a
-// real partition and account the stand-ins are the ARNs themselves.
+// When partition, account or spec.Region is a placeholder (ExportPlan),
+// the packing is decided on stand-in ARNs of real length, then applied to
+// the given ARNs document by document: a partition that is not a known one
+// stands for the longest known partition (PackingPartition, aws-us-gov),
+// and a region that is not a region name for PackingRegion, so that the
+// documents fit in every partition and region; an account that is not 12
+// digits, or any account when the region is a placeholder, stands for a
+// 12-digit one no repository ARN of the spec names. With a real partition,
+// account and region the stand-ins are the ARNs themselves.
 func packGrants(spec Spec, arns []string, partition, account string, limits policy.PackLimits) (policy.Packed, error) {
-	if knownPartitions[partition] && accountPattern.MatchString(account) {
+	realRegion := regionPattern.MatchString(spec.Region)
+	if knownPartitions[partition] && accountPattern.MatchString(account) && realRegion {
 		return policy.PackPermissions(spec.Access, arns, limits)
 	}
 	repos := make([]Repository, 0, len(spec.Repositories))
@@ -71,12 +75,18 @@ func packGrants(spec Spec, arns []string, partition, account string, limits poli
 		}
 		repos = append(repos, repo)
 	}
-	standInPartition, standInAccount := partition, account
+	standInPartition, standInAccount, standInRegion := partition, account, spec.Region
 	if !knownPartitions[partition] {
 		standInPartition = PackingPartition()
 	}
-	if !accountPattern.MatchString(account) {
+	// With a placeholder region, a repository given by name in the real
+	// account would share its stand-in ARN with one given by an ARN in the
+	// stand-in region: the stand-in account keeps them apart.
+	if !accountPattern.MatchString(account) || !realRegion {
 		standInAccount = standInAccountFor(repos)
+	}
+	if !realRegion {
+		standInRegion = PackingRegion
 	}
 	// Each stand-in ARN stands for the given ARNs of the repositories that
 	// resolve to it; distinct given ARNs have distinct stand-ins, since the
@@ -84,7 +94,7 @@ func packGrants(spec Spec, arns []string, partition, account string, limits poli
 	standIns := make([]string, 0, len(repos))
 	given := map[string][]string{}
 	for i, repo := range repos {
-		s := repo.ARN(standInPartition, standInAccount, spec.Region)
+		s := repo.ARN(standInPartition, standInAccount, standInRegion)
 		standIns = append(standIns, s)
 		if !slices.Contains(given[s], arns[i]) {
 			given[s] = append(given[s], arns[i])
@@ -140,6 +150,12 @@ func PackingPartition() string {
 	}
 	return longest
 }
+
+// PackingRegion is the region name ExportPlan packs for when the region is
+// a placeholder: the longest region name aws-sdk-go-v2 knows
+// (internal/endpoints/awsrulesfn/partitions.json; a test keeps it so), so
+// that documents that fit for it fit in every region.
+const PackingRegion = "us-isof-south-1"
 
 // standInAccountFor returns a 12-digit account that no repository ARN of
 // the spec names, so that no repository named without an ARN gets the

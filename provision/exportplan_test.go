@@ -1,8 +1,12 @@
 package provision
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -268,5 +272,122 @@ func TestExportPlanCreatesEverything(t *testing.T) {
 	trust, _ := p.TrustPolicy.JSON()
 	if i := slices.IndexFunc(p.Steps, func(st Step) bool { return st.Kind == KindRole }); i < 0 || p.Steps[i].Desired.Document != trust {
 		t.Error("the role's step does not carry the trust policy export renders")
+	}
+}
+
+// testRegionToken is a placeholder region, as the StackSet export uses it.
+const testRegionToken = "\x00REGION\x00"
+
+// TestExportPlanRegionPlaceholder checks the packing ExportPlan decides
+// when the region, too, is a placeholder (each stack instance of a StackSet
+// resolves its own): every document fits its quota in every partition and
+// in the longest region, repositories given by name are granted in the
+// placeholder region, ARNs given in full keep theirs, and together the
+// documents grant what a plan in a real region grants.
+func TestExportPlanRegionPlaceholder(t *testing.T) {
+	other := "arn:aws:ecr:eu-west-1:210987654321:repository/shared/base"
+	s := mustSpec(t, Spec{OrgID: testOrg, Repositories: append(manyRepositories(400), "tools/*", other), ProjectIDs: []string{testProject}, Region: "us-east-1"})
+	inRegion := s
+	inRegion.Region = testRegionToken
+	_, inline, managed, err := exportDocuments(t, inRegion, testPartitionToken, testAccountToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(managed) == 0 {
+		t.Fatalf("%d managed policies, want some", len(managed))
+	}
+	docs := append([]policy.Document{inline}, managed...)
+	// The packing is decided for PackingRegion, neither shorter (documents
+	// could exceed a quota there) nor longer (the JSON-escaped placeholder
+	// is 18 characters, which would waste room): the documents hold the
+	// same number of ARNs each as when the region is PackingRegion itself.
+	longest := s
+	longest.Region = PackingRegion
+	_, wantInline, wantManaged, err := exportDocuments(t, longest, testPartitionToken, testAccountToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range append([]policy.Document{wantInline}, wantManaged...) {
+		if i >= len(docs) || len(resources(t, mustJSON(t, docs[i]))) != len(resources(t, mustJSON(t, want))) {
+			t.Fatalf("document %d of %d is not packed as for region %s (%d documents)", i, len(docs), PackingRegion, len(wantManaged)+1)
+		}
+	}
+	resolve := func(doc policy.Document, partition, region string) string {
+		return strings.ReplaceAll(substitute(t, doc, partition, "123456789012"), `\u0000REGION\u0000`, region)
+	}
+	lim := DefaultPackLimits()
+	for _, partition := range []string{"aws", "aws-us-gov", PackingPartition()} {
+		for _, region := range []string{"us-east-1", "ap-southeast-5", PackingRegion} {
+			for i, doc := range docs {
+				quota := lim.Managed
+				if i == 0 {
+					quota = lim.Inline
+				}
+				if size := policy.Size(resolve(doc, partition, region)); size > quota {
+					t.Errorf("in %s, %s document %d is %d characters, over its quota of %d", partition, region, i, size, quota)
+				}
+			}
+		}
+	}
+	var granted []string
+	for _, doc := range docs {
+		granted = append(granted, resources(t, resolve(doc, "aws", "eu-central-1"))...)
+	}
+	real := s
+	real.Region = "eu-central-1"
+	_, realInline, realManaged, err := exportDocuments(t, real, "aws", "123456789012")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, doc := range append([]policy.Document{realInline}, realManaged...) {
+		want = append(want, resources(t, mustJSON(t, doc))...)
+	}
+	slices.Sort(granted)
+	slices.Sort(want)
+	if !slices.Equal(granted, want) {
+		t.Errorf("resolved in eu-central-1 the documents grant\n%v\nwant\n%v", granted, want)
+	}
+	if !slices.Contains(granted, other) || !slices.Contains(granted, "arn:aws:ecr:eu-central-1:123456789012:repository/tools/*") {
+		t.Errorf("grants lack %s (given in full) or tools/* in the instance's region: %v", other, granted)
+	}
+}
+
+// TestPackingRegionIsLongest checks PackingRegion against the regions of
+// the aws-sdk-go-v2 in go.mod: no region may be longer, or documents
+// packed for it could exceed a quota there.
+func TestPackingRegionIsLongest(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2").Output()
+	if err != nil {
+		t.Fatalf("find aws-sdk-go-v2: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "internal", "endpoints", "awsrulesfn", "partitions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Partitions []struct {
+			Regions map[string]any `json:"regions"`
+		} `json:"partitions"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range file.Partitions {
+		for region := range p.Regions {
+			// aws-global and the like are endpoint aliases, not regions
+			// a stack can be in.
+			if !regionPattern.MatchString(region) {
+				continue
+			}
+			n++
+			if len(region) > len(PackingRegion) {
+				t.Errorf("region %s is longer than PackingRegion %s", region, PackingRegion)
+			}
+		}
+	}
+	if n < 30 || !regionPattern.MatchString(PackingRegion) {
+		t.Errorf("read %d regions, and PackingRegion %q is a region name: %v; want dozens, and true", n, PackingRegion, regionPattern.MatchString(PackingRegion))
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"strings"
 )
 
-// Export is the data of the Terraform and CloudFormation exports. The policy
-// fields are expressions in the target's syntax, rendered by package export
-// from the documents package policy builds; the templates only place them.
+// Export is the data of the Terraform, CloudFormation and CloudFormation
+// StackSet exports. The policy fields are expressions in the target's
+// syntax, rendered by package export from the documents package policy
+// builds; the templates only place them.
 type Export struct {
 	OrgID       string
 	ProjectIDs  []string
@@ -17,7 +18,8 @@ type Export struct {
 	// Branches are the git refs the role is pinned to, if any.
 	Branches     []string
 	Repositories []string
-	// Region is where repositories named without an ARN are.
+	// Region is where repositories named without an ARN are; for a
+	// StackSet, the region its instances are deployed to.
 	Region      string
 	IssuerURL   string
 	ClientIDs   []string
@@ -64,6 +66,14 @@ func RenderTerraform(e Export) (string, error) {
 // RenderCloudFormation renders the CloudFormation template (YAML).
 func RenderCloudFormation(e Export) (string, error) {
 	return render("stack.yaml.tmpl", "CloudFormation template", e)
+}
+
+// RenderCloudFormationStackSet renders the template of a StackSet with
+// service-managed permissions (YAML): the CloudFormation template's
+// parameters, resources and outputs under a header for StackSets. The
+// documents must name the region as each stack instance's (AWS::Region).
+func RenderCloudFormationStackSet(e Export) (string, error) {
+	return render("stackset.yaml.tmpl", "CloudFormation StackSet template", e)
 }
 
 func render(name, what string, e Export) (string, error) {

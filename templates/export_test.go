@@ -24,4 +24,7 @@ func TestRenderExportRequiresValues(t *testing.T) {
 	if _, err := RenderCloudFormation(Export{}); err == nil {
 		t.Error("RenderCloudFormation without values succeeded")
 	}
+	if _, err := RenderCloudFormationStackSet(Export{OrgID: "x", RoleName: "r"}); err == nil {
+		t.Error("RenderCloudFormationStackSet without policies succeeded")
+	}
 }

@@ -21,6 +21,8 @@ type exportOptions struct {
 	Flags  specFlags
 	Format string
 	OutDir string
+	// OUs are the organizational units a StackSet export deploys to.
+	OUs []string
 	// Yes is accepted and ignored, so that a setup command line works with
 	// the verb changed to export.
 	Yes bool
@@ -30,7 +32,7 @@ func newCmdExport(io IOStreams, runF func(context.Context, *exportOptions) error
 	opts := &exportOptions{IO: io}
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write what setup would create as Terraform or CloudFormation, without AWS calls",
+		Short: "Write what setup would create as Terraform or CloudFormation (or a StackSet), without AWS calls",
 		Long: `export takes the flags of setup and writes the same OIDC provider, role, trust policy,
 inline ECR policy (plus the managed policies that hold the repositories beyond the
 inline quota, sized for every partition) and tags as a Terraform configuration
@@ -42,10 +44,20 @@ named without an ARN are in --region (or the configured default region). So it n
 no credentials, and does not check that the repositories exist.
 
 If the organization's OIDC provider exists already, apply the Terraform output with
--var create_oidc_provider=false, or deploy the template with CreateOIDCProvider=false.`,
+-var create_oidc_provider=false, or deploy the template with CreateOIDCProvider=false.
+
+--format cloudformation-stackset writes the template of a CloudFormation StackSet
+with service-managed permissions (stackset.yaml), which creates the same resources in
+every account of the organizational units named with --ou, and in accounts that join
+them later; repositories named without an ARN are those of each account, in the
+region of its stack instance. It prints on stderr the aws cloudformation
+create-stack-set and create-stack-instances commands that deploy it to --ou in
+--region (docs/multi-account.md).`,
 		Example: `  circleci-ecr-oidc export --format terraform --out infra/circleci-oidc \
     --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d --repo app \
-    --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e --region us-east-1`,
+    --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e --region us-east-1
+  circleci-ecr-oidc export --format cloudformation-stackset --ou ou-ab12-cd34ef56 \
+    --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d --repo app --all-projects --region us-east-1 > stackset.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -56,8 +68,9 @@ If the organization's OIDC provider exists already, apply the Terraform output w
 	}
 	fs := cmd.Flags()
 	opts.Flags.register(fs)
-	fs.StringVar(&opts.Format, "format", "", "output format: terraform or cloudformation (required)")
+	fs.StringVar(&opts.Format, "format", "", "output format: terraform, cloudformation or cloudformation-stackset (required)")
 	fs.StringVar(&opts.OutDir, "out", "", "directory to write the files into, created if missing; files of the same name are replaced (default: stdout)")
+	fs.StringSliceVar(&opts.OUs, "ou", nil, "with --format cloudformation-stackset: organizational unit (ou-...) or root (r-...) ID to deploy the stack set to (repeatable)")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "ignored: export never writes to AWS")
 	// Accepted so that a setup command line works unchanged, but they do
 	// not apply to an export: it makes no calls and prints no snippet.
@@ -71,11 +84,14 @@ If the organization's OIDC provider exists already, apply the Terraform output w
 func runExport(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
 	if opts.Format == "" {
-		return &provision.InputError{Flag: "--format", Rule: "is required: terraform or cloudformation"}
+		return &provision.InputError{Flag: "--format", Rule: "is required: terraform, cloudformation or cloudformation-stackset"}
 	}
 	format, err := export.ParseFormat(opts.Format)
 	if err != nil {
-		return &provision.InputError{Flag: "--format", Value: opts.Format, Rule: "must be terraform or cloudformation"}
+		return &provision.InputError{Flag: "--format", Value: opts.Format, Rule: "must be terraform, cloudformation or cloudformation-stackset"}
+	}
+	if err := export.CheckOUs(format, opts.OUs); err != nil {
+		return err
 	}
 	if m := f.missing(); len(m) > 0 {
 		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required"}
@@ -116,7 +132,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 				return fmt.Errorf("write export: %w", err)
 			}
 		}
-		return nil
+		return printStackSetCommands(opts, format, spec.Region, files[0])
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
@@ -134,7 +150,24 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	case export.CloudFormation:
 		fmt.Fprintf(opts.IO.ErrOut, "Next: aws cloudformation deploy --template-file %s --stack-name circleci-ecr-oidc --capabilities CAPABILITY_NAMED_IAM (add --parameter-overrides CreateOIDCProvider=false if the organization's OIDC provider exists already).\n", filepath.Join(opts.OutDir, files[0].Name))
 	}
-	return nil
+	return printStackSetCommands(opts, format, spec.Region, files[0])
+}
+
+// printStackSetCommands prints on stderr, after a StackSet export, the
+// commands that deploy it to --ou; nothing for the other formats.
+func printStackSetCommands(opts *exportOptions, format export.Format, region string, template export.File) error {
+	if format != export.CloudFormationStackSet {
+		return nil
+	}
+	notes, err := export.StackSetNotes(export.StackSetDeployment{
+		Region: region, OUs: opts.OUs,
+		TemplatePath: filepath.Join(opts.OutDir, template.Name), TemplateBytes: len(template.Content),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(opts.IO.ErrOut, notes)
+	return err
 }
 
 // warnTrustPolicySize warns when the trust policy would exceed the default

@@ -692,7 +692,7 @@ func TestExportCommand(t *testing.T) {
 		want string
 	}{
 		{"no format", exportSpecArgs, "--format is required"},
-		{"bad format", append([]string{"--format", "pulumi"}, exportSpecArgs...), "must be terraform or cloudformation"},
+		{"bad format", append([]string{"--format", "pulumi"}, exportSpecArgs...), "must be terraform, cloudformation or cloudformation-stackset"},
 		{"missing flags", []string{"--format", "terraform", "--org-id", testOrg}, "--repo"},
 		{"bad org", []string{"--format", "terraform", "--org-id", "acme", "--repo", "app", "--all-projects"}, "--org-id"},
 		{"no region", []string{"--format", "terraform", "--org-id", testOrg, "--repo", "app", "--all-projects"}, "--region is required"},
