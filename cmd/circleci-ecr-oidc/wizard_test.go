@@ -36,7 +36,7 @@ type terminal struct {
 
 const (
 	session     = "wizard"
-	screenWait  = 30 * time.Second
+	screenWait  = 60 * time.Second
 	pollEvery   = 25 * time.Millisecond
 	termColumns = "200"
 	termRows    = "50"
