@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
@@ -218,41 +219,62 @@ func planHint(err error) error {
 // prepareSpec validates the flags and builds the AWS clients from the
 // SDK's configuration chain, without any AWS call.
 func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.Clients, error) {
-	if err := f.validateOutput(); err != nil {
+	if err := f.check(); err != nil {
 		return provision.Spec{}, provision.Clients{}, err
-	}
-	if m := f.missing(); len(m) > 0 {
-		return provision.Spec{}, provision.Clients{}, &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
-	}
-	// Validate what can be checked before the region is known, so that a bad
-	// --org-id is reported even when no region is configured.
-	if _, err := f.spec("us-east-1").Validate(); err != nil {
-		return provision.Spec{}, provision.Clients{}, err
-	}
-	if f.region != "" {
-		if err := provision.ValidateRegion("--region", f.region); err != nil {
-			return provision.Spec{}, provision.Clients{}, err
-		}
 	}
 	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	spec, err := f.spec(cfg.Region).Validate()
+	spec, err := f.specFor(cfg.Region)
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	if err := checkRegionPartition(spec); err != nil {
-		return provision.Spec{}, provision.Clients{}, err
+	clients, err := f.clientsFor(ctx, cfg)
+	return spec, clients, err
+}
+
+// check validates every flag that can be checked before the AWS
+// configuration is loaded (so before the region is known): a bad --org-id
+// is reported even when no region is configured.
+func (f *specFlags) check() error {
+	if err := f.validateOutput(); err != nil {
+		return err
 	}
+	if m := f.missing(); len(m) > 0 {
+		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
+	}
+	if _, err := f.spec("us-east-1").Validate(); err != nil {
+		return err
+	}
+	if f.region != "" {
+		return provision.ValidateRegion("--region", f.region)
+	}
+	return nil
+}
+
+// specFor is the validated spec in region, whose partition must be the
+// repositories' and the image's.
+func (f *specFlags) specFor(region string) (provision.Spec, error) {
+	spec, err := f.spec(region).Validate()
+	if err != nil {
+		return provision.Spec{}, err
+	}
+	return spec, checkRegionPartition(spec)
+}
+
+// clientsFor builds the engine's clients from cfg, with the registry
+// account's when --registry-profile is given; it makes no AWS call.
+func (f *specFlags) clientsFor(ctx context.Context, cfg aws.Config) (provision.Clients, error) {
 	clients := provision.NewClients(cfg)
 	clients.Account = awsconfig.CredentialsAccount(ctx, cfg)
 	if f.registryProfile != "" {
+		var err error
 		if clients.Registry, err = loadRegistryClients(ctx, f); err != nil {
-			return provision.Spec{}, provision.Clients{}, err
+			return provision.Clients{}, err
 		}
 	}
-	return spec, clients, nil
+	return clients, nil
 }
 
 // checkRegionPartition refuses, before any AWS call, a --repo ARN or an
