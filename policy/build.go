@@ -172,16 +172,49 @@ type Trust struct {
 	// statement then also excludes BranchPinGuard, so that a pin matches
 	// the token's whole vcs-ref and nothing a branch name can imitate.
 	Branches []string
+	// Audiences are the token audiences the aud condition admits besides
+	// the organization ID, which it always admits: those an organization's
+	// or a project's CircleCI token settings give its jobs' tokens. Each is
+	// compared exactly (StringEquals), so none may be empty or hold "${",
+	// which IAM would expand as a policy variable instead of comparing.
+	Audiences []string
+}
+
+// AudienceValues returns the values the aud condition admits: the
+// organization ID first, then the other audiences sorted, without repeats.
+func AudienceValues(orgID string, audiences []string) Values {
+	out := Values{orgID}
+	for _, a := range sortedUnique(audiences) {
+		if a != orgID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// checkAudiences refuses audiences the aud condition could not compare
+// exactly.
+func checkAudiences(audiences []string) error {
+	for _, a := range audiences {
+		if a == "" || strings.Contains(a, "${") {
+			return fmt.Errorf("build trust policy: audience %q must be non-empty and without \"${\" (a policy variable)", a)
+		}
+	}
+	return nil
 }
 
 // TrustPolicy builds the role's trust policy: the provider as federated
 // principal, sts:AssumeRoleWithWebIdentity, the audience pinned to the
-// organization ID, and a project restriction. It refuses to build a policy
+// organization ID and the extra Audiences (StringEquals, so exactly those
+// values), and a project restriction. It refuses to build a policy
 // without a project restriction unless AllProjects says so explicitly.
 // Branch pins come with the BranchPinGuard in the same statement.
 func TrustPolicy(t Trust) (Document, error) {
 	if t.OrgID == "" || t.Account == "" || t.Partition == "" {
 		return Document{}, fmt.Errorf("build trust policy: organization, account and partition are required")
+	}
+	if err := checkAudiences(t.Audiences); err != nil {
+		return Document{}, err
 	}
 	provider := ProviderPath(t.OrgID)
 	org := "org/" + t.OrgID + "/project/"
@@ -202,7 +235,7 @@ func TrustPolicy(t Trust) (Document, error) {
 		return sortedUnique(out)
 	}
 	conditions := map[string]Conditions{
-		"StringEquals": {provider + ":aud": Values{t.OrgID}},
+		"StringEquals": {provider + ":aud": AudienceValues(t.OrgID, t.Audiences)},
 	}
 	condition := cmp.Or(t.Condition, DefaultProjectCondition(t.Partition))
 	switch {
