@@ -80,6 +80,9 @@ func Render(format Format, spec provision.Spec) ([]File, error) {
 		return nil, err
 	}
 	data := exportData(format, spec)
+	// The organization ID and the spec's audiences, as setup creates the
+	// provider.
+	data.ClientIDs = plan.ProviderClientIDs()
 	providerARN := policy.ProviderARN(partitionToken, accountToken, spec.OrgID)
 	render := cfnRenderer{providerARN: providerARN}.document
 	if format == Terraform {
@@ -116,8 +119,7 @@ func exportData(format Format, spec provision.Spec) templates.Export {
 	}
 	data := templates.Export{
 		OrgID: spec.OrgID, ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Branches: spec.Branches,
-		Repositories: spec.Repositories, Region: spec.Region,
-		IssuerURL: policy.IssuerURL(spec.OrgID), ClientIDs: []string{spec.OrgID},
+		Repositories: spec.Repositories, Region: spec.Region, IssuerURL: policy.IssuerURL(spec.OrgID),
 		RoleName: spec.RoleName, PolicyName: provision.PolicyName, RoleDescription: provision.RoleDescription,
 		Description: description,
 	}

@@ -61,10 +61,28 @@ func manySpec(t *testing.T) provision.Spec {
 	return s
 }
 
+// audienceSpec has token audiences besides the organization ID, from the
+// organization's and a project's CircleCI token settings.
+func audienceSpec(t *testing.T) provision.Spec {
+	t.Helper()
+	s, err := provision.Spec{
+		OrgID: testOrg, Repositories: []string{"app"}, ProjectIDs: []string{testProject}, Region: "us-east-1",
+		Audiences: []provision.Audience{
+			{Value: "https://ci.example.com", Source: "organization gh/acme custom audience"},
+			{Value: "api://acme-ci", Source: "project gh/acme/app custom audience"},
+		},
+	}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // goldenDirs are the golden files' directories and their specs.
 var goldenDirs = map[string]func(*testing.T) provision.Spec{
-	"testdata":      goldenSpec,
-	"testdata/many": manySpec,
+	"testdata":           goldenSpec,
+	"testdata/many":      manySpec,
+	"testdata/audiences": audienceSpec,
 }
 
 func TestGolden(t *testing.T) {
@@ -104,6 +122,7 @@ func TestSpecFieldsAreExported(t *testing.T) {
 		"Adopt":             "not exported: Terraform import / CloudFormation import instead",
 		"AllowMissingRepos": "not exported: export does not look repositories up",
 		"Access":            "permissions policy (provision.ExportPlan)",
+		"Audiences":         "provider client IDs and the trust policy's aud condition (provision.ExportPlan)",
 	}
 	for f := range reflect.TypeFor[provision.Spec]().Fields() {
 		if _, ok := handled[f.Name]; !ok {

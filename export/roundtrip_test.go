@@ -28,6 +28,9 @@ type roundTrip struct {
 	// grants are the repository ARNs the permissions must grant in
 	// account 123456789012, partition aws, sorted.
 	grants []string
+	// audiences are the provider's client IDs and the trust policy's aud
+	// values, in order; nil means the organization ID alone.
+	audiences []string
 }
 
 const roundTripAccount = "123456789012"
@@ -68,6 +71,20 @@ func roundTrips(t *testing.T) map[string]roundTrip {
 				"arn:aws:ecr:us-west-2:012345678901:repository/x/*",
 			},
 		},
+		"custom audiences": {
+			spec: mk(provision.Spec{
+				OrgID: testOrg, ProjectIDs: []string{testProject}, Repositories: []string{"app"}, Region: "us-east-1",
+				// $ and %{ start interpolations; " and \ need escapes; *
+				// must stay literal.
+				Audiences: []provision.Audience{
+					{Value: "api://acme-ci", Source: "organization gh/acme custom audience"},
+					{Value: `$x{y} %{z} a"b\c *`, Source: "project gh/acme/app custom audience"},
+					{Value: testOrg, Source: "organization gh/acme default audience (the organization ID)"},
+				},
+			}),
+			grants:    []string{"arn:aws:ecr:us-east-1:123456789012:repository/app"},
+			audiences: []string{testOrg, `$x{y} %{z} a"b\c *`, "api://acme-ci"},
+		},
 		"push, every project": {
 			spec: mk(provision.Spec{
 				OrgID: testOrg, AllProjects: true, ProjectCondition: policy.Sub,
@@ -105,8 +122,12 @@ func (rt roundTrip) check(t *testing.T, got exported, owner string) {
 	if want := "https://oidc.circleci.com/org/" + s.OrgID; got.ProviderURL != want {
 		t.Errorf("provider URL %q, want %q", got.ProviderURL, want)
 	}
-	if !slices.Equal(got.ClientIDs, []string{s.OrgID}) {
-		t.Errorf("client IDs %q, want [%s]", got.ClientIDs, s.OrgID)
+	audiences := rt.audiences
+	if audiences == nil {
+		audiences = []string{s.OrgID}
+	}
+	if !slices.Equal(got.ClientIDs, audiences) {
+		t.Errorf("client IDs %q, want %q", got.ClientIDs, audiences)
 	}
 	tags := maps.Clone(s.Tags)
 	if tags == nil {
@@ -152,8 +173,8 @@ func (rt roundTrip) check(t *testing.T, got exported, owner string) {
 			}
 		}
 	}
-	if aud := values[issuer+":aud"]; !slices.Equal(aud, []string{s.OrgID}) {
-		t.Errorf("aud %q, want [%s]", aud, s.OrgID)
+	if aud := values[issuer+":aud"]; !slices.Equal(aud, audiences) {
+		t.Errorf("aud %q, want %q", aud, audiences)
 	}
 	if len(s.ProjectIDs) > 0 {
 		if p := slices.Sorted(slices.Values(values[issuer+":oidc.circleci.com/project-id"])); !slices.Equal(p, slices.Sorted(slices.Values(s.ProjectIDs))) {

@@ -135,7 +135,7 @@ func describeChange(c Change) string {
 	case c.Resource == ResourceProvider && c.Action == ActionCreate:
 		return "create OIDC provider " + c.Name
 	case c.Resource == ResourceProvider:
-		return "add the organization ID as an audience of " + c.Name
+		return "add the missing audiences to " + c.Name
 	case c.Resource == ResourceRole && c.Action == ActionCreate:
 		return "create role " + c.Name
 	case c.Resource == ResourceRole:

@@ -13,13 +13,14 @@ import (
 )
 
 // runProvider creates the organization's OIDC provider, adds the
-// organization ID to an existing one's audiences, or deletes it.
+// audiences an existing one lacks (the organization ID and the configured
+// ones), or deletes it.
 func runProvider(x *execution, t *target, s *Step) error {
 	switch s.Action {
 	case ActionCreate:
 		return createProvider(x, t, s)
 	case ActionAddAudience:
-		return addAudience(x.calls, t, s.Desired.ARN)
+		return addAudiences(x.calls, t, s.Desired.ARN, missingClientIDs(s.Observed.ClientIDs, s.Desired.ClientIDs))
 	case ActionDelete:
 		return deleteProvider(x.calls, t, s.Observed.ARN)
 	}
@@ -38,8 +39,8 @@ func createProvider(x *execution, t *target, s *Step) error {
 	}
 	// Another run created it between our read and this write (or our own
 	// earlier attempt landed and its answer was lost): re-read, and give it
-	// our audience if it lacks it, as the plan would have. Its tags are
-	// left alone: the provider is shared.
+	// the audiences it lacks, as the plan would have. Its tags are left
+	// alone: the provider is shared.
 	var out *iam.GetOpenIDConnectProviderOutput
 	err = x.retryPropagation(t, s.Change, "OIDC provider "+arn, func() error {
 		var err error
@@ -49,17 +50,22 @@ func createProvider(x *execution, t *target, s *Step) error {
 	if err != nil {
 		return fmt.Errorf("re-read OIDC provider created concurrently: %w", err)
 	}
-	if slices.Contains(out.ClientIDList, t.spec.OrgID) {
-		return nil
-	}
-	return addAudience(x.calls, t, arn)
+	return addAudiences(x.calls, t, arn, missingClientIDs(out.ClientIDList, s.Desired.ClientIDs))
 }
 
-func addAudience(ctx context.Context, t *target, providerARN string) error {
-	_, err := t.iam.AddClientIDToOpenIDConnectProvider(ctx, &iam.AddClientIDToOpenIDConnectProviderInput{
-		OpenIDConnectProviderArn: aws.String(providerARN), ClientID: aws.String(t.spec.OrgID),
-	})
-	return err
+// addAudiences adds each of the client IDs the provider was read to lack,
+// one call each, in order (IAM has no call that adds several). The call is
+// idempotent, so a retried step adding one again is harmless.
+func addAudiences(ctx context.Context, t *target, providerARN string, missing []string) error {
+	for _, id := range missing {
+		_, err := t.iam.AddClientIDToOpenIDConnectProvider(ctx, &iam.AddClientIDToOpenIDConnectProviderInput{
+			OpenIDConnectProviderArn: aws.String(providerARN), ClientID: aws.String(id),
+		})
+		if err != nil {
+			return fmt.Errorf("add audience %s (%s): %w", id, orNoSource(t.spec.audienceSource(id)), err)
+		}
+	}
+	return nil
 }
 
 // deleteProvider deletes the organization's provider after checking again,

@@ -42,6 +42,20 @@ func ExportPlan(spec Spec, partition, account string) (*Plan, error) {
 	return newPlan(spec, obs, planMode{export: true})
 }
 
+// ProviderClientIDs returns the client IDs the plan's provider step wants
+// the provider to hold: for a new provider (and so for ExportPlan's) the
+// organization ID and the spec's audiences; for an existing one also those
+// it holds already, which are never removed. A plan without a provider step
+// (a sharded setup's roles after the first) returns the spec's.
+func (p *Plan) ProviderClientIDs() []string {
+	for _, s := range p.Steps {
+		if s.Kind == KindProvider && s.Desired != nil {
+			return slices.Clone(s.Desired.ClientIDs)
+		}
+	}
+	return p.Spec.ClientIDs()
+}
+
 // DefaultPackLimits are the quotas ExportPlan packs the permissions for:
 // the defaults NewPlan uses when the account's own cannot be read, with no
 // managed policy attached to the role by others.

@@ -193,3 +193,45 @@ func mapsEqual(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestAudiencesAreCreatedAndRerunWritesNothing: against the emulator, a
+// provider is created holding the organization ID and the configured
+// audiences, the trust policy admits them, and a rerun reads them back as
+// matching. (moto does not implement AddClientIDToOpenIDConnectProvider; the
+// fake IAM covers adding audiences to an existing provider.)
+func TestAudiencesAreCreatedAndRerunWritesNothing(t *testing.T) {
+	proxy, cfg := emulator(t, "app")
+	spec := specFor("app")
+	spec.Audiences = []provision.Audience{
+		{Value: "https://ci.example.com", Source: "organization gh/acme custom audience"},
+		{Value: "api://acme-ci", Source: "project gh/acme/app custom audience"},
+	}
+	p, err := run(t, cfg, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{org, "api://acme-ci", "https://ci.example.com"}
+	prov, err := iam.NewFromConfig(cfg).GetOpenIDConnectProvider(context.Background(), &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(p.ProviderARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(prov.ClientIDList, want) {
+		t.Errorf("provider audiences = %v, want %v", prov.ClientIDList, want)
+	}
+	trust, _ := readRole(t, cfg, provision.DefaultRoleName)
+	doc, err := policy.Parse(trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aud := doc.Statement[0].Condition["StringEquals"][policy.ProviderPath(org)+":aud"]; !slices.Equal(aud, want) {
+		t.Errorf("trust policy aud = %v, want %v", aud, want)
+	}
+	proxy.Reset()
+	p2, err := run(t, cfg, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.HasChanges() || len(proxy.Writes()) != 0 {
+		t.Errorf("rerun planned %v and wrote %v", p2.Changes, proxy.Writes())
+	}
+}

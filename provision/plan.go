@@ -188,11 +188,7 @@ func newPlan(spec Spec, obs *Observed, mode planMode) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.TrustPolicy, err = policy.TrustPolicy(policy.Trust{
-		Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
-		ProjectIDs: spec.ProjectIDs, AllProjects: spec.AllProjects, Condition: spec.ProjectCondition,
-		Branches: spec.Branches,
-	})
+	p.TrustPolicy, err = policy.TrustPolicy(spec.trust(obs.Partition, obs.Account, spec.ProjectIDs))
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +297,9 @@ func (p *Plan) checkSizes() error {
 	if p.TrustPolicySize > p.TrustPolicyQuota {
 		perProject := 0
 		if n := len(p.Spec.ProjectIDs); n > 1 {
-			one, _ := policy.TrustPolicy(policy.Trust{Partition: p.Partition, Account: p.Account, OrgID: p.Spec.OrgID, ProjectIDs: p.Spec.ProjectIDs[:1], Condition: p.Spec.ProjectCondition, Branches: p.Spec.Branches})
+			// The audiences are in both documents, so the difference is
+			// the projects' alone.
+			one, _ := policy.TrustPolicy(p.Spec.trust(p.Partition, p.Account, p.Spec.ProjectIDs[:1]))
 			base, _ := one.Size()
 			perProject = (p.TrustPolicySize - base) / (n - 1)
 			fit := 1 + (p.TrustPolicyQuota-base)/max(perProject, 1)
@@ -465,28 +463,108 @@ func (p *Plan) image() (string, error) {
 
 func (p *Plan) planProvider() error {
 	prov := p.Observed.Provider
+	want := p.Spec.ClientIDs()
 	s := Step{Kind: KindProvider, Change: Change{Action: ActionNone, Resource: ResourceProvider, Name: p.ProviderARN,
 		Reason: "exists, and its audiences include the organization ID"},
-		Desired: &Value{ARN: p.ProviderARN, ClientIDs: []string{p.Spec.OrgID}, Tags: p.Tags()}}
-	if prov != nil {
-		p.ProviderManagedBy = iacOwner(prov.Tags, p.Spec.OrgID)
-		s.Observed = &Value{ARN: p.ProviderARN, ClientIDs: prov.ClientIDs, Tags: prov.Tags}
-		s.Desired.ClientIDs = append(slices.Clone(prov.ClientIDs), p.Spec.OrgID)
+		Desired: &Value{ARN: p.ProviderARN, ClientIDs: want, Tags: p.Tags()}}
+	if len(want) > 1 {
+		s.Reason += " and " + p.describeAudiences(want[1:])
 	}
-	switch {
-	case prov == nil:
+	if prov == nil {
 		s.Action, s.Reason = ActionCreate, "no OIDC provider for "+policy.IssuerURL(p.Spec.OrgID)
-	case !slices.Contains(prov.ClientIDs, p.Spec.OrgID):
-		s.Action, s.ManagedBy = ActionAddAudience, p.ProviderManagedBy
-		s.Reason = fmt.Sprintf("the existing provider's audiences %v lack the organization ID", prov.ClientIDs)
-		if slices.Contains(prov.ClientIDs, "sts.amazonaws.com") {
-			p.Warnings = append(p.Warnings, "the provider lists sts.amazonaws.com as an audience; CircleCI tokens carry the organization ID, so that entry matches nothing")
+		if len(want) > 1 {
+			s.Reason += "; its audiences: the organization ID and " + p.describeAudiences(want[1:])
 		}
-	default:
-		s.Desired.ClientIDs = prov.ClientIDs
+		p.addStep(s)
+		return nil
+	}
+	p.ProviderManagedBy = iacOwner(prov.Tags, p.Spec.OrgID)
+	s.Observed = &Value{ARN: p.ProviderARN, ClientIDs: prov.ClientIDs, Tags: prov.Tags}
+	// Client IDs are only ever added: the provider is shared, and another
+	// tool may rely on those the tool did not add.
+	missing := missingClientIDs(prov.ClientIDs, want)
+	s.Desired.ClientIDs = append(slices.Clone(prov.ClientIDs), missing...)
+	if n := len(s.Desired.ClientIDs); n > MaxClientIDs {
+		return &QuotaError{Document: "OIDC provider's client ID list", Size: n, Quota: MaxClientIDs,
+			Hint: fmt.Sprintf("IAM counts client IDs, not characters: the provider has %d and needs %d more; remove client IDs nothing uses any more (aws iam remove-client-id-from-open-id-connect-provider)", len(prov.ClientIDs), len(missing))}
+	}
+	if len(missing) > 0 {
+		s.Action, s.ManagedBy = ActionAddAudience, p.ProviderManagedBy
+		s.Reason = p.addAudienceReason(prov.ClientIDs, missing)
+	}
+	if slices.Contains(missing, p.Spec.OrgID) && slices.Contains(prov.ClientIDs, "sts.amazonaws.com") && !slices.Contains(want, "sts.amazonaws.com") {
+		p.Warnings = append(p.Warnings, "the provider lists sts.amazonaws.com as an audience; CircleCI tokens carry the organization ID, so that entry matches nothing")
 	}
 	p.addStep(s)
 	return nil
+}
+
+// missingClientIDs returns the client IDs of want that have lacks, in
+// want's order.
+func missingClientIDs(have, want []string) []string {
+	var out []string
+	for _, id := range want {
+		if !slices.Contains(have, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// describeAudiences names each audience with the setting that gives it:
+// "audience api://ci (organization gh/acme custom audience)".
+func (p *Plan) describeAudiences(values []string) string {
+	parts := make([]string, 0, len(values))
+	for _, v := range values {
+		if v == p.Spec.OrgID {
+			parts = append(parts, "the organization ID")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("audience %s (%s)", v, orNoSource(p.Spec.audienceSource(v))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNoSource(source string) string {
+	return cmp.Or(source, "configured")
+}
+
+// audiencesNotAdmitted returns the audiences of the spec that the trust
+// policy live refuses: those for which a token meeting its other
+// conditions as far as the spec tells them fails its aud condition. A
+// document that cannot be read refuses none here; its difference shows
+// otherwise.
+func (p *Plan) audiencesNotAdmitted(live string) []string {
+	doc, err := policy.Parse(live)
+	if err != nil {
+		return nil
+	}
+	provider := policy.ProviderPath(p.Spec.OrgID)
+	project := "*"
+	if len(p.Spec.ProjectIDs) > 0 {
+		project = p.Spec.ProjectIDs[0]
+	}
+	var out []string
+	for _, aud := range p.Spec.ClientIDs() {
+		d := policy.Evaluate(doc, policy.Request{ProviderARN: p.ProviderARN, Keys: map[string][]string{
+			provider + ":aud":                      {aud},
+			provider + ":sub":                      {"org/" + p.Spec.OrgID + "/project/" + project + "/user/*"},
+			provider + ":" + policy.ProjectIDClaim: {project},
+		}})
+		if slices.ContainsFunc(d.Failures, func(f policy.ConditionFailure) bool { return strings.EqualFold(policy.ShortKey(f.Key), "aud") }) {
+			out = append(out, aud)
+		}
+	}
+	return out
+}
+
+// addAudienceReason says which audiences an existing provider lacks, and
+// why each is needed.
+func (p *Plan) addAudienceReason(have, missing []string) string {
+	if len(missing) == 1 && missing[0] == p.Spec.OrgID {
+		return fmt.Sprintf("the existing provider's audiences %v lack the organization ID", have)
+	}
+	return fmt.Sprintf("the existing provider's audiences %v lack %s", have, p.describeAudiences(missing))
 }
 
 func (p *Plan) planRole() error {
@@ -525,6 +603,9 @@ func (p *Plan) planRole() error {
 		Observed: &Value{Document: role.TrustPolicy}, Desired: &Value{Document: trust}}
 	if !policy.Equal(role.TrustPolicy, trust) {
 		ts.Action, ts.Reason = ActionUpdate, "the trust policy differs from the desired one"
+		if lacking := p.audiencesNotAdmitted(role.TrustPolicy); len(lacking) > 0 {
+			ts.Reason += ": its aud condition lacks " + p.describeAudiences(lacking)
+		}
 	}
 	add(ts)
 	switch {

@@ -54,7 +54,7 @@ func (p *Plan) resourceStates() (provState, roleState string) {
 		case c.Action == ActionCreate && c.Resource == ResourceProvider:
 			provState = "will be created"
 		case c.Resource == ResourceProvider:
-			provState = "exists (shared): the organization ID will be added as an audience"
+			provState = "exists (shared): " + p.audiencesToAdd()
 		case !p.RoleExists:
 			roleState = "will be created"
 		default:
@@ -70,12 +70,35 @@ func (p *Plan) resourceStates() (provState, roleState string) {
 	return provState, roleState
 }
 
+// audiencesToAdd says which audiences the provider's step adds.
+func (p *Plan) audiencesToAdd() string {
+	for _, s := range p.Steps {
+		if s.Kind != KindProvider || s.Action != ActionAddAudience {
+			continue
+		}
+		missing := missingClientIDs(s.Observed.ClientIDs, s.Desired.ClientIDs)
+		if len(missing) == 1 && missing[0] == p.Spec.OrgID {
+			break
+		}
+		return p.describeAudiences(missing) + " will be added"
+	}
+	return "the organization ID will be added as an audience"
+}
+
 // writeResources writes the provider, the role, the repositories and the
 // documents' sizes.
 func (p *Plan) writeResources(b *strings.Builder) {
 	provState, roleState := p.resourceStates()
 	fmt.Fprintf(b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
 	fmt.Fprintf(b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)
+	if len(p.Spec.Audiences) > 0 {
+		// Shown only when there is more than the organization ID, which
+		// every plan admits.
+		fmt.Fprintf(b, "Audiences      %s (the organization ID)\n", p.Spec.OrgID)
+		for _, a := range p.Spec.Audiences {
+			fmt.Fprintf(b, "               %s (%s)\n", a.Value, orNoSource(a.Source))
+		}
+	}
 	fmt.Fprintf(b, "Repositories\n")
 	for _, r := range p.Repositories {
 		fmt.Fprintf(b, "  %-40s %s\n", r.ARN, r.State)

@@ -221,8 +221,7 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		return nil, err
 	}
 	fits := func(projects []string) bool {
-		doc, err := policy.TrustPolicy(policy.Trust{Partition: obs.Partition, Account: obs.Account, OrgID: spec.OrgID,
-			ProjectIDs: projects, Condition: spec.ProjectCondition, Branches: spec.Branches})
+		doc, err := policy.TrustPolicy(spec.trust(obs.Partition, obs.Account, projects))
 		if err != nil {
 			return false
 		}

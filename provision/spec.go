@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
@@ -59,6 +60,111 @@ type Spec struct {
 	// Access is what the role may do with the repositories: pull (the
 	// default) or push, which adds the push actions.
 	Access policy.Access
+	// Audiences are the token audiences the jobs carry besides the
+	// organization ID, as CircleCI's token settings of the organization
+	// and the projects give them (circleci.Resolve). The provider's client
+	// IDs and the trust policy's aud condition hold each of them as well as
+	// the organization ID, which they always hold.
+	Audiences []Audience
+}
+
+// Audience is a token audience and the CircleCI setting that gives it.
+type Audience struct {
+	Value string `json:"value"`
+	// Source says why the audience is needed, such as "organization
+	// gh/acme custom audience".
+	Source string `json:"source"`
+}
+
+// MaxClientIDs is how many client IDs (audiences) IAM lets an OIDC provider
+// hold.
+const MaxClientIDs = 100
+
+// maxClientIDLen is the longest client ID IAM accepts.
+const maxClientIDLen = 255
+
+// ClientIDs returns the audiences the provider and the trust policy must
+// admit: the organization ID first, then the other audiences sorted. The
+// spec must be validated.
+func (s Spec) ClientIDs() []string {
+	return policy.AudienceValues(s.OrgID, s.audienceValues())
+}
+
+func (s Spec) audienceValues() []string {
+	out := make([]string, 0, len(s.Audiences))
+	for _, a := range s.Audiences {
+		out = append(out, a.Value)
+	}
+	return out
+}
+
+// audienceSource returns why value is an audience: "the organization ID",
+// or the Source of the spec's audience.
+func (s Spec) audienceSource(value string) string {
+	if value == s.OrgID {
+		return "the organization ID"
+	}
+	for _, a := range s.Audiences {
+		if a.Value == value {
+			return a.Source
+		}
+	}
+	return ""
+}
+
+// trust describes the trust policy of a role admitting projects (all of
+// them with AllProjects).
+func (s Spec) trust(partition, account string, projects []string) policy.Trust {
+	return policy.Trust{
+		Partition: partition, Account: account, OrgID: s.OrgID,
+		ProjectIDs: projects, AllProjects: s.AllProjects, Condition: s.ProjectCondition,
+		Branches: s.Branches, Audiences: s.audienceValues(),
+	}
+}
+
+// validateAudiences checks the audiences as IAM takes client IDs and as the
+// aud condition compares them, and returns them sorted, without the
+// organization ID (always admitted) and with the sources of a repeated
+// value joined.
+func validateAudiences(audiences []Audience, orgID string) ([]Audience, error) {
+	var out []Audience
+	for _, a := range audiences {
+		rule := ""
+		switch {
+		case a.Value == "":
+			rule = fmt.Sprintf("is empty: IAM takes client IDs of 1 to %d characters", maxClientIDLen)
+		case len(a.Value) > maxClientIDLen:
+			rule = fmt.Sprintf("IAM takes client IDs of 1 to %d characters", maxClientIDLen)
+		case !utf8.ValidString(a.Value) || strings.ContainsFunc(a.Value, unicode.IsControl):
+			rule = "must be valid UTF-8 without control characters"
+		case strings.Contains(a.Value, "${"):
+			rule = `must not contain "${": IAM would expand it in the trust policy as a policy variable instead of comparing it`
+		}
+		if rule != "" {
+			switch {
+			case a.Source != "" && a.Value == "":
+				rule = "from " + a.Source + " " + rule
+			case a.Source != "":
+				rule = "from " + a.Source + ": " + rule
+			}
+			return nil, &InputError{Flag: "audience", Value: a.Value, Rule: rule}
+		}
+		if a.Value == orgID {
+			continue
+		}
+		if i := slices.IndexFunc(out, func(o Audience) bool { return o.Value == a.Value }); i >= 0 {
+			if a.Source != "" && !strings.Contains(out[i].Source, a.Source) {
+				out[i].Source = strings.TrimPrefix(out[i].Source+", "+a.Source, ", ")
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	if 1+len(out) > MaxClientIDs {
+		return nil, &InputError{Flag: "audience", Value: fmt.Sprintf("%d audiences", 1+len(out)), Rule: fmt.Sprintf("an IAM OIDC provider holds at most %d client IDs, the organization ID included", MaxClientIDs)}
+	}
+	slices.SortFunc(out, func(a, b Audience) int { return strings.Compare(a.Value, b.Value) })
+	return out, nil
 }
 
 // InputError is an invalid input, reported before any AWS call. Front ends
@@ -329,6 +435,9 @@ func (s Spec) Validate() (Spec, error) {
 		return Spec{}, err
 	}
 	out.Tags = maps.Clone(s.Tags)
+	if out.Audiences, err = validateAudiences(s.Audiences, out.OrgID); err != nil {
+		return Spec{}, err
+	}
 	if s.Image != "" {
 		if _, err := ParseImage("--image", s.Image); err != nil {
 			return Spec{}, err

@@ -134,7 +134,12 @@ func (p *Plan) stepChecks(s Step) []Check {
 	case KindRole:
 		return p.roleChecks(s)
 	case KindTrustPolicy:
-		return []Check{documentCheck(CheckTrustPolicy, s.Name, s.Observed.Document, s.Desired.Document, "the trust policy")}
+		c := documentCheck(CheckTrustPolicy, s.Name, s.Observed.Document, s.Desired.Document, "the trust policy")
+		if lacking := p.audiencesNotAdmitted(s.Observed.Document); !c.OK && len(lacking) > 0 {
+			c.Detail += fmt.Sprintf("; its aud condition refuses %s, so STS denies the tokens that carry it; run setup to add %s",
+				p.describeAudiences(lacking), audienceFix(lacking, p.Spec.OrgID))
+		}
+		return []Check{c}
 	case KindInlinePolicy:
 		if s.Observed == nil {
 			return []Check{{Item: CheckPermissionsPolicy, Name: s.Name, Detail: "missing: the role has no inline policy " + PolicyName}}
@@ -162,16 +167,61 @@ func (p *Plan) providerChecks(s Step) []Check {
 		owner = "created by circleci-ecr-oidc"
 	}
 	exists := Check{Item: CheckProvider, Name: s.Name, OK: true, Detail: "exists, " + owner, ManagedBy: p.ProviderManagedBy}
-	audience := Check{Item: CheckProviderAudience, Name: s.Name, OK: true, Detail: "client IDs include the organization ID " + p.Spec.OrgID}
-	if s.IsChange() {
-		ids := s.Observed.ClientIDs
-		audience.OK = false
-		audience.Detail = fmt.Sprintf("client IDs %s lack the organization ID %s, so STS rejects every CircleCI token with \"Incorrect token audience\"", listOrNone(ids), p.Spec.OrgID)
-		if slices.Contains(ids, "sts.amazonaws.com") {
-			audience.Detail += "; sts.amazonaws.com is copied from GitHub examples and matches no CircleCI token"
+	return []Check{exists, p.audienceCheck(s)}
+}
+
+// audienceCheck says whether the provider's client IDs hold the
+// organization ID and every configured audience, and how to add those
+// they lack.
+func (p *Plan) audienceCheck(s Step) Check {
+	want := p.Spec.ClientIDs()
+	c := Check{Item: CheckProviderAudience, Name: s.Name, OK: true, Detail: "client IDs include the organization ID " + p.Spec.OrgID}
+	if len(want) > 1 {
+		c.Detail += " and " + p.describeAudiences(want[1:])
+	}
+	if !s.IsChange() {
+		return c
+	}
+	ids := s.Observed.ClientIDs
+	missing := missingClientIDs(ids, s.Desired.ClientIDs)
+	others := slices.DeleteFunc(slices.Clone(missing), func(id string) bool { return id == p.Spec.OrgID })
+	c.OK = false
+	if len(others) < len(missing) {
+		c.Detail = fmt.Sprintf("client IDs %s lack the organization ID %s, so STS rejects every CircleCI token with \"Incorrect token audience\"", listOrNone(ids), p.Spec.OrgID)
+		if slices.Contains(ids, "sts.amazonaws.com") && !slices.Contains(want, "sts.amazonaws.com") {
+			c.Detail += "; sts.amazonaws.com is copied from GitHub examples and matches no CircleCI token"
 		}
 	}
-	return []Check{exists, audience}
+	if len(others) > 0 {
+		if len(others) < len(missing) {
+			c.Detail += "; they also lack "
+		} else {
+			c.Detail = fmt.Sprintf("client IDs %s lack ", listOrNone(ids))
+		}
+		c.Detail += fmt.Sprintf("%s, so STS rejects the tokens that carry it with \"Incorrect token audience\"; run setup to add %s",
+			p.describeAudiences(others), audienceFix(others, p.Spec.OrgID))
+	}
+	return c
+}
+
+// audienceFix names what setup would add: "audience X", "audiences X and
+// Y" or "the organization ID".
+func audienceFix(values []string, orgID string) string {
+	var names []string
+	for _, v := range values {
+		if v == orgID {
+			names = append(names, "the organization ID")
+		} else {
+			names = append(names, v)
+		}
+	}
+	switch {
+	case len(values) == 1 && values[0] == orgID:
+		return names[0]
+	case len(values) == 1:
+		return "audience " + names[0]
+	}
+	return "audiences " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func (p *Plan) roleChecks(s Step) []Check {
