@@ -19,7 +19,7 @@ var (
 func (scope OperatorScope) Validate(commands []string) (OperatorScope, error) {
 	for _, c := range commands {
 		if !slices.Contains([]string{CommandSetup, CommandPlan, CommandDestroy, CommandRegistry}, c) {
-			return scope, &InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, or registry (the --registry-profile identity)"}
+			return scope, &InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, registry (the --registry-profile identity) or circleci (the CircleCI API calls)"}
 		}
 	}
 	if scope.OrgID != "" {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/spf13/cobra"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -13,6 +17,10 @@ type permissionsOptions struct {
 	Commands []string
 	Scope    provision.OperatorScope
 }
+
+// commandCircleCI is the --command value that prints the CircleCI API
+// calls (circleci.Calls) instead of an IAM policy.
+const commandCircleCI = "circleci"
 
 func newCmdPermissions(io IOStreams) *cobra.Command {
 	opts := &permissionsOptions{IO: io}
@@ -26,7 +34,8 @@ the policy document alone, ready for aws iam put-role-policy or create-policy.
 
 plan needs only the reads; setup needs the reads and the writes. For repositories in
 another account, --command registry prints what the --registry-profile identity needs
-in that account (read and set repository policies).`,
+in that account (read and set repository policies). --command circleci prints the
+CircleCI API calls instead, and the token they need.`,
 		Example: `  circleci-ecr-oidc permissions --output json --account-id 123456789012 \
     --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d > operator-policy.json`,
 		Args: cobra.NoArgs,
@@ -34,7 +43,7 @@ in that account (read and set repository policies).`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text (actions and policy) or json (the policy document alone)")
-	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable); registry prints the policy of the --registry-profile identity in a registry account (with --account-id of that account)")
+	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable); registry prints the policy of the --registry-profile identity in a registry account (with --account-id of that account); circleci, alone, prints the CircleCI API calls and the token they need")
 	fs.StringVar(&opts.Scope.OrgID, "org-id", "", "CircleCI organization ID to scope the provider actions to (default: any organization)")
 	fs.StringVar(&opts.Scope.Account, "account-id", "", "AWS account ID to scope the resources to (default: any account, *)")
 	fs.StringVar(&opts.Scope.RoleName, "role-name", provision.DefaultOperatorRoleName, "role name, or a pattern with *, that setup may create and change")
@@ -45,6 +54,15 @@ in that account (read and set repository policies).`,
 func runPermissions(opts *permissionsOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
+	}
+	if slices.Contains(opts.Commands, commandCircleCI) {
+		if len(opts.Commands) > 1 {
+			return &provision.InputError{Flag: "--command", Value: strings.Join(opts.Commands, ","), Rule: "circleci prints the CircleCI API calls, not an IAM policy: give it alone"}
+		}
+		if opts.Output == "json" {
+			return circleci.WriteCallsJSON(opts.IO.Out)
+		}
+		return circleci.WriteCallsText(opts.IO.Out)
 	}
 	scope, err := opts.Scope.Validate(opts.Commands)
 	if err != nil {
