@@ -48,7 +48,9 @@ func TestOperatorPolicy(t *testing.T) {
 	for _, s := range doc.Statement {
 		actions = append(actions, s.Action...)
 		for _, r := range s.Resource {
-			if r != "*" && !strings.Contains(r, "123456789012") {
+			// The account role is assumed in the organization's other
+			// accounts, so only its name scopes it.
+			if r != "*" && s.Sid != "AssumeAccountRole" && !strings.Contains(r, "123456789012") {
 				t.Errorf("statement %s resource %s is not scoped to the account", s.Sid, r)
 			}
 		}
@@ -68,6 +70,39 @@ func TestOperatorPolicy(t *testing.T) {
 			i := slices.IndexFunc(Permissions, func(p Permission) bool { return p.Action == a })
 			if Permissions[i].Write {
 				t.Errorf("plan's policy allows %s", a)
+			}
+		}
+	}
+}
+
+// TestOperatorPolicyOrgAccounts checks the policy of the identity behind
+// --org-accounts: the organization's listings and GetCallerIdentity on "*",
+// AssumeRole on the account role in any account, and nothing of IAM's or
+// ECR's, which the account role needs instead; and that the one-account
+// commands' policies grant none of it.
+func TestOperatorPolicyOrgAccounts(t *testing.T) {
+	for _, c := range []struct {
+		scope    OperatorScope
+		wantRole string
+	}{
+		{OperatorScope{}, "arn:aws:iam::*:role/OrganizationAccountAccessRole"},
+		{OperatorScope{Partition: "aws-cn", Account: "123456789012", AccountRole: "Deployer"}, "arn:aws-cn:iam::*:role/Deployer"},
+	} {
+		doc := OperatorPolicy(c.scope, CommandOrgAccounts)
+		want := []policy.Statement{
+			{Sid: "ReadAccount", Effect: "Allow", Action: policy.Values{"sts:GetCallerIdentity", "organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListChildren"}, Resource: policy.Values{"*"}},
+			{Sid: "AssumeAccountRole", Effect: "Allow", Action: policy.Values{"sts:AssumeRole"}, Resource: policy.Values{c.wantRole}},
+		}
+		if !reflect.DeepEqual(doc.Statement, want) {
+			t.Errorf("OperatorPolicy(%+v, org-accounts) statements:\n got %+v\nwant %+v", c.scope, doc.Statement, want)
+		}
+	}
+	for _, command := range []string{CommandPlan, CommandSetup, CommandDestroy, CommandRegistry} {
+		for _, s := range OperatorPolicy(OperatorScope{}, command).Statement {
+			for _, a := range s.Action {
+				if strings.HasPrefix(a, "organizations:") || a == "sts:AssumeRole" {
+					t.Errorf("%s's policy allows %s, which only --org-accounts needs", command, a)
+				}
 			}
 		}
 	}
