@@ -150,6 +150,11 @@ func bigOrg() *fakeOrg {
 	}
 }
 
+// show describes a target without its configuration.
+func show(t Target) string {
+	return fmt.Sprintf("{account %q name %q profile %q role %q caller %v err %v}", t.AccountID, t.Name, t.Profile, t.AssumedRole, t.Caller, t.Err)
+}
+
 func ids(targets []Target) []string {
 	var out []string
 	for _, t := range targets {
@@ -176,12 +181,12 @@ func TestOrgTargets(t *testing.T) {
 	}
 	caller := targets[4]
 	if !caller.Caller || caller.AssumedRole != "" || caller.Name != "management" || keyID(t, caller.Config) != "AKIDCALLER" {
-		t.Errorf("caller's target = %+v, want the caller's credentials and no role", caller)
+		t.Errorf("caller's target = %s, want the caller's credentials and no role", show(caller))
 	}
 	for _, tg := range targets[:4] {
 		wantRole := "arn:aws-cn:iam::" + tg.AccountID + ":role/Deployer"
 		if tg.Caller || tg.AssumedRole != wantRole || tg.Profile != "" || tg.Err != nil {
-			t.Errorf("target %+v, want role %s", tg, wantRole)
+			t.Errorf("target %s, want role %s", show(tg), wantRole)
 		}
 	}
 	if len(stsAPI.assumed) != 0 {
@@ -323,7 +328,7 @@ func TestProfileTargets(t *testing.T) {
 	for i, want := range []string{"prod", "broken", "dev"} {
 		tg := targets[i]
 		if tg.Name != want || tg.Profile != want || tg.AccountID != "" || tg.AssumedRole != "" {
-			t.Errorf("target %d = %+v, want profile %s", i, tg, want)
+			t.Errorf("target %d = %s, want profile %s", i, show(tg), want)
 		}
 		if (tg.Err != nil) != (want == "broken") {
 			t.Errorf("target %s error %v", want, tg.Err)
@@ -377,7 +382,7 @@ func TestTargetLabel(t *testing.T) {
 		{Target{Name: "dev", Profile: "dev"}, "dev"},
 	} {
 		if got := c.target.Label(); got != c.want {
-			t.Errorf("%+v.Label() = %q, want %q", c.target, got, c.want)
+			t.Errorf("%s.Label() = %q, want %q", show(c.target), got, c.want)
 		}
 	}
 }
