@@ -302,12 +302,7 @@ func TestEngineInEveryAccount(t *testing.T) {
 	ctx := t.Context()
 	w := newWorld(t)
 	charlie, delta := w.member("charlie"), w.member("delta")
-	foreignTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + charlie.ID + `:root"},"Action":"sts:AssumeRole"}]}`
-	charlieIAM := iam.NewFromConfig(w.asMember(t, "charlie"))
-	if _, err := charlieIAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(provision.DefaultRoleName), AssumeRolePolicyDocument: aws.String(foreignTrust), Description: aws.String("someone else's")}); err != nil {
-		t.Fatal(err)
-	}
-	foreignBefore := snapshotRole(t, w.asMember(t, "charlie"), provision.DefaultRoleName)
+	foreignBefore := createForeignRole(t, w, "charlie")
 
 	e := engine{spec: validSpec(t)}
 	targets, err := fleet.Targets(ctx, w.base, noProfiles, orgSelection(nil))
@@ -324,43 +319,7 @@ func TestEngineInEveryAccount(t *testing.T) {
 	var summary bytes.Buffer
 	_ = fleet.WriteSummary(&summary, fleet.RowsOf(planned, func(p *provision.Plan) *provision.Plan { return p }))
 	t.Logf("first run's plans:\n%s", summary.String())
-	for _, o := range planned {
-		id := o.Target.AccountID
-		switch {
-		case id == charlie.ID:
-			if !errors.Is(o.Err, provision.ErrNotOwned) || !o.Finished {
-				t.Errorf("charlie's plan: error %v, want ErrNotOwned", o.Err)
-			}
-		case o.Err != nil:
-			t.Errorf("%s's plan failed: %v", o.Target.Label(), o.Err)
-		case len(o.Value.Changes) != 3 || o.Value.Account != id:
-			t.Errorf("%s's plan in account %s: %v, want provider, role and policy", o.Target.Label(), o.Value.Account, o.Value.Changes)
-		}
-	}
-	if _, ok := applied[charlie.ID]; ok || len(applied) != len(targets)-1 {
-		t.Errorf("applied in %d accounts (charlie: %v), want every account but charlie", len(applied), ok)
-	}
-	for id, o := range applied {
-		var ae *provision.ApplyError
-		if id == delta.ID {
-			if !errors.As(o.Err, &ae) || !strings.Contains(o.Err.Error(), "AccessDenied") {
-				t.Errorf("delta's apply: error %v, want the denied PutRolePolicy", o.Err)
-			}
-			continue
-		}
-		if o.Err != nil {
-			t.Errorf("%s's apply failed: %v", o.Target.Label(), o.Err)
-			continue
-		}
-		cfg := w.base
-		if id != awstest.AccountID {
-			cfg = w.asMember(t, w.names[id])
-		}
-		checkSetUp(t, cfg, id)
-	}
-	if got := snapshotRole(t, w.asMember(t, "charlie"), provision.DefaultRoleName); !reflect.DeepEqual(got, foreignBefore) {
-		t.Errorf("charlie's foreign role changed:\n got %+v\nwant %+v", got, foreignBefore)
-	}
+	checkFirstRun(t, w, planned, applied)
 	if writes := w.proxy.WritesBy(keys[charlie.ID]); len(writes) != 0 {
 		t.Errorf("writes in charlie: %v", writes)
 	}
@@ -398,7 +357,58 @@ func TestEngineInEveryAccount(t *testing.T) {
 		}
 	}
 	if got := snapshotRole(t, w.asMember(t, "charlie"), provision.DefaultRoleName); !reflect.DeepEqual(got, foreignBefore) {
-		t.Errorf("charlie's foreign role changed by the reruns:\n got %+v\nwant %+v", got, foreignBefore)
+		t.Errorf("charlie's foreign role changed by the runs:\n got %+v\nwant %+v", got, foreignBefore)
+	}
+}
+
+// createForeignRole creates, in the named member, a role of the tool's
+// default name that the tool did not create, and returns its snapshot.
+func createForeignRole(t *testing.T, w *world, member string) roleSnapshot {
+	t.Helper()
+	cfg := w.asMember(t, member)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + w.member(member).ID + `:root"},"Action":"sts:AssumeRole"}]}`
+	if _, err := iam.NewFromConfig(cfg).CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(provision.DefaultRoleName), AssumeRolePolicyDocument: aws.String(trust), Description: aws.String("someone else's")}); err != nil {
+		t.Fatal(err)
+	}
+	return snapshotRole(t, cfg, provision.DefaultRoleName)
+}
+
+// checkFirstRun checks the first run of TestEngineInEveryAccount: charlie
+// refused at planning, delta failed at applying, every other account
+// planned and set up in its own account, read back with its credentials.
+func checkFirstRun(t *testing.T, w *world, planned []fleet.Outcome[*provision.Plan], applied map[string]fleet.Outcome[provision.Result]) {
+	t.Helper()
+	charlie, delta := w.member("charlie"), w.member("delta")
+	for _, o := range planned {
+		id := o.Target.AccountID
+		switch {
+		case id == charlie.ID:
+			if !errors.Is(o.Err, provision.ErrNotOwned) || !o.Finished {
+				t.Errorf("charlie's plan: error %v, want ErrNotOwned", o.Err)
+			}
+		case o.Err != nil:
+			t.Errorf("%s's plan failed: %v", o.Target.Label(), o.Err)
+		case len(o.Value.Changes) != 3 || o.Value.Account != id:
+			t.Errorf("%s's plan in account %s: %v, want provider, role and policy", o.Target.Label(), o.Value.Account, o.Value.Changes)
+		}
+	}
+	if _, ok := applied[charlie.ID]; ok || len(applied) != len(planned)-1 {
+		t.Errorf("applied in %d accounts (charlie: %v), want every account but charlie", len(applied), ok)
+	}
+	for id, o := range applied {
+		var ae *provision.ApplyError
+		switch {
+		case id == delta.ID:
+			if !errors.As(o.Err, &ae) || !strings.Contains(o.Err.Error(), "AccessDenied") {
+				t.Errorf("delta's apply: error %v, want the denied PutRolePolicy", o.Err)
+			}
+		case o.Err != nil:
+			t.Errorf("%s's apply failed: %v", o.Target.Label(), o.Err)
+		case id == awstest.AccountID:
+			checkSetUp(t, w.base, id)
+		default:
+			checkSetUp(t, w.asMember(t, w.names[id]), id)
+		}
 	}
 }
 
