@@ -107,12 +107,9 @@ func TestRunIsolatesFailures(t *testing.T) {
 		t.Error("the unreachable target was called")
 	}
 	for i, o := range outcomes {
-		var want error
-		switch {
-		case i == 4:
+		want := failed[o.Target.Name]
+		if i == 4 {
 			want = unreachable
-		default:
-			want = failed[o.Target.Name]
 		}
 		if o.Target.AccountID != targets[i].AccountID || !errors.Is(o.Err, want) || (want == nil && o.Value != i) || !o.Finished {
 			t.Errorf("outcome %d = %s, want target %d with error %v, finished", i, describe(o), i, want)
