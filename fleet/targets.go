@@ -78,7 +78,8 @@ func (t Target) Label() string {
 }
 
 // LoadProfile loads the AWS configuration of a shared-config profile the way
-// the front end loads its own (region, retries, logging).
+// the front end loads its own (region, retries, logging). Its error is that
+// profile's target's failure.
 type LoadProfile func(ctx context.Context, profile string) (aws.Config, error)
 
 // Targets returns the accounts sel chooses, after validating it: one target
@@ -87,9 +88,11 @@ type LoadProfile func(ctx context.Context, profile string) (aws.Config, error)
 // by account ID. A profile that fails to load is a target with Err set. In
 // an organization run, the caller's own account is reached with base's
 // credentials and every other with an AssumeRole provider for
-// sel.AccountRole built on base (session name SessionName, cached). An
-// error means there are no targets: the organization could not be listed,
-// or sel names an account that is not among its active accounts.
+// sel.AccountRole built on base (session name SessionName, cached); load is
+// then not called and may be nil. An error means there are no targets: sel
+// is invalid (a *provision.InputError, before any call), the organization
+// could not be listed, or sel names an account that is not among its
+// active accounts (a *provision.InputError too).
 func Targets(ctx context.Context, base aws.Config, load LoadProfile, sel Selection) ([]Target, error) {
 	sel, err := sel.Validate()
 	if err != nil {
