@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -104,6 +105,29 @@ func TestOperatorPolicyOrgAccounts(t *testing.T) {
 					t.Errorf("%s's policy allows %s, which only --org-accounts needs", command, a)
 				}
 			}
+		}
+	}
+}
+
+func TestOperatorScopeValidate(t *testing.T) {
+	for _, c := range []struct {
+		scope    OperatorScope
+		commands []string
+		flag     string // the flag the error names; "" for none
+	}{
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName}, []string{CommandSetup, CommandOrgAccounts}, ""},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName, AccountRole: "Deployer"}, []string{CommandOrgAccounts}, ""},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName}, []string{"deploy"}, "--command"},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName, AccountRole: "admin/Deployer"}, []string{CommandOrgAccounts}, "--account-role"},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName, Account: "1234"}, []string{CommandSetup}, "--account-id"},
+	} {
+		_, err := c.scope.Validate(c.commands)
+		var ie *InputError
+		switch {
+		case c.flag == "" && err != nil:
+			t.Errorf("Validate(%+v, %v) = %v, want no error", c.scope, c.commands, err)
+		case c.flag != "" && (!errors.As(err, &ie) || ie.Flag != c.flag):
+			t.Errorf("Validate(%+v, %v) = %v, want an InputError for %s", c.scope, c.commands, err, c.flag)
 		}
 	}
 }
