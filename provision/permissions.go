@@ -25,6 +25,9 @@ const (
 	// ScopeRegistryRepository is for actions on repositories of a registry
 	// account, made by the --registry-profile identity.
 	ScopeRegistryRepository Scope = "registry-repository"
+	// ScopeAccountRole is for the role a multi-account run assumes in each
+	// account of the organization (--account-role), in any account.
+	ScopeAccountRole Scope = "account-role"
 )
 
 // Permission is one IAM action the operator's identity needs, and why.
@@ -57,7 +60,19 @@ const (
 	// for repositories in other accounts. It is never the operator's own
 	// identity, so no other command's policy includes its actions.
 	CommandRegistry = "registry"
+	// CommandOrgAccounts is not a command either: it stands for the
+	// identity that runs setup, plan or destroy with --org-accounts, which
+	// lists the organization's accounts and assumes --account-role in each
+	// but its own. Its actions add to those of the command it runs; the
+	// account role needs the command's actions in every account.
+	CommandOrgAccounts = "org-accounts"
 )
+
+// DefaultAccountRole is the role a multi-account run assumes in each
+// account of the organization unless --account-role names another: the role
+// AWS Organizations creates in the accounts it creates, trusting the
+// management account.
+const DefaultAccountRole = "OrganizationAccountAccessRole"
 
 var (
 	observeCommands  = []string{CommandPlan, CommandSetup, CommandDestroy}
@@ -66,15 +81,17 @@ var (
 	destroyCommands  = []string{CommandDestroy}
 	changeCommands   = []string{CommandSetup, CommandDestroy}
 	registryCommands = []string{CommandRegistry}
+	orgCommands      = []string{CommandOrgAccounts}
 )
 
 // Permissions lists every IAM action the operator needs to run plan, setup
-// and destroy, in the order the documentation shows them. Keep it in step with
-// the IAMAPI, ECRAPI and STSAPI interfaces: a test checks that each of their
+// and destroy, in one account or in many (CommandOrgAccounts), in the order
+// the documentation shows them. Keep it in step with the IAMAPI, ECRAPI and
+// STSAPI interfaces and with package fleet's: tests check that each of their
 // methods is listed, and an end-to-end test that every call setup makes is
 // allowed by OperatorPolicy.
 var Permissions = []Permission{
-	{Action: "sts:GetCallerIdentity", Commands: observeCommands, Scope: ScopeAny, Why: "account and partition for every ARN (allowed to every identity)"},
+	{Action: "sts:GetCallerIdentity", Commands: slices.Concat(observeCommands, orgCommands), Scope: ScopeAny, Why: "account and partition for every ARN; with --org-accounts, the caller's own account, which is used without assuming a role (allowed to every identity)"},
 	{Action: "iam:GetAccountSummary", Commands: planCommands, Scope: ScopeAny, Why: "the account's quotas: trust policy, inline policies, managed policy size, managed policies per role", Conditional: "optional: without it the documented defaults 2,048, 10,240, 6,144 and 10 apply"},
 	{Action: "ecr:DescribeRepositories", Commands: planCommands, Scope: ScopeRepository, Why: "check that the named repositories exist (not for prefix/* or other accounts), listing the region's repositories when some are missing; list them in the wizard"},
 	{Action: "iam:ListOpenIDConnectProviders", Commands: planCommands, Scope: ScopeAny, Why: "find the organization's provider while the caller identity is read (IAM only authorizes listing on *)"},
@@ -108,6 +125,10 @@ var Permissions = []Permission{
 	{Action: "iam:DeleteOpenIDConnectProvider", Commands: destroyCommands, Scope: ScopeProvider, Write: true, Why: "delete the provider", Conditional: "when no other role trusts it"},
 	{Action: "ecr:GetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Why: "read the repository policy of a repository in another account (plan, setup and destroy with --registry-profile)", Conditional: "only for the --registry-profile identity, with repository ARNs in its account"},
 	{Action: "ecr:SetRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Write: true, Why: "merge the role's statement into that repository policy, keeping its other statements (setup), or take it out again (destroy)", Conditional: "only for the --registry-profile identity, when the statement is missing or differs, or is removed"},
+	{Action: "organizations:ListAccounts", Commands: orgCommands, Scope: ScopeAny, Why: "list the organization's accounts, of which the active ones are used (Organizations only authorizes listing accounts on *)", Conditional: "with --org-accounts and no --ou"},
+	{Action: "organizations:ListAccountsForParent", Commands: orgCommands, Scope: ScopeAny, Why: "list the accounts directly under --ou and under each OU below it (on *: the organization's ID, part of the OU's ARN, is not known before the call)", Conditional: "with --org-accounts --ou"},
+	{Action: "organizations:ListChildren", Commands: orgCommands, Scope: ScopeAny, Why: "list the OUs under --ou, recursively (on *, as ListAccountsForParent)", Conditional: "with --org-accounts --ou"},
+	{Action: "sts:AssumeRole", Commands: orgCommands, Scope: ScopeAccountRole, Why: "act in each selected account but the caller's own, as --account-role (session name circleci-ecr-oidc); the role needs there what the command needs", Conditional: "with --org-accounts, once per selected account"},
 	{Action: "ecr:DeleteRepositoryPolicy", Commands: registryCommands, Scope: ScopeRegistryRepository, Write: true, Why: "delete a repository policy whose only statement was the role's (destroy with --registry-profile; ECR refuses a policy without statements)", Conditional: "only for the --registry-profile identity, when destroy removes the last statement"},
 }
 
@@ -120,6 +141,10 @@ type OperatorScope struct {
 	OrgID     string
 	// RoleName is a role name or a pattern with "*".
 	RoleName string
+	// AccountRole is the role a multi-account run assumes in the
+	// organization's accounts (--account-role); empty means
+	// DefaultAccountRole. Its account is always "*".
+	AccountRole string
 }
 
 // DefaultOperatorRoleName is the role name pattern OperatorPolicy allows
@@ -145,10 +170,12 @@ func OperatorPolicy(scope OperatorScope, commands ...string) policy.Document {
 		// The role's policies live under /circleci-ecr-oidc/<role>/, so the
 		// role name (or pattern) scopes them too.
 		ScopeManagedPolicy: fmt.Sprintf("arn:%s:iam::%s:policy%s*", partition, account, ManagedPolicyPath(cmp.Or(scope.RoleName, DefaultOperatorRoleName))),
+		// The account role is assumed in every selected account.
+		ScopeAccountRole: fmt.Sprintf("arn:%s:iam::*:role/%s", partition, cmp.Or(scope.AccountRole, DefaultAccountRole)),
 	}
-	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role", ScopeManagedPolicy: "RoleManagedPolicies", ScopeRegistryRepository: "RegistryRepositoryPolicies"}
+	sids := map[Scope]string{ScopeAny: "ReadAccount", ScopeRepository: "ReadRepositories", ScopeProvider: "OIDCProvider", ScopeRole: "Role", ScopeManagedPolicy: "RoleManagedPolicies", ScopeRegistryRepository: "RegistryRepositoryPolicies", ScopeAccountRole: "AssumeAccountRole"}
 	doc := policy.Document{Version: policy.Version}
-	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole, ScopeManagedPolicy, ScopeRegistryRepository} {
+	for _, s := range []Scope{ScopeAny, ScopeRepository, ScopeProvider, ScopeRole, ScopeManagedPolicy, ScopeRegistryRepository, ScopeAccountRole} {
 		var actions policy.Values
 		for _, p := range Permissions {
 			if p.Scope == s && (len(commands) == 0 || slices.ContainsFunc(commands, func(c string) bool { return slices.Contains(p.Commands, c) })) {

@@ -18,8 +18,13 @@ var (
 // returns the scope with the organization ID in its canonical form.
 func (scope OperatorScope) Validate(commands []string) (OperatorScope, error) {
 	for _, c := range commands {
-		if !slices.Contains([]string{CommandSetup, CommandPlan, CommandDestroy, CommandRegistry}, c) {
-			return scope, &InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, registry (the --registry-profile identity) or circleci (the CircleCI API calls)"}
+		if !slices.Contains([]string{CommandSetup, CommandPlan, CommandDestroy, CommandRegistry, CommandOrgAccounts}, c) {
+			return scope, &InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, registry (the --registry-profile identity), org-accounts (the identity that lists the organization's accounts and assumes the account role) or circleci (the CircleCI API calls)"}
+		}
+	}
+	if scope.AccountRole != "" {
+		if err := ValidateRoleName("--account-role", scope.AccountRole); err != nil {
+			return scope, err
 		}
 	}
 	if scope.OrgID != "" {

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -48,7 +49,9 @@ func TestOperatorPolicy(t *testing.T) {
 	for _, s := range doc.Statement {
 		actions = append(actions, s.Action...)
 		for _, r := range s.Resource {
-			if r != "*" && !strings.Contains(r, "123456789012") {
+			// The account role is assumed in the organization's other
+			// accounts, so only its name scopes it.
+			if r != "*" && s.Sid != "AssumeAccountRole" && !strings.Contains(r, "123456789012") {
 				t.Errorf("statement %s resource %s is not scoped to the account", s.Sid, r)
 			}
 		}
@@ -69,6 +72,62 @@ func TestOperatorPolicy(t *testing.T) {
 			if Permissions[i].Write {
 				t.Errorf("plan's policy allows %s", a)
 			}
+		}
+	}
+}
+
+// TestOperatorPolicyOrgAccounts checks the policy of the identity behind
+// --org-accounts: the organization's listings and GetCallerIdentity on "*",
+// AssumeRole on the account role in any account, and nothing of IAM's or
+// ECR's, which the account role needs instead; and that the one-account
+// commands' policies grant none of it.
+func TestOperatorPolicyOrgAccounts(t *testing.T) {
+	for _, c := range []struct {
+		scope    OperatorScope
+		wantRole string
+	}{
+		{OperatorScope{}, "arn:aws:iam::*:role/OrganizationAccountAccessRole"},
+		{OperatorScope{Partition: "aws-cn", Account: "123456789012", AccountRole: "Deployer"}, "arn:aws-cn:iam::*:role/Deployer"},
+	} {
+		doc := OperatorPolicy(c.scope, CommandOrgAccounts)
+		want := []policy.Statement{
+			{Sid: "ReadAccount", Effect: "Allow", Action: policy.Values{"sts:GetCallerIdentity", "organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListChildren"}, Resource: policy.Values{"*"}},
+			{Sid: "AssumeAccountRole", Effect: "Allow", Action: policy.Values{"sts:AssumeRole"}, Resource: policy.Values{c.wantRole}},
+		}
+		if !reflect.DeepEqual(doc.Statement, want) {
+			t.Errorf("OperatorPolicy(%+v, org-accounts) statements:\n got %+v\nwant %+v", c.scope, doc.Statement, want)
+		}
+	}
+	for _, command := range []string{CommandPlan, CommandSetup, CommandDestroy, CommandRegistry} {
+		for _, s := range OperatorPolicy(OperatorScope{}, command).Statement {
+			for _, a := range s.Action {
+				if strings.HasPrefix(a, "organizations:") || a == "sts:AssumeRole" {
+					t.Errorf("%s's policy allows %s, which only --org-accounts needs", command, a)
+				}
+			}
+		}
+	}
+}
+
+func TestOperatorScopeValidate(t *testing.T) {
+	for _, c := range []struct {
+		scope    OperatorScope
+		commands []string
+		flag     string // the flag the error names; "" for none
+	}{
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName}, []string{CommandSetup, CommandOrgAccounts}, ""},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName, AccountRole: "Deployer"}, []string{CommandOrgAccounts}, ""},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName}, []string{"deploy"}, "--command"},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName, AccountRole: "admin/Deployer"}, []string{CommandOrgAccounts}, "--account-role"},
+		{OperatorScope{Partition: "aws", RoleName: DefaultOperatorRoleName, Account: "1234"}, []string{CommandSetup}, "--account-id"},
+	} {
+		_, err := c.scope.Validate(c.commands)
+		var ie *InputError
+		switch {
+		case c.flag == "" && err != nil:
+			t.Errorf("Validate(%+v, %v) = %v, want no error", c.scope, c.commands, err)
+		case c.flag != "" && (!errors.As(err, &ie) || ie.Flag != c.flag):
+			t.Errorf("Validate(%+v, %v) = %v, want an InputError for %s", c.scope, c.commands, err, c.flag)
 		}
 	}
 }

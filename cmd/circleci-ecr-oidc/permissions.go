@@ -43,7 +43,7 @@ CircleCI API calls instead, and the token they need.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text (actions and policy) or json (the policy document alone)")
-	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable); registry prints the policy of the --registry-profile identity in a registry account (with --account-id of that account); circleci, alone, prints the CircleCI API calls and the token they need")
+	fs.StringSliceVar(&opts.Commands, "command", []string{provision.CommandSetup}, "commands to allow: setup (includes plan), plan or destroy (repeatable); org-accounts prints what the identity of --org-accounts needs in the management account; registry prints the policy of the --registry-profile identity in a registry account (with --account-id of that account); circleci, alone, prints the CircleCI API calls and the token they need")
 	fs.StringVar(&opts.Scope.OrgID, "org-id", "", "CircleCI organization ID to scope the provider actions to (default: any organization)")
 	fs.StringVar(&opts.Scope.Account, "account-id", "", "AWS account ID to scope the resources to (default: any account, *)")
 	fs.StringVar(&opts.Scope.RoleName, "role-name", provision.DefaultOperatorRoleName, "role name, or a pattern with *, that setup may create and change")

@@ -10,6 +10,12 @@
 // [Moto.Env] and [Moto.Environ] build the environment for an exec'd binary,
 // and [Config] builds an in-process aws.Config.
 //
+// Multi-account code runs against one moto_server too: [CreateOrganization]
+// creates an AWS Organization with member accounts, whose
+// OrganizationAccountAccessRole acts in the member ([AssumeRole]), and
+// [WriteProfiles] writes a shared config file with profiles that reach moto
+// (or a refused port, [RefusedEndpoint]) through their endpoint_url.
+//
 // Most interesting failures of a provisioning tool happen on the wire:
 // throttling, 5xx responses, dropped connections, slow calls and the process
 // being interrupted half way. [Proxy] is a reverse proxy placed between the

@@ -202,12 +202,13 @@ func (m *Moto) Environ(endpoint string) []string {
 // configured: pass config.WithRetryer, or set RetryMaxAttempts in a service
 // client's options, to change the number of attempts.
 //
-// Config fails the test if AWS_ENDPOINT_URL_IAM, _STS or _ECR is set in the
-// environment, because the SDK lets those override BaseEndpoint.
+// Config fails the test if AWS_ENDPOINT_URL_IAM, _STS, _ECR or
+// _ORGANIZATIONS is set in the environment, because the SDK lets those
+// override BaseEndpoint.
 func Config(ctx context.Context, tb testing.TB, endpoint string, optFns ...func(*config.LoadOptions) error) aws.Config {
 	tb.Helper()
 
-	for _, svc := range []string{"IAM", "STS", "ECR"} {
+	for _, svc := range []string{"IAM", "STS", "ECR", "ORGANIZATIONS"} {
 		if v := os.Getenv("AWS_ENDPOINT_URL_" + svc); v != "" {
 			tb.Fatalf("awstest: AWS_ENDPOINT_URL_%s=%s is set and would override the test endpoint %s; unset it", svc, v, endpoint)
 		}
@@ -234,19 +235,23 @@ func Config(ctx context.Context, tb testing.TB, endpoint string, optFns ...func(
 		config.WithUseFIPSEndpoint(aws.FIPSEndpointStateDisabled),
 		config.WithUseDualStackEndpoint(aws.DualStackEndpointStateDisabled),
 		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = MaxAttempts
-				o.MaxBackoff = MaxBackoff
-				o.RateLimiter = ratelimit.None
-			})
-		}),
+		config.WithRetryer(fastRetryer),
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, append(opts, optFns...)...)
 	if err != nil {
 		tb.Fatalf("awstest: load AWS config for %s: %v", endpoint, err)
 	}
 	return cfg
+}
+
+// fastRetryer is the SDK's standard retryer with MaxAttempts attempts,
+// backoff capped at MaxBackoff and no client-side retry quota.
+func fastRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = MaxAttempts
+		o.MaxBackoff = MaxBackoff
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // inCI reports whether the CI environment variable asks for strict mode.

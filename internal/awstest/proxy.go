@@ -51,6 +51,10 @@ type Request struct {
 	Service   string // "iam", "sts", "ecr", or "" if unknown
 	Operation string // e.g. "CreateRole", or UnknownOperation
 	Fault     string // fault kind injected instead of forwarding, or ""
+	// AccessKeyID is the access key that signed the request, or "". With
+	// several accounts behind one proxy it tells whose request it was:
+	// moto maps every key to one account.
+	AccessKeyID string
 }
 
 // Proxy is an HTTP reverse proxy between the AWS SDK and moto that records
@@ -95,8 +99,14 @@ type Proxy struct {
 	serverErrorStatus int
 	resetEvery        int
 	latency           time.Duration
-	failOps           map[string]*opFailure
+	failOps           map[failRule]*opFailure
 	holds             map[string]*hold
+}
+
+// failRule is what a FailOperation rule matches: an operation, and the
+// access key of the requests, or any key.
+type failRule struct {
+	op, accessKeyID string
 }
 
 // opFailure is a FailOperation rule.
@@ -140,7 +150,7 @@ func NewProxy(tb testing.TB, target string) *Proxy {
 		counts:  map[string]int{},
 		writes:  map[string]int{},
 		faults:  map[string]int{},
-		failOps: map[string]*opFailure{},
+		failOps: map[failRule]*opFailure{},
 		holds:   map[string]*hold{},
 	}
 	p.rp = &httputil.ReverseProxy{
@@ -186,6 +196,20 @@ func (p *Proxy) Writes() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.writes)
+}
+
+// WritesBy returns the number of writes per operation signed with
+// accessKeyID: one account's writes, when several are behind the proxy.
+func (p *Proxy) WritesBy(accessKeyID string) map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	writes := map[string]int{}
+	for _, r := range p.requests {
+		if r.AccessKeyID == accessKeyID && IsWrite(r.Service, r.Operation) {
+			writes[r.Operation]++
+		}
+	}
+	return writes
 }
 
 // Total returns the number of requests received.
@@ -284,16 +308,25 @@ func (p *Proxy) Latency(d time.Duration) {
 // encoded in the wire shape of the request's protocol. times <= 0 removes the
 // rule. A new call replaces the previous rule for op.
 func (p *Proxy) FailOperation(op string, times, status int, code, message string) {
+	p.FailOperationFor("", op, times, status, code, message)
+}
+
+// FailOperationFor is FailOperation for the requests signed with
+// accessKeyID only (one account's, when several are behind the proxy); ""
+// matches any key. A request matching both a rule for its key and one for
+// any key consumes the former.
+func (p *Proxy) FailOperationFor(accessKeyID, op string, times, status int, code, message string) {
 	if times > 0 && (status < 400 || status > 599) {
 		panic(fmt.Sprintf("awstest: FailOperation(%s): status %d is not an error status", op, status))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	rule := failRule{op: op, accessKeyID: accessKeyID}
 	if times <= 0 {
-		delete(p.failOps, op)
+		delete(p.failOps, rule)
 		return
 	}
-	p.failOps[op] = &opFailure{remaining: times, status: status, code: code, message: message}
+	p.failOps[rule] = &opFailure{remaining: times, status: status, code: code, message: message}
 }
 
 // HoldOperation delays every request for operation op by d before it is
@@ -393,7 +426,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "awstest proxy: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decide(proto, service, op)
+	d := p.decide(proto, Request{Service: service, Operation: op, AccessKeyID: credentialKey(r.Header.Get("Authorization"))})
 
 	if !p.sleep(r.Context(), d.latency, nil) {
 		return
@@ -420,14 +453,17 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// decide records the request and decides what happens to it.
-func (p *Proxy) decide(proto protocol, service, op string) decision {
+// decide records the request (req without its Seq and Fault) and decides
+// what happens to it.
+func (p *Proxy) decide(proto protocol, req Request) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
 	p.seq++
+	req.Seq = p.seq
+	service, op := req.Service, req.Operation
 	d := decision{
-		req:     Request{Seq: p.seq, Service: service, Operation: op},
+		req:     req,
 		proto:   proto,
 		latency: p.latency,
 		hold:    p.holds[op],
@@ -450,11 +486,15 @@ func (p *Proxy) decide(proto protocol, service, op string) decision {
 			d.code = "ThrottlingException"
 		}
 	default:
-		if f, ok := p.failOps[op]; ok {
+		rule := failRule{op: op, accessKeyID: req.AccessKeyID}
+		if _, ok := p.failOps[rule]; !ok {
+			rule.accessKeyID = ""
+		}
+		if f, ok := p.failOps[rule]; ok {
 			d.req.Fault = FaultOperation
 			d.status, d.code, d.message = f.status, f.code, f.message
 			if f.remaining--; f.remaining <= 0 {
-				delete(p.failOps, op)
+				delete(p.failOps, rule)
 			}
 		}
 	}
@@ -550,16 +590,34 @@ func identify(r *http.Request) (proto protocol, service, op string, err error) {
 // scopeService extracts the service from a SigV4 Authorization header:
 // "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_request, ...".
 func scopeService(auth string) string {
+	if parts := credentialScope(auth); parts != nil {
+		return parts[3]
+	}
+	return ""
+}
+
+// credentialKey extracts the access key ID from a SigV4 Authorization
+// header, AKID in the example of scopeService.
+func credentialKey(auth string) string {
+	if parts := credentialScope(auth); parts != nil {
+		return parts[0]
+	}
+	return ""
+}
+
+// credentialScope splits the Credential of a SigV4 Authorization header
+// into key, date, region, service and "aws4_request"; nil if it has none.
+func credentialScope(auth string) []string {
 	_, rest, ok := strings.Cut(auth, "Credential=")
 	if !ok {
-		return ""
+		return nil
 	}
 	scope, _, _ := strings.Cut(rest, ",")
 	parts := strings.Split(strings.TrimSpace(scope), "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" {
-		return ""
+		return nil
 	}
-	return parts[3]
+	return parts
 }
 
 // queryNamespaces are the XML namespaces of query protocol error responses.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -46,6 +49,7 @@ func TestProxy(t *testing.T) {
 		{"FailOperationIAM", testFailOperationIAM},
 		{"FailOperationSTS", testFailOperationSTS},
 		{"FailOperationECR", testFailOperationECR},
+		{"FailOperationForOneKey", testFailOperationFor},
 		{"ThrottleEveryIsRetried", testThrottleEvery},
 		{"ServerErrorEveryIsRetried", testServerErrorEvery},
 		{"ResetEveryIsRetried", testResetEvery},
@@ -149,6 +153,42 @@ func testFailOperationIAM(t *testing.T, h *harness) {
 	}
 	assertMap(t, "Counts()", h.proxy.Counts(), map[string]int{"CreateRole": 2, "GetRole": 3})
 	assertMap(t, "Faults()", h.proxy.Faults(), map[string]int{FaultOperation: 3})
+}
+
+// testFailOperationFor fails one access key's requests, as a test with
+// several accounts behind one proxy fails one account's, and counts each
+// key's writes apart.
+func testFailOperationFor(t *testing.T, h *harness) {
+	other := iam.NewFromConfig(Config(h.ctx, t, h.proxy.URL(), config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDOTHER", "secret", ""))))
+	h.proxy.FailOperationFor("AKIDOTHER", "CreateRole", 1, http.StatusForbidden, "AccessDenied", "not for you")
+	h.proxy.FailOperation("GetRole", 1, http.StatusNotFound, "NoSuchEntity", "gone")
+	createRole(h.ctx, t, h.iam, "mine")
+	_, err := other.CreateRole(h.ctx, &iam.CreateRoleInput{RoleName: aws.String("theirs"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
+	if code := errorCodeOf(err); code != "AccessDenied" {
+		t.Errorf("the other key's CreateRole: err = %v, want AccessDenied", err)
+	}
+	createRole(h.ctx, t, other, "theirs")
+	// A rule for any key applies to every key.
+	if _, err := other.GetRole(h.ctx, &iam.GetRoleInput{RoleName: aws.String("theirs")}); errorCodeOf(err) != "NoSuchEntity" {
+		t.Errorf("GetRole with a rule for any key: err = %v, want NoSuchEntity", err)
+	}
+	assertMap(t, "WritesBy(testing)", h.proxy.WritesBy(AccessKeyID), map[string]int{"CreateRole": 1})
+	assertMap(t, "WritesBy(AKIDOTHER)", h.proxy.WritesBy("AKIDOTHER"), map[string]int{"CreateRole": 2})
+	var keys []string
+	for _, r := range h.proxy.Requests() {
+		keys = append(keys, r.AccessKeyID)
+	}
+	if want := []string{AccessKeyID, "AKIDOTHER", "AKIDOTHER", "AKIDOTHER"}; !slices.Equal(keys, want) {
+		t.Errorf("Requests() access keys %v, want %v", keys, want)
+	}
+}
+
+func errorCodeOf(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
 }
 
 func testFailOperationSTS(t *testing.T, h *harness) {
@@ -675,6 +715,18 @@ func TestIsWrite(t *testing.T) {
 	} {
 		if got := IsWrite(tc.service, tc.op); got != tc.want {
 			t.Errorf("IsWrite(%q, %q) = %v, want %v", tc.service, tc.op, got, tc.want)
+		}
+	}
+}
+
+func TestCredentialKey(t *testing.T) {
+	for auth, want := range map[string]string{
+		"AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc": "ASIAEXAMPLE",
+		"": "",
+		"AWS4-HMAC-SHA256 Credential=garbage, Signature=abc": "",
+	} {
+		if got := credentialKey(auth); got != want {
+			t.Errorf("credentialKey(%q) = %q, want %q", auth, got, want)
 		}
 	}
 }

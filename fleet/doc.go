@@ -1,0 +1,22 @@
+// Package fleet runs the single-account engine (package provision) in many
+// AWS accounts: the accounts of shared-config profiles (--profiles), or the
+// active accounts of an AWS Organization or of one of its organizational
+// units (--org-accounts, --ou), reached by assuming a role in each.
+//
+// The pieces, in the order a front end uses them:
+//
+//   - [Selection] holds the multi-account flags; [Selection.Validate]
+//     checks them before any AWS call and reports a bad one as a
+//     *provision.InputError naming the flag.
+//   - [Targets] turns a selection into the accounts to act in, each with
+//     an aws.Config whose credentials are its profile's or an AssumeRole
+//     provider's. A profile that fails to load is that target's failure,
+//     not the whole run's.
+//   - [Run] calls a function (observe and plan, or apply) for every target,
+//     at most Selection.Parallel at once. One account failing never stops
+//     the others; the outcomes come back in the targets' order.
+//   - [WriteSummary] prints the table of accounts, changes, warnings and
+//     status; [Entry] is one account's object in the JSON output.
+//
+// Nothing here prompts or prints progress: those belong to the front end.
+package fleet

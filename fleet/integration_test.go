@@ -1,0 +1,468 @@
+package fleet_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+const (
+	orgID     = "2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
+	projectID = "8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e"
+	repo      = "app"
+)
+
+// members are the names of the accounts every test's organization has,
+// besides the management account (awstest.AccountID, named "master").
+var members = []string{"alpha", "bravo", "charlie", "delta", "echo"}
+
+// world is an organization in moto, with the repository every account
+// needs, and the management account's configuration. Every call goes
+// through one proxy, which tells the accounts apart by access key.
+type world struct {
+	moto  *awstest.Moto
+	proxy *awstest.Proxy
+	base  aws.Config
+	org   *awstest.Organization
+	// names maps every account ID to its name.
+	names map[string]string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	moto := awstest.StartMoto(t)
+	proxy := awstest.NewProxy(t, moto.URL())
+	base := awstest.Config(t.Context(), t, proxy.URL())
+	w := &world{moto: moto, proxy: proxy, base: base, org: awstest.CreateOrganization(t, base, members...), names: map[string]string{awstest.AccountID: "master"}}
+	awstest.CreateRepositories(t, base, repo)
+	for _, m := range w.org.Members {
+		w.names[m.ID] = m.Name
+		awstest.CreateRepositories(t, awstest.AssumeRole(t, base, m.RoleARN()), repo)
+	}
+	proxy.Reset()
+	return w
+}
+
+// accessKey returns the access key the target's calls are signed with. Its
+// credentials are cached, so it is the same for every call of the run.
+func accessKey(t *testing.T, tg fleet.Target) string {
+	t.Helper()
+	creds, err := tg.Config.Credentials.Retrieve(t.Context())
+	if err != nil {
+		t.Fatalf("credentials of %s: %v", tg.Label(), err)
+	}
+	return creds.AccessKeyID
+}
+
+// member returns the member account named name.
+func (w *world) member(name string) awstest.Account {
+	i := slices.IndexFunc(w.org.Members, func(a awstest.Account) bool { return a.Name == name })
+	return w.org.Members[i]
+}
+
+// asMember returns a configuration acting in the named member account,
+// independent of the code under test.
+func (w *world) asMember(t *testing.T, name string) aws.Config {
+	return awstest.AssumeRole(t, w.base, w.member(name).RoleARN())
+}
+
+func orgSelection(edit func(*fleet.Selection)) fleet.Selection {
+	s := fleet.Selection{OrgAccounts: true, AccountRole: fleet.DefaultAccountRole, Parallel: fleet.DefaultParallel}
+	if edit != nil {
+		edit(&s)
+	}
+	return s
+}
+
+func targetNames(targets []fleet.Target) []string {
+	var names []string
+	for _, t := range targets {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
+func noProfiles(context.Context, string) (aws.Config, error) {
+	return aws.Config{}, errors.New("no profiles in an organization run")
+}
+
+// TestTargetsInOrganization lists the organization in moto: every active
+// account, each reached in its own account (the management account with
+// the caller's credentials, the others through the account role, with the
+// tool's session name), OUs recursively, and the filters.
+func TestTargetsInOrganization(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	targets, err := fleet.Targets(ctx, w.base, noProfiles, orgSelection(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(targets) != 1+len(members) || !slices.IsSortedFunc(targets, func(a, b fleet.Target) int { return strings.Compare(a.AccountID, b.AccountID) }) {
+		t.Fatalf("targets %v, want the management account and %d members by ID", targetNames(targets), len(members))
+	}
+	for _, tg := range targets {
+		if tg.Name != w.names[tg.AccountID] || tg.Err != nil {
+			t.Errorf("target %s named %q (error %v), want %q", tg.AccountID, tg.Name, tg.Err, w.names[tg.AccountID])
+		}
+		id, err := sts.NewFromConfig(tg.Config).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatalf("GetCallerIdentity in %s: %v", tg.Label(), err)
+		}
+		wantARN := "arn:aws:sts::" + tg.AccountID + ":assumed-role/" + awstest.AccountRole + "/" + fleet.SessionName
+		if tg.AccountID == awstest.AccountID {
+			wantARN = "arn:aws:sts::" + awstest.AccountID + ":user/moto"
+		}
+		if aws.ToString(id.Account) != tg.AccountID || aws.ToString(id.Arn) != wantARN || tg.Caller != (tg.AccountID == awstest.AccountID) {
+			t.Errorf("target %s (caller %v) acts as %s in %s, want %s", tg.Label(), tg.Caller, aws.ToString(id.Arn), aws.ToString(id.Account), wantARN)
+		}
+	}
+
+	select1 := func(edit func(*fleet.Selection)) ([]string, error) {
+		t.Helper()
+		targets, err := fleet.Targets(ctx, w.base, noProfiles, orgSelection(edit))
+		return targetNames(targets), err
+	}
+	t.Run("filters", func(t *testing.T) {
+		got, err := select1(func(s *fleet.Selection) {
+			s.Accounts = []string{w.member("delta").ID, w.member("alpha").ID, awstest.AccountID}
+			s.ExcludeAccounts = []string{w.member("bravo").ID}
+		})
+		if err != nil || !slices.Equal(sortedNames(got), []string{"alpha", "delta", "master"}) {
+			t.Errorf("--accounts delta,alpha,management --exclude-accounts bravo: %v, %v", got, err)
+		}
+		var ie *provision.InputError
+		if _, err := select1(func(s *fleet.Selection) { s.Accounts = []string{"210987654321"} }); !errors.As(err, &ie) || ie.Value != "210987654321" {
+			t.Errorf("--accounts naming an account outside the organization: error %v, want an InputError naming it", err)
+		}
+	})
+	t.Run("organizational units", func(t *testing.T) {
+		team := w.org.CreateOU(t, w.org.RootID, "team")
+		nested := w.org.CreateOU(t, team, "nested")
+		other := w.org.CreateOU(t, w.org.RootID, "other")
+		for name, ou := range map[string]string{"alpha": team, "bravo": nested, "charlie": nested, "delta": other} {
+			w.org.MoveAccount(t, w.member(name).ID, w.org.RootID, ou)
+		}
+		for ou, want := range map[string][]string{team: {"alpha", "bravo", "charlie"}, nested: {"bravo", "charlie"}, other: {"delta"}, w.org.RootID: {"alpha", "bravo", "charlie", "delta", "echo", "master"}} {
+			got, err := select1(func(s *fleet.Selection) { s.OU = ou })
+			if err != nil || !slices.Equal(sortedNames(got), want) {
+				t.Errorf("--ou %s: %v, %v, want %v", ou, got, err, want)
+			}
+		}
+		if _, err := select1(func(s *fleet.Selection) { s.OU, s.Accounts = nested, []string{w.member("alpha").ID} }); err == nil || !strings.Contains(err.Error(), "under "+nested) {
+			t.Errorf("--ou nested --accounts alpha: error %v, want alpha is not under the OU", err)
+		}
+	})
+	t.Run("active accounts only", func(t *testing.T) {
+		w.org.CloseAccount(t, w.member("echo").ID)
+		got, err := select1(nil)
+		if err != nil || slices.Contains(got, "echo") || len(got) != len(members) {
+			t.Errorf("after closing echo: %v, %v", got, err)
+		}
+		if _, err := select1(func(s *fleet.Selection) { s.Accounts = []string{w.member("echo").ID} }); err == nil {
+			t.Error("--accounts naming a closed account: no error")
+		}
+	})
+}
+
+func sortedNames(names []string) []string {
+	return slices.Sorted(slices.Values(names))
+}
+
+// roleSnapshot is everything IAM says about a role: it must not change
+// when the tool refuses the role.
+type roleSnapshot struct {
+	Role     string
+	Tags     string
+	Inline   []string
+	Attached []string
+}
+
+func snapshotRole(t *testing.T, cfg aws.Config, name string) roleSnapshot {
+	t.Helper()
+	ctx := t.Context()
+	api := iam.NewFromConfig(cfg)
+	role, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline, err := api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attached, err := api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := roleSnapshot{Role: aws.ToString(role.Role.Arn) + " " + aws.ToString(role.Role.AssumeRolePolicyDocument) + " " + aws.ToString(role.Role.Description), Inline: inline.PolicyNames}
+	for _, tag := range role.Role.Tags {
+		s.Tags += aws.ToString(tag.Key) + "=" + aws.ToString(tag.Value) + ";"
+	}
+	for _, p := range attached.AttachedPolicies {
+		s.Attached = append(s.Attached, aws.ToString(p.PolicyArn))
+	}
+	return s
+}
+
+func validSpec(t *testing.T) provision.Spec {
+	t.Helper()
+	spec, err := provision.Spec{OrgID: orgID, Repositories: []string{repo}, ProjectIDs: []string{projectID}, Region: awstest.Region}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+// checkSetUp reads back, with cfg (the account's own credentials), the
+// provider, the role and its pull policy in account, and checks that the
+// role trusts that account's provider.
+func checkSetUp(t *testing.T, cfg aws.Config, account string) {
+	t.Helper()
+	ctx := t.Context()
+	api := iam.NewFromConfig(cfg)
+	providerARN := policy.ProviderARN("aws", account, orgID)
+	prov, err := api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
+	if err != nil || !slices.Equal(prov.ClientIDList, []string{orgID}) {
+		t.Errorf("provider %s: %v (audiences %v)", providerARN, err, prov)
+	}
+	role, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(provision.DefaultRoleName)})
+	if err != nil {
+		t.Errorf("role in %s: %v", account, err)
+		return
+	}
+	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if !strings.HasPrefix(aws.ToString(role.Role.Arn), "arn:aws:iam::"+account+":role/") || !strings.Contains(trust, providerARN) {
+		t.Errorf("role %s trusts %s, want the provider of account %s", aws.ToString(role.Role.Arn), trust, account)
+	}
+	pol, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(provision.DefaultRoleName), PolicyName: aws.String(provision.PolicyName)})
+	doc, _ := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+	if err != nil || !strings.Contains(doc, "arn:aws:ecr:"+awstest.Region+":"+account+":repository/"+repo) {
+		t.Errorf("pull policy in %s: %v %s", account, err, doc)
+	}
+}
+
+// engine runs the single-account engine as the front end will: observe and
+// plan in every account, then apply the plans that came out, each phase
+// through the runner, with each target's own configuration.
+type engine struct {
+	spec provision.Spec
+}
+
+func (e engine) plan(ctx context.Context, t fleet.Target) (*provision.Plan, error) {
+	obs, err := provision.Observe(ctx, t.Clients(), e.spec)
+	if err != nil {
+		return nil, err
+	}
+	return provision.NewPlan(e.spec, obs)
+}
+
+// run plans in every target and applies the plans, returning the plan
+// phase's outcomes and the apply phase's by account ID.
+func (e engine) run(ctx context.Context, targets []fleet.Target, parallel int) ([]fleet.Outcome[*provision.Plan], map[string]fleet.Outcome[provision.Result]) {
+	planned := fleet.Run(ctx, targets, parallel, e.plan)
+	plans := map[string]*provision.Plan{}
+	var ready []fleet.Target
+	for _, o := range planned {
+		if o.Err == nil {
+			ready = append(ready, o.Target)
+			plans[o.Target.AccountID] = o.Value
+		}
+	}
+	applied := fleet.Run(ctx, ready, parallel, func(ctx context.Context, t fleet.Target) (provision.Result, error) {
+		return provision.Apply(ctx, t.Clients().IAM, plans[t.AccountID], provision.Options{})
+	})
+	byAccount := map[string]fleet.Outcome[provision.Result]{}
+	for _, o := range applied {
+		byAccount[o.Target.AccountID] = o
+	}
+	return planned, byAccount
+}
+
+// TestEngineInEveryAccount sets up the organization's every account in one
+// run: charlie holds a foreign role of the same name, and delta's first
+// PutRolePolicy is denied. Only those two fail, charlie's role stays as it
+// was, and every other account has its provider, role and policy. A rerun
+// completes delta and writes nothing anywhere else; a third run plans no
+// change at all.
+func TestEngineInEveryAccount(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	charlie, delta := w.member("charlie"), w.member("delta")
+	foreignBefore := createForeignRole(t, w, "charlie")
+
+	e := engine{spec: validSpec(t)}
+	targets, err := fleet.Targets(ctx, w.base, noProfiles, orgSelection(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, tg := range targets {
+		keys[tg.AccountID] = accessKey(t, tg)
+	}
+	w.proxy.FailOperationFor(keys[delta.ID], "PutRolePolicy", 1, 403, "AccessDenied", "User is not authorized to perform: iam:PutRolePolicy")
+
+	planned, applied := e.run(ctx, targets, 4)
+	var summary bytes.Buffer
+	_ = fleet.WriteSummary(&summary, fleet.RowsOf(planned, func(p *provision.Plan) *provision.Plan { return p }))
+	t.Logf("first run's plans:\n%s", summary.String())
+	checkFirstRun(t, w, planned, applied)
+	if writes := w.proxy.WritesBy(keys[charlie.ID]); len(writes) != 0 {
+		t.Errorf("writes in charlie: %v", writes)
+	}
+
+	// The rerun completes delta and writes nothing anywhere else.
+	w.proxy.Reset()
+	planned, applied = e.run(ctx, targets, 4)
+	if total := w.proxy.Writes(); !reflect.DeepEqual(total, map[string]int{"PutRolePolicy": 1}) {
+		t.Errorf("rerun wrote %v, want delta's PutRolePolicy only", total)
+	}
+	for _, o := range planned {
+		id := o.Target.AccountID
+		writes := w.proxy.WritesBy(keys[id])
+		switch id {
+		case charlie.ID:
+			if !errors.Is(o.Err, provision.ErrNotOwned) || len(writes) != 0 {
+				t.Errorf("rerun in charlie: error %v, writes %v", o.Err, writes)
+			}
+		case delta.ID:
+			if a := applied[id]; a.Err != nil || !reflect.DeepEqual(writes, map[string]int{"PutRolePolicy": 1}) {
+				t.Errorf("rerun in delta: error %v, writes %v, want only the missing PutRolePolicy", a.Err, writes)
+			}
+		default:
+			if o.Err != nil || len(o.Value.Changes) != 0 || len(writes) != 0 {
+				t.Errorf("rerun in %s: error %v, changes %v, writes %v, want none", o.Target.Label(), o.Err, o.Value.Changes, writes)
+			}
+		}
+	}
+	checkSetUp(t, w.asMember(t, "delta"), delta.ID)
+
+	planned, _ = e.run(ctx, targets, 4)
+	for _, o := range planned {
+		if o.Target.AccountID != charlie.ID && (o.Err != nil || o.Value.HasChanges()) {
+			t.Errorf("third run in %s: error %v, changes %v", o.Target.Label(), o.Err, o.Value.Changes)
+		}
+	}
+	if got := snapshotRole(t, w.asMember(t, "charlie"), provision.DefaultRoleName); !reflect.DeepEqual(got, foreignBefore) {
+		t.Errorf("charlie's foreign role changed by the runs:\n got %+v\nwant %+v", got, foreignBefore)
+	}
+}
+
+// createForeignRole creates, in the named member, a role of the tool's
+// default name that the tool did not create, and returns its snapshot.
+func createForeignRole(t *testing.T, w *world, member string) roleSnapshot {
+	t.Helper()
+	cfg := w.asMember(t, member)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + w.member(member).ID + `:root"},"Action":"sts:AssumeRole"}]}`
+	if _, err := iam.NewFromConfig(cfg).CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(provision.DefaultRoleName), AssumeRolePolicyDocument: aws.String(trust), Description: aws.String("someone else's")}); err != nil {
+		t.Fatal(err)
+	}
+	return snapshotRole(t, cfg, provision.DefaultRoleName)
+}
+
+// checkFirstRun checks the first run of TestEngineInEveryAccount: charlie
+// refused at planning, delta failed at applying, every other account
+// planned and set up in its own account, read back with its credentials.
+func checkFirstRun(t *testing.T, w *world, planned []fleet.Outcome[*provision.Plan], applied map[string]fleet.Outcome[provision.Result]) {
+	t.Helper()
+	charlie, delta := w.member("charlie"), w.member("delta")
+	for _, o := range planned {
+		id := o.Target.AccountID
+		switch {
+		case id == charlie.ID:
+			if !errors.Is(o.Err, provision.ErrNotOwned) || !o.Finished {
+				t.Errorf("charlie's plan: error %v, want ErrNotOwned", o.Err)
+			}
+		case o.Err != nil:
+			t.Errorf("%s's plan failed: %v", o.Target.Label(), o.Err)
+		case len(o.Value.Changes) != 3 || o.Value.Account != id:
+			t.Errorf("%s's plan in account %s: %v, want provider, role and policy", o.Target.Label(), o.Value.Account, o.Value.Changes)
+		}
+	}
+	if _, ok := applied[charlie.ID]; ok || len(applied) != len(planned)-1 {
+		t.Errorf("applied in %d accounts (charlie: %v), want every account but charlie", len(applied), ok)
+	}
+	for id, o := range applied {
+		var ae *provision.ApplyError
+		switch {
+		case id == delta.ID:
+			if !errors.As(o.Err, &ae) || !strings.Contains(o.Err.Error(), "AccessDenied") {
+				t.Errorf("delta's apply: error %v, want the denied PutRolePolicy", o.Err)
+			}
+		case o.Err != nil:
+			t.Errorf("%s's apply failed: %v", o.Target.Label(), o.Err)
+		case id == awstest.AccountID:
+			checkSetUp(t, w.base, id)
+		default:
+			checkSetUp(t, w.asMember(t, w.names[id]), id)
+		}
+	}
+}
+
+// TestEngineThroughProfiles sets up the accounts of shared-config profiles:
+// two role_arn profiles reach their members, a profile whose endpoint
+// refuses connections and one that does not exist fail, and only they.
+func TestEngineThroughProfiles(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	alpha, bravo := w.member("alpha"), w.member("bravo")
+	sc := awstest.WriteProfiles(t,
+		awstest.Profile{Name: "source"},
+		awstest.Profile{Name: "alpha", Endpoint: w.moto.URL(), RoleARN: alpha.RoleARN(), SourceProfile: "source"},
+		awstest.Profile{Name: "bravo", Endpoint: w.moto.URL(), RoleARN: bravo.RoleARN(), SourceProfile: "source"},
+		awstest.Profile{Name: "refused", Endpoint: awstest.RefusedEndpoint(t)},
+	)
+	sel := fleet.Selection{Profiles: []string{"alpha", "refused", "missing", "bravo"}, AccountRole: fleet.DefaultAccountRole, Parallel: 2}
+	targets, err := fleet.Targets(ctx, w.base, sc.Load, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine{spec: validSpec(t)}
+	outcomes := fleet.Run(ctx, targets, sel.Parallel, func(ctx context.Context, t fleet.Target) (*provision.Plan, error) {
+		p, err := e.plan(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		_, err = provision.Apply(ctx, t.Clients().IAM, p, provision.Options{})
+		return p, err
+	})
+	if got := targetNames(targets); !slices.Equal(got, sel.Profiles) {
+		t.Fatalf("targets %v, want the profiles in order", got)
+	}
+	for i, want := range []string{alpha.ID, "", "", bravo.ID} {
+		o := outcomes[i]
+		switch o.Target.Profile {
+		case "refused":
+			if !errors.Is(o.Err, syscall.ECONNREFUSED) || !o.Finished {
+				t.Errorf("refused profile: error %v, want connection refused", o.Err)
+			}
+		case "missing":
+			if o.Err == nil || !strings.Contains(o.Err.Error(), "load profile missing: ") {
+				t.Errorf("missing profile: error %v, want its load error", o.Err)
+			}
+		default:
+			if o.Err != nil || o.Value.Account != want {
+				t.Errorf("profile %s: error %v, account %s, want %s", o.Target.Profile, o.Err, o.Value.Account, want)
+			}
+		}
+	}
+	checkSetUp(t, w.asMember(t, "alpha"), alpha.ID)
+	checkSetUp(t, w.asMember(t, "bravo"), bravo.ID)
+	rows := fleet.RowsOf(outcomes, func(p *provision.Plan) *provision.Plan { return p })
+	if rows[0].Account != alpha.ID || rows[3].Account != bravo.ID || rows[1].Account != "" {
+		t.Errorf("rows name accounts %s, %s, %s, want the plans' for the profiles that worked", rows[0].Account, rows[1].Account, rows[3].Account)
+	}
+}
