@@ -295,3 +295,13 @@ func PermissionsPolicy(access Access, repositoryARNs []string) (Document, error)
 	}
 	return permissionsDocument(access, sid, sortedUnique(repositoryARNs), true), nil
 }
+
+// AdmitNoOne is the trust policy of a role kept but closed: it allows no
+// one, and denies every way of assuming a role to everyone, so that not even
+// a later Allow added by hand beside it opens the role by mistake.
+func AdmitNoOne() Document {
+	return Document{Version: Version, Statement: []Statement{{
+		Sid: "AdmitsNoOne", Effect: "Deny", Principal: Principals{Wildcard: {Wildcard}},
+		Action: Values{"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"},
+	}}}
+}

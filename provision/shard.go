@@ -114,11 +114,15 @@ type ShardedPlan struct {
 	// project, with their policies, so that no role goes on admitting
 	// projects the user removed. They never delete the provider.
 	Removals []*DestroyPlan
+	// Closed are those roles instead when the user keeps them
+	// (Spec.KeepUnusedRoles): each gets a trust policy that admits no one.
+	Closed []*ClosedRole
 }
 
 // HasChanges reports whether any role's plan writes anything.
 func (s *ShardedPlan) HasChanges() bool {
-	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges) || slices.ContainsFunc(s.Removals, (*DestroyPlan).HasChanges)
+	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges) || slices.ContainsFunc(s.Removals, (*DestroyPlan).HasChanges) ||
+		slices.ContainsFunc(s.Closed, func(c *ClosedRole) bool { return c.Step.IsChange() })
 }
 
 // CheckManagedBy is the first refusal of the roles' plans and removals to
@@ -240,7 +244,13 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 			role = roles[i]
 		}
 		if i >= len(groups) || len(groups[i]) == 0 {
-			if role != nil {
+			if role != nil && spec.KeepUnusedRoles {
+				c, err := closedRole(spec, name, role)
+				if err != nil {
+					return nil, err
+				}
+				sp.Closed = append(sp.Closed, c)
+			} else if role != nil {
 				found := managed[name]
 				if i == 0 {
 					found = obs.ManagedPolicies
@@ -347,6 +357,9 @@ func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) 
 	for _, r := range sp.Removals {
 		all = append(all, r.Deletes...)
 	}
+	for _, closed := range sp.Closed {
+		all = append(all, changesOf([]Step{closed.Step})...)
+	}
 	if err := sp.CheckManagedBy(); err != nil {
 		return Result{Applied: []Change{}, NotApplied: all}, err
 	}
@@ -368,6 +381,9 @@ func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) 
 			removal[i].after = append(removal[i].after, kept...)
 		}
 		steps = append(steps, removal...)
+	}
+	for _, closed := range sp.Closed {
+		steps = append(steps, closed.steps(c.IAM, opts, len(steps))...)
 	}
 	return execute(ctx, steps, executeOptions{Progress: opts.Progress, InterruptGrace: opts.InterruptGrace})
 }

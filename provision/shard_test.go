@@ -458,3 +458,92 @@ func TestShardedBranchPins(t *testing.T) {
 		t.Logf("%s: 90 projects with 2 pins over %d roles", cond, len(sp.Plans))
 	}
 }
+
+// TestPlanShardsKeepsUnusedRolesClosed: with KeepUnusedRoles, a shard role
+// whose projects were all removed is kept with a trust policy that admits no
+// one (no token, not even one of a project it admitted), its policies stay,
+// the rerun is clean, and adding projects again reopens it for them.
+func TestPlanShardsKeepsUnusedRolesClosed(t *testing.T) {
+	f := newFakeAWS()
+	f.repos["app"] = true
+	projects := manyProjects(60)
+	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyShards(t, f, sp)
+	second := ShardRoleName(DefaultRoleName, 2)
+	kept := ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg)
+	removed := ProjectsAdmitted(f.roles[second].trust, testOrg)
+
+	keep := shardSpec(kept)
+	keep.KeepUnusedRoles = true
+	shrunk, err := PlanShards(context.Background(), f.clients(), mustSpec(t, keep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shrunk.Removals) != 0 || len(shrunk.Closed) != 1 || shrunk.Closed[0].RoleName != second || !shrunk.HasChanges() {
+		t.Fatalf("removals %d, closed %+v", len(shrunk.Removals), shrunk.Closed)
+	}
+	if got := shrunk.Closed[0].Admitted; !slices.Equal(got, removed) {
+		t.Errorf("closed role admitted %v, want %v", got, removed)
+	}
+	f.calls = nil
+	if _, err := ApplyShards(context.Background(), f.clients(), shrunk, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.writes(); !slices.Equal(w, []string{"UpdateAssumeRolePolicy"}) {
+		t.Errorf("closing writes %v, want one UpdateAssumeRolePolicy", w)
+	}
+	role, ok := f.roles[second]
+	if !ok {
+		t.Fatalf("role %s was deleted", second)
+	}
+	if len(role.inline) == 0 {
+		t.Errorf("the kept role lost its permissions policy")
+	}
+	doc, err := policy.Parse(role.trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := policy.ProviderARN("aws", "123456789012", testOrg)
+	for _, p := range append(slices.Clone(removed), kept[0]) {
+		for _, action := range []string{policy.ActionAssumeRoleWithWebIdentity, "sts:AssumeRole"} {
+			key := policy.ProviderPath(testOrg) + ":"
+			req := policy.Request{Action: action, ProviderARN: provider, Keys: map[string][]string{
+				key + "aud": {testOrg}, key + "oidc.circleci.com/project-id": {p},
+				key + "sub": {"org/" + testOrg + "/project/" + p + "/user/u"},
+			}}
+			if d := policy.Evaluate(doc, req); d.Allowed {
+				t.Errorf("the closed role admits %s for project %s: %+v", action, p, d)
+			}
+		}
+	}
+	for _, p := range removed {
+		if roles := admittedBy(f)[p]; len(roles) > 0 {
+			t.Errorf("removed project %s is still admitted by %v", p, roles)
+		}
+	}
+
+	f.calls = nil
+	again, err := PlanShards(context.Background(), f.clients(), mustSpec(t, keep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.HasChanges() || len(f.writes()) != 0 || len(again.Closed) != 1 || again.Closed[0].Step.IsChange() {
+		t.Errorf("rerun plans changes or writes %v", f.writes())
+	}
+
+	grown, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ApplyShards(context.Background(), f.clients(), grown, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range removed {
+		if roles := admittedBy(f)[p]; !slices.Equal(roles, []string{second}) {
+			t.Errorf("project %s admitted by %v after adding it again, want %s", p, roles, second)
+		}
+	}
+}

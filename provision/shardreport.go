@@ -23,6 +23,9 @@ type ShardedReport struct {
 	Shards      []ShardReport  `json:"shards"`
 	UnusedRoles []string       `json:"unused_roles"`
 	Removals    []ShardRemoval `json:"removals"`
+	// Closed are the unused roles kept by --keep-unused-roles, each with
+	// the trust policy that admits no one.
+	Closed []*ClosedRole `json:"closed_roles"`
 	// Steps are every role's steps and the removals', in plan order.
 	Steps    []Step   `json:"steps"`
 	Warnings []string `json:"warnings"`
@@ -55,7 +58,7 @@ func NewShardedReport(sp *ShardedPlan) (*ShardedReport, error) {
 	out := &ShardedReport{
 		Account: first.Account, Partition: first.Partition, Region: first.Region, CallerARN: first.CallerARN,
 		ProviderARN: first.ProviderARN, RoleARN: first.RoleARN,
-		Changes: []Change{}, NotApplied: []Change{}, UnusedRoles: []string{}, Removals: []ShardRemoval{}, Warnings: []string{}, Steps: []Step{},
+		Changes: []Change{}, NotApplied: []Change{}, UnusedRoles: []string{}, Removals: []ShardRemoval{}, Closed: []*ClosedRole{}, Warnings: []string{}, Steps: []Step{},
 	}
 	seen := map[string]bool{}
 	for _, p := range sp.Plans {
@@ -87,11 +90,19 @@ func NewShardedReport(sp *ShardedPlan) (*ShardedReport, error) {
 		out.Steps = append(out.Steps, r.Steps...)
 		out.NotApplied = append(out.NotApplied, r.Deletes...)
 	}
+	for _, c := range sp.Closed {
+		out.UnusedRoles = append(out.UnusedRoles, c.RoleName)
+		out.Closed = append(out.Closed, c)
+		out.Steps = append(out.Steps, c.Step)
+		changes := changesOf([]Step{c.Step})
+		out.Changes = append(out.Changes, changes...)
+		out.NotApplied = append(out.NotApplied, changes...)
+	}
 	return out, nil
 }
 
 // WriteText prints, for each role, the projects it admits and its
-// plan, then the roles it deletes and the warnings once.
+// plan, then the roles it deletes or closes and the warnings once.
 func (out *ShardedReport) WriteText(w io.Writer, sp *ShardedPlan) error {
 	for i, p := range sp.Plans {
 		fmt.Fprintf(w, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
@@ -108,6 +119,14 @@ func (out *ShardedReport) WriteText(w io.Writer, sp *ShardedPlan) error {
 			return err
 		}
 		fmt.Fprintln(w)
+	}
+	for _, c := range sp.Closed {
+		if !c.Step.IsChange() {
+			fmt.Fprintf(w, "== Role %s admits no one (kept by --keep-unused-roles): no change\n\n", c.RoleName)
+			continue
+		}
+		fmt.Fprintf(w, "== Role %s admits no requested project any more: it is kept (--keep-unused-roles) and its trust policy is replaced by one that admits no one\n", c.RoleName)
+		fmt.Fprintf(w, "  ~ update trust-policy %s\n      (%s)\n\n", c.RoleName, c.Step.Reason)
 	}
 	for _, warning := range out.Warnings {
 		fmt.Fprintf(w, "Warning: %s\n", warning)

@@ -53,6 +53,10 @@ type Spec struct {
 	Adopt bool
 	// AllowMissingRepos turns a repository that does not exist into a warning.
 	AllowMissingRepos bool
+	// KeepUnusedRoles keeps, in a sharded setup, the shard roles that no
+	// longer admit any requested project, closing their trust policy,
+	// instead of deleting them.
+	KeepUnusedRoles bool
 	// Tags are extra tags (--tag) put on the role and the provider when the
 	// tool creates them, and on an existing role it owns. They never
 	// replace the ownership tags.

@@ -79,16 +79,18 @@ type specFlags struct {
 	projectCondition string
 	branches         []string
 	// shard is registered by setup and plan only (registerShard).
-	shard        bool
-	roleName     string
-	region       string
-	profile      string
-	image        string
-	output       string
-	adopt        bool
-	allowMissing bool
-	maxAttempts  awsconfig.Attempts
-	tags         tagsValue
+	shard bool
+	// keepUnusedRoles is --keep-unused-roles (with --shard).
+	keepUnusedRoles bool
+	roleName        string
+	region          string
+	profile         string
+	image           string
+	output          string
+	adopt           bool
+	allowMissing    bool
+	maxAttempts     awsconfig.Attempts
+	tags            tagsValue
 	// access is --access: pull or push.
 	access string
 	// registryProfile is the profile of the registry account that holds
@@ -147,6 +149,7 @@ func (f *specFlags) spec(region string) provision.Spec {
 		Image:             f.image,
 		Adopt:             f.adopt,
 		AllowMissingRepos: f.allowMissing,
+		KeepUnusedRoles:   f.keepUnusedRoles,
 		Tags:              f.tags.tags,
 		Access:            policy.Access(f.access),
 	}

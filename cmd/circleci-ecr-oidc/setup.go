@@ -244,6 +244,9 @@ func (f *specFlags) check() error {
 	if m := f.missing(); len(m) > 0 {
 		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
 	}
+	if f.keepUnusedRoles && !f.shard {
+		return &provision.InputError{Flag: "--keep-unused-roles", Rule: "applies only with --shard, whose unused roles it keeps"}
+	}
 	if _, err := f.spec("us-east-1").Validate(); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 func registerShard(fs *pflag.FlagSet, f *specFlags) {
 	fs.BoolVar(&f.shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
+	fs.BoolVar(&f.keepUnusedRoles, "keep-unused-roles", false, "with --shard: keep a role <role-name>-N that no longer admits any requested project, with a trust policy that admits no one, instead of deleting it")
 }
 
 // planShards validates the flags and plans every role of a sharded setup.

@@ -156,3 +156,50 @@ func TestShardRemovingProjectsRevokesThem(t *testing.T) {
 		t.Errorf("rerun wrote %v", w)
 	}
 }
+
+// TestShardKeepUnusedRolesClosesThem: with --keep-unused-roles, the second
+// role of TestShardRemovingProjectsRevokesThem is kept, with a trust policy
+// that admits no one (shown in the plan first), and the rerun writes
+// nothing; without --shard the flag is refused before any call.
+func TestShardKeepUnusedRolesClosesThem(t *testing.T) {
+	e := startEmulator(t, "app")
+	projects := projectIDs(60)
+	base := []string{"--org-id", testOrg, "--repo", "app", "--shard"}
+	mustRun(t, e.env, 0, append(append([]string{"setup"}, base...), "--project-id", strings.Join(projects, ","), "--yes")...)
+	api := iam.NewFromConfig(e.cfg)
+	trust := func(name string) string {
+		role, err := api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("read role %s: %v", name, err)
+		}
+		doc, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+		return doc
+	}
+	first, second := provision.ShardRoleName(provision.DefaultRoleName, 1), provision.ShardRoleName(provision.DefaultRoleName, 2)
+	kept := provision.ProjectsAdmitted(trust(first), testOrg)
+	keep := append(append([]string{}, base...), "--project-id", strings.Join(kept, ","), "--keep-unused-roles")
+
+	plan := mustRun(t, e.env, 2, append(append([]string{"plan"}, keep...), "--detailed-exitcode")...)
+	if !strings.Contains(plan.stdout, "Role "+second+" admits no requested project any more: it is kept") || strings.Contains(plan.stdout, "delete iam-role") {
+		t.Errorf("plan does not show the closing:\n%s", plan.stdout)
+	}
+	e.proxy.Reset()
+	mustRun(t, e.env, 0, append(append([]string{"setup"}, keep...), "--yes")...)
+	if w := e.proxy.Writes(); w["UpdateAssumeRolePolicy"] != 1 || w["DeleteRole"] != 0 || len(w) != 1 {
+		t.Errorf("writes %v; want only the second role's trust policy replaced", w)
+	}
+	closed, _ := policy.AdmitNoOne().JSON()
+	if got := trust(second); !policy.Equal(got, closed) {
+		t.Errorf("role %s trusts %s, want the policy that admits no one", second, got)
+	}
+	e.proxy.Reset()
+	mustRun(t, e.env, 0, append(append([]string{"setup"}, keep...), "--yes")...)
+	if w := e.proxy.Writes(); len(w) != 0 {
+		t.Errorf("rerun wrote %v", w)
+	}
+	e.proxy.Reset()
+	r := runCmd(t, e.env, "setup", "--org-id", testOrg, "--repo", "app", "--project-id", kept[0], "--keep-unused-roles", "--yes")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--keep-unused-roles") || e.proxy.Total() != 0 {
+		t.Errorf("--keep-unused-roles without --shard: exit %d, %d requests, stderr %s", r.code, e.proxy.Total(), r.stderr)
+	}
+}
