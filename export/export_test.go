@@ -121,6 +121,7 @@ func TestSpecFieldsAreExported(t *testing.T) {
 		"Image":             "not exported: only the snippet uses it",
 		"Adopt":             "not exported: Terraform import / CloudFormation import instead",
 		"AllowMissingRepos": "not exported: export does not look repositories up",
+		"KeepUnusedRoles":   "not exported: an export declares one role and never shards, so no shard role is left unused",
 		"Access":            "permissions policy (provision.ExportPlan)",
 		"Audiences":         "provider client IDs and the trust policy's aud condition (provision.ExportPlan)",
 	}
