@@ -41,9 +41,23 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		panic("build the binary for end-to-end tests: " + err.Error())
 	}
+	isolateCircleCI(dir)
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// isolateCircleCI keeps the tests from the CircleCI token and host of the
+// person running them: no token unless a test sets one (a token found in
+// their CircleCI CLI config would make every run call CircleCI). The home
+// directory and $XDG_CONFIG_HOME become dir, after the build, which needs
+// the real ones for its caches.
+func isolateCircleCI(dir string) {
+	for _, k := range []string{"CIRCLE_TOKEN", "CIRCLECI_CLI_TOKEN", "CIRCLE_CLI_TOKEN", "CIRCLE_HOST", "CIRCLECI_CLI_HOST"} {
+		_ = os.Unsetenv(k)
+	}
+	_ = os.Setenv("HOME", dir)
+	_ = os.Setenv("XDG_CONFIG_HOME", dir)
 }
 
 type invocation struct {

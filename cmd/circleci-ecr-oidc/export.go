@@ -96,7 +96,15 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if m := f.missing(); len(m) > 0 {
 		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required"}
 	}
-	if _, err := f.spec("us-east-1").Validate(); err != nil {
+	if err := checkCircleCIHost(f.circleciHost); err != nil {
+		return err
+	}
+	if _, err := f.probe("us-east-1").Validate(); err != nil {
+		return err
+	}
+	// Slugs are resolved; with a token the audiences are read even for
+	// IDs, so that the export admits them. No token and IDs: no request.
+	if err := f.resolveCircleCI(ctx, opts.IO.ErrOut); err != nil {
 		return err
 	}
 	region := f.region
