@@ -43,6 +43,8 @@ type Project struct {
 	// Slug is gh/acme/app; "" when the listing does not give it.
 	Slug  string
 	OrgID string
+	// OrgSlug is the organization's slug, when known.
+	OrgSlug string
 }
 
 // projectCache keeps the projects looked up by slug, so that a field
@@ -134,7 +136,7 @@ func projectLabels(projects []Project) (names []string, labels map[string]Projec
 
 // lookupProject resolves one typed project value: an ID is taken as it
 // is; a slug is looked up (once) and must belong to the organization.
-func (w *Wizard) lookupProject(ctx context.Context, v, orgID string) (Project, error) {
+func (w *Wizard) lookupProject(ctx context.Context, v, orgID, orgSlug string) (Project, error) {
 	id, idErr := provision.ValidateUUID("--project-id", v)
 	if idErr == nil {
 		return Project{ID: id}, nil
@@ -156,7 +158,7 @@ func (w *Wizard) lookupProject(ctx context.Context, v, orgID string) (Project, e
 		w.cache.byIn[v] = p
 	}
 	if !strings.EqualFold(p.OrgID, orgID) {
-		return Project{}, fmt.Errorf("%s belongs to another organization (%s), not to %s", v, p.OrgID, orgID)
+		return Project{}, fmt.Errorf("%s belongs to organization %s, not to %s", v, cmp.Or(p.OrgSlug, p.OrgID), cmp.Or(orgSlug, orgID))
 	}
 	if _, err := provision.ValidateUUID("--project-id", p.ID); err != nil {
 		return Project{}, fmt.Errorf("%s: CircleCI answered an ID that is not a UUID", v)
@@ -180,7 +182,7 @@ func (w *Wizard) resolveProjects(ctx context.Context, spec *provision.Spec, pick
 		chosen = append(chosen, p)
 	}
 	for _, v := range splitList(typed) {
-		p, err := w.lookupProject(ctx, v, spec.OrgID)
+		p, err := w.lookupProject(ctx, v, spec.OrgID, spec.Names.Org)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -228,7 +230,7 @@ func CircleCILookups(c *circleci.Client) *CircleCI {
 				return Project{}, err
 			}
 			p, err := c.Project(ctx, s)
-			return Project{ID: p.ID, Name: p.Name, Slug: p.Slug, OrgID: p.OrganizationID}, err
+			return Project{ID: p.ID, Name: p.Name, Slug: p.Slug, OrgID: p.OrganizationID, OrgSlug: p.OrganizationSlug}, err
 		},
 		ListProjects: func(ctx context.Context, orgID string) ([]Project, error) {
 			list, err := c.ListProjects(ctx, orgID)
