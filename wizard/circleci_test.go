@@ -61,9 +61,9 @@ func TestFillAccessibleCircleCIOrganizationAndProjects(t *testing.T) {
 	given := Given{Access: true, Region: true, Repositories: true, RoleName: true, Image: true}
 	spec := provision.Spec{Region: "us-east-1", Repositories: []string{"app"}}
 	got, out, err := fillWith(t, circleciDeps(t, s), spec, given, answers(
-		"1",             // gh/acme, listed first
-		"",              // specific projects
-		"1", "0",        // pick app (sorted first), confirm
+		"1",      // gh/acme, listed first
+		"",       // specific projects
+		"1", "0", // pick app (sorted first), confirm
 		"gh/other/tool", // of another organization
 		"gh/acme/web",
 		"", // condition: claim
