@@ -143,13 +143,24 @@ func TestSetupWithSlugsEndToEnd(t *testing.T) {
 		t.Errorf("circleci = %s\nwant       %s", got, mustJSON(t, want))
 	}
 
+	shard := binaryOK(t, env, append([]string{"plan", "--shard"}, slugArgs...)...)
+	if !strings.Contains(shard.stdout, "admits 1 project(s): gh/acme/app ("+testProject+")") {
+		t.Errorf("the sharded plan does not name the project:\n%s", shard.stdout)
+	}
+	shardJSON := binaryOK(t, env, append([]string{"plan", "--shard", "--output", "json"}, slugArgs...)...)
+	var sharded struct {
+		CircleCI *circleci.Resolution `json:"circleci"`
+	}
+	if err := json.Unmarshal([]byte(shardJSON.stdout), &sharded); err != nil || sharded.CircleCI == nil || sharded.CircleCI.Org.ID != testOrg {
+		t.Errorf("the sharded JSON lacks circleci (%v):\n%s", err, shardJSON.stdout)
+	}
 	debug := binaryOK(t, env, append([]string{"plan", "--debug"}, slugArgs...)...)
 	verify := binaryOK(t, env, append([]string{"verify"}, slugArgs...)...)
 	destroy := binaryOK(t, env, "destroy", "--org-id", "gh/acme", "--yes", "--output", "json")
 	if !strings.Contains(destroy.stdout, `"applied": true`) || !strings.Contains(destroy.stderr, "Resolved gh/acme → "+testOrg) {
 		t.Errorf("destroy with a slug:\n%s\n%s", destroy.stdout, destroy.stderr)
 	}
-	assertNoToken(t, plan, setup, rerun, js, debug, verify, destroy)
+	assertNoToken(t, plan, setup, rerun, js, shard, shardJSON, debug, verify, destroy)
 }
 
 func mustJSON(t *testing.T, v any) []byte {
