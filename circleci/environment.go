@@ -62,7 +62,7 @@ func (r *Resolution) WriteText(w io.Writer) error {
 		for _, a := range r.Audiences {
 			auds = append(auds, a.Value+" ("+a.Source+")")
 		}
-		fmt.Fprintf(&b, "Token audiences set in CircleCI: %s\n", orDefault(strings.Join(auds, ", "), "none"))
+		fmt.Fprintf(&b, "Token audiences from CircleCI: %s\n", orDefault(strings.Join(auds, ", "), "none"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -121,7 +121,7 @@ func TestResolutionWriteText(t *testing.T) {
 	}
 	want := "Resolved github/acme (gh/acme) → " + acmeID + "\n" +
 		"Resolved gh/acme/app → " + appID + "\n" +
-		"Token audiences set in CircleCI: api://acme (organization gh/acme custom audience)\n"
+		"Token audiences from CircleCI: api://acme (organization gh/acme custom audience)\n"
 	if b.String() != want {
 		t.Errorf("WriteText =\n%s\nwant\n%s", b.String(), want)
 	}

@@ -412,6 +412,7 @@ func runTerminal(t *testing.T, env []string, answers []string, args ...string) i
 		}
 	}
 	t.Setenv("ACCESSIBLE", "1")
+	isolateHomeFor(t)
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), args, IOStreams{In: &lineInput{lines: answers}, Out: &stdout, ErrOut: &stderr, StdinTTY: true, StdoutTTY: true})
 	return invocation{stdout.String(), stderr.String(), code}
