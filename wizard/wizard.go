@@ -10,6 +10,10 @@
 //
 // It makes no AWS calls of its own: the caller's identity and the region's
 // repositories come in as functions (Deps), so it is tested without AWS.
+// So do CircleCI's look-ups (Deps.CircleCI, built from an API client by
+// CircleCILookups): with them the organization is chosen from the token's
+// organizations and projects from the organization's list or by slug;
+// without them (no token) IDs are typed.
 // Forms render on Options.Out, which the command sets to stderr, so that
 // stdout carries only the result. In accessible mode (huh's plain line
 // prompts for screen readers and dumb terminals) the same questions are
