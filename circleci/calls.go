@@ -46,13 +46,13 @@ var Calls = []Call{
 	{
 		Method: "GET", Endpoint: "/api/v2/me/collaborations", Auth: AuthCircleTokenHeader,
 		Why:   "find the organization ID behind an organization slug (gh/acme) or name, among the organizations the token's user belongs to",
-		When:  "when the organization is given as a slug or a name, not as its ID",
+		When:  "when the organization is given as a slug or a name, not as its ID; and in the setup wizard, to offer the organizations to choose from",
 		Needs: "the token's user is a member of the organization",
 	},
 	{
 		Method: "GET", Endpoint: "/api/v2/project/{project-slug}", Auth: AuthCircleTokenHeader,
 		Why:   "find a project's ID, and its organization's ID to check it belongs to the organization being set up",
-		When:  "for each project given as a slug (gh/acme/app, circleci/<org>/<project>), not as its ID",
+		When:  "for each project given as a slug (gh/acme/app, circleci/<org>/<project>), not as its ID, as a flag or typed in the setup wizard",
 		Needs: "the token's user can see the project (read access to its repository); CircleCI answers 404 both for a project that does not exist and for one the user cannot see",
 	},
 	{
@@ -70,7 +70,7 @@ var Calls = []Call{
 	{
 		Method: "GET", Endpoint: "/api/v3/projects", Query: "filter[org_id]={org-id}&page[cursor]={page.next}", Auth: AuthBearerHeader,
 		Why:   "list the organization's projects to choose from",
-		When:  "only in the setup wizard's project picker; CircleCI cloud only (API v3, which takes only a Bearer token)",
+		When:  "only in the setup wizard, to offer the organization's projects; API v3, which takes only a Bearer token, is on CircleCI cloud only, so a server install answers 404 and the wizard asks for slugs or IDs instead",
 		Needs: "the token's user is a member of the organization; the list holds the projects the user can see",
 	},
 }

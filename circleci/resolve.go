@@ -3,6 +3,7 @@ package circleci
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -269,7 +270,50 @@ func checkSlugOrgs(org orgRef, projects []projectRef) error {
 // are an *OrgConflictError. Once CircleCI answered, a project of another
 // organization is an *OrgConflictError too. Other failures are the client's
 // typed errors ([NotFoundError], [AuthError], ...).
+//
+// With a client, no error holds the token, even where a value given is the
+// token itself (pasted into the wrong flag).
 func Resolve(ctx context.Context, c *Client, org string, projects []string) (*Resolution, error) {
+	r, err := resolve(ctx, c, org, projects)
+	if err != nil && c != nil {
+		return nil, c.redactInputs(err)
+	}
+	return r, err
+}
+
+// redactInputs takes the token out of the values given that err quotes,
+// keeping err's type; if the token is still in its text (a wrapped value),
+// only the text is kept.
+func (c *Client) redactInputs(err error) error {
+	var (
+		slug     *SlugError
+		orgNF    *OrgNotFoundError
+		ambig    *AmbiguousOrgError
+		conflict *OrgConflictError
+		notFound *NotFoundError
+	)
+	if errors.As(err, &slug) {
+		slug.Value = c.redact(slug.Value)
+	}
+	if errors.As(err, &orgNF) {
+		orgNF.Query = c.redact(orgNF.Query)
+	}
+	if errors.As(err, &ambig) {
+		ambig.Query = c.redact(ambig.Query)
+	}
+	if errors.As(err, &conflict) {
+		conflict.Project, conflict.Other, conflict.Org = c.redact(conflict.Project), c.redact(conflict.Other), c.redact(conflict.Org)
+	}
+	if errors.As(err, &notFound) {
+		notFound.Name = c.redact(notFound.Name)
+	}
+	if msg := err.Error(); c.redact(msg) != msg {
+		return errors.New(c.redact(msg))
+	}
+	return err
+}
+
+func resolve(ctx context.Context, c *Client, org string, projects []string) (*Resolution, error) {
 	oref, err := parseOrgRef(org)
 	if err != nil {
 		return nil, err

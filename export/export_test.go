@@ -124,6 +124,8 @@ func TestSpecFieldsAreExported(t *testing.T) {
 		"KeepUnusedRoles":   "not exported: an export declares one role and never shards, so no shard role is left unused",
 		"Access":            "permissions policy (provision.ExportPlan)",
 		"Audiences":         "provider client IDs and the trust policy's aud condition (provision.ExportPlan)",
+		"AudiencesRead":     "not exported: only the plan text says whether CircleCI's token settings were read",
+		"Names":             "not exported: the slugs are shown in the plan; the export holds the IDs they resolve to",
 	}
 	for f := range reflect.TypeFor[provision.Spec]().Fields() {
 		if _, ok := handled[f.Name]; !ok {

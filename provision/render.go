@@ -91,13 +91,17 @@ func (p *Plan) writeResources(b *strings.Builder) {
 	provState, roleState := p.resourceStates()
 	fmt.Fprintf(b, "OIDC provider  %s\n               %s\n", p.ProviderARN, provState)
 	fmt.Fprintf(b, "IAM role       %s\n               %s\n", p.RoleARN, roleState)
-	if len(p.Spec.Audiences) > 0 {
+	p.writeNames(b)
+	switch {
+	case len(p.Spec.Audiences) > 0:
 		// Shown only when there is more than the organization ID, which
-		// every plan admits.
+		// every plan admits, or when CircleCI was asked.
 		fmt.Fprintf(b, "Audiences      %s (the organization ID)\n", p.Spec.OrgID)
 		for _, a := range p.Spec.Audiences {
 			fmt.Fprintf(b, "               %s (%s)\n", a.Value, orNoSource(a.Source))
 		}
+	case p.Spec.AudiencesRead:
+		fmt.Fprintf(b, "Audiences      %s (the organization ID; CircleCI's token settings set no other)\n", p.Spec.OrgID)
 	}
 	fmt.Fprintf(b, "Repositories\n")
 	for _, r := range p.Repositories {
@@ -114,6 +118,25 @@ func (p *Plan) writeResources(b *strings.Builder) {
 		for _, mp := range p.ManagedPolicies {
 			fmt.Fprintf(b, "  %-40s %d repositories, %d characters\n", mp.Name, mp.Repositories, mp.Size)
 		}
+	}
+}
+
+// writeNames writes the organization's and the projects' slugs next to
+// their IDs, when CircleCI named them; nothing when only IDs are known.
+func (p *Plan) writeNames(b *strings.Builder) {
+	n := p.Spec.Names
+	if n.Org == "" && len(n.Projects) == 0 {
+		return
+	}
+	org := p.Spec.OrgID
+	if n.Org != "" {
+		org = n.Org + " (" + p.Spec.OrgID + ")"
+	}
+	fmt.Fprintf(b, "Organization   %s\n", org)
+	label := "Projects       "
+	for _, id := range p.Spec.ProjectIDs {
+		fmt.Fprintf(b, "%s%s\n", label, p.Spec.ProjectLabel(id))
+		label = "               "
 	}
 }
 

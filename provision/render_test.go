@@ -47,3 +47,46 @@ func TestWriteTextSaysWhatHappensToEachResource(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTextShowsNames: when CircleCI named the organization and the
+// projects, the plan shows each slug next to its ID, and says so when the
+// token settings were read and set no audience besides the organization ID.
+func TestWriteTextShowsNames(t *testing.T) {
+	const other = "11111111-2222-4333-8444-555555555555"
+	named := validSpec()
+	named.ProjectIDs = []string{testProject, other}
+	named.Names = Names{Org: "gh/acme", Projects: map[string]string{testProject: "gh/acme/app"}}
+	named.AudiencesRead = true
+	f := newFakeAWS()
+	f.repos["app"] = true
+	p, err := planFor(t, f, named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := p.WriteText(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "Organization   gh/acme (" + testOrg + ")\n" +
+		"Projects       gh/acme/app (" + testProject + ")\n" +
+		"               " + other + "\n" +
+		"Audiences      " + testOrg + " (the organization ID; CircleCI's token settings set no other)\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("plan text lacks\n%s\nin:\n%s", want, b.String())
+	}
+
+	// IDs alone, and no token: the plan text is as it always was.
+	plain, err := planFor(t, f, validSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := plain.WriteText(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Organization", "Projects", "Audiences"} {
+		if strings.Contains(b.String(), s) {
+			t.Errorf("a plan from IDs alone shows %q:\n%s", s, b.String())
+		}
+	}
+}

@@ -105,7 +105,11 @@ func NewShardedReport(sp *ShardedPlan) (*ShardedReport, error) {
 // plan, then the roles it deletes or closes and the warnings once.
 func (out *ShardedReport) WriteText(w io.Writer, sp *ShardedPlan) error {
 	for i, p := range sp.Plans {
-		fmt.Fprintf(w, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(p.Spec.ProjectIDs, ", "))
+		labels := make([]string, len(p.Spec.ProjectIDs))
+		for j, id := range p.Spec.ProjectIDs {
+			labels[j] = p.Spec.ProjectLabel(id)
+		}
+		fmt.Fprintf(w, "== Role %d of %d: %s admits %d project(s): %s\n", i+1, len(sp.Plans), p.RoleName, len(p.Spec.ProjectIDs), strings.Join(labels, ", "))
 		q := *p
 		q.Warnings = nil // printed once below
 		if err := q.WriteText(w, p.HasChanges()); err != nil {

@@ -70,6 +70,34 @@ type Spec struct {
 	// IDs and the trust policy's aud condition hold each of them as well as
 	// the organization ID, which they always hold.
 	Audiences []Audience
+	// AudiencesRead says that CircleCI's token settings of the
+	// organization and the projects were read (with an API token), so
+	// that Audiences holds every audience they set; false means they are
+	// unknown, and the plan says nothing about them.
+	AudiencesRead bool
+	// Names are the CircleCI slugs of the organization and the projects,
+	// when known, for people: the plan shows each next to its ID. They
+	// change nothing that is written.
+	Names Names
+}
+
+// Names are what CircleCI calls an organization and its projects, for
+// people.
+type Names struct {
+	// Org is the organization's slug, such as gh/acme.
+	Org string
+	// Projects maps a project ID (lowercase) to the project's slug, such as
+	// gh/acme/app, or to its name where the slug is not known.
+	Projects map[string]string
+}
+
+// ProjectLabel returns a project ID with its slug, "gh/acme/app (<id>)",
+// or the ID alone when no name is known.
+func (s Spec) ProjectLabel(id string) string {
+	if name := s.Names.Projects[id]; name != "" {
+		return name + " (" + id + ")"
+	}
+	return id
 }
 
 // Audience is a token audience and the CircleCI setting that gives it.
@@ -439,6 +467,7 @@ func (s Spec) Validate() (Spec, error) {
 		return Spec{}, err
 	}
 	out.Tags = maps.Clone(s.Tags)
+	out.Names.Projects = maps.Clone(s.Names.Projects)
 	if out.Audiences, err = validateAudiences(s.Audiences, out.OrgID); err != nil {
 		return Spec{}, err
 	}

@@ -10,6 +10,10 @@
 //
 // It makes no AWS calls of its own: the caller's identity and the region's
 // repositories come in as functions (Deps), so it is tested without AWS.
+// So do CircleCI's look-ups (Deps.CircleCI, built from an API client by
+// CircleCILookups): with them the organization is chosen from the token's
+// organizations and projects from the organization's list or by slug;
+// without them (no token) IDs are typed.
 // Forms render on Options.Out, which the command sets to stderr, so that
 // stdout carries only the result. In accessible mode (huh's plain line
 // prompts for screen readers and dumb terminals) the same questions are
@@ -53,6 +57,10 @@ type Deps struct {
 	// caller's account in region, every page. An error does not end the
 	// wizard: it is shown, and names are typed instead.
 	ListRepositories func(ctx context.Context, region string) ([]string, error)
+	// CircleCI, when set (an API token was found), lets the organization
+	// be chosen from a list and projects be named by slug or chosen from
+	// the organization's list; nil asks for IDs.
+	CircleCI *CircleCI
 }
 
 // Given says which Spec fields came from flags. Their questions are not
@@ -96,6 +104,7 @@ type Wizard struct {
 	profile    string
 	theme      *huh.Theme
 	keys       *huh.KeyMap
+	cache      projectCache
 }
 
 // New returns a wizard. A nil Options.In or Options.Out means no input or
@@ -237,6 +246,11 @@ func checkOrgID(s string) error {
 }
 
 func (w *Wizard) askOrgID(ctx context.Context, spec *provision.Spec, _ Identity, _ Given) error {
+	if w.deps.CircleCI != nil {
+		if picked, err := w.pickOrg(ctx, spec); picked || err != nil {
+			return err
+		}
+	}
 	value := &liveText{Value: spec.OrgID}
 	in := huh.NewInput().
 		Title("CircleCI organization ID").
@@ -347,10 +361,12 @@ func (w *Wizard) askRepositories(ctx context.Context, spec *provision.Spec, id I
 // accessible mode, where lists are short, else the picker that stays quick
 // with thousands of names.
 func (w *Wizard) picker(names []string, picked *[]string) huh.Field {
-	const (
-		title       = "ECR repositories the role may pull from"
-		description = "x or space selects, / filters, enter continues; you can also type names on the next screen."
-	)
+	return w.listPicker("ECR repositories the role may pull from",
+		"x or space selects, / filters, enter continues; you can also type names on the next screen.", names, picked)
+}
+
+// listPicker is a filterable multi-select over names.
+func (w *Wizard) listPicker(title, description string, names []string, picked *[]string) huh.Field {
 	if w.accessible {
 		opts := make([]huh.Option[string], len(names))
 		for i, n := range names {
@@ -443,21 +459,11 @@ func (w *Wizard) askProjects(ctx context.Context, spec *provision.Spec, id Ident
 	}
 
 	var groups []*huh.Group
-	ids := &liveText{Value: strings.Join(spec.ProjectIDs, ", ")}
-	check := func(s string) error {
-		_, err := parseProjects(s, spec.OrgID)
-		return err
-	}
+	var answer func() error
 	if !given.Projects {
-		const hint = "CircleCI → Project Settings → Overview → Project ID. Separate several with commas or spaces."
-		in := huh.NewInput().Title("CircleCI project IDs").Accessor(ids).Validate(check)
-		in.WithTheme(w.theme)
-		if w.accessible {
-			groups = append(groups, huh.NewGroup(huh.NewNote().Description(hint), in))
-		} else {
-			status := ids.status(hint, projectsVerdict(spec.OrgID))
-			in.Description(status()).DescriptionFunc(status, ids)
-			groups = append(groups, huh.NewGroup(in))
+		var err error
+		if groups, answer, err = w.projectGroups(ctx, spec); err != nil {
+			return err
 		}
 	}
 	// The preselected form is the partition's default: the claim key where
@@ -478,18 +484,87 @@ func (w *Wizard) askProjects(ctx context.Context, spec *provision.Spec, id Ident
 		return err
 	}
 	if !given.Projects {
-		list, err := parseProjects(ids.Get(), spec.OrgID)
-		if err != nil {
+		if err := answer(); err != nil {
 			return err
 		}
-		spec.ProjectIDs, spec.AllProjects = list, false
-		w.answered("Projects", strings.Join(list, ", "))
 	}
 	if !given.ProjectCondition {
 		spec.ProjectCondition = cond
 		w.answered("Condition", string(cond))
 	}
 	return nil
+}
+
+// projectGroups returns the groups that ask for the projects, and the
+// function that stores the answer in spec: typed IDs, or with CircleCI
+// slugs or IDs checked with CircleCI and, where CircleCI lists them, the
+// organization's projects to choose from.
+func (w *Wizard) projectGroups(ctx context.Context, spec *provision.Spec) ([]*huh.Group, func() error, error) {
+	withCircleCI := w.deps.CircleCI != nil
+	var names []string
+	var labels map[string]Project
+	if withCircleCI {
+		projects, err := w.listProjects(ctx, spec.OrgID)
+		if err != nil {
+			return nil, nil, err
+		}
+		names, labels = projectLabels(projects)
+	}
+	var groups []*huh.Group
+	var picked []string
+	usePicker := len(names) > 0 && (!w.accessible || len(names) <= accessibleListMax)
+	if usePicker {
+		groups = append(groups, huh.NewGroup(w.listPicker("CircleCI projects that may assume the role",
+			"x or space selects, / filters, enter continues; you can also type slugs or IDs on the next screen.", names, &picked)))
+	}
+	title, hint := "CircleCI project IDs", "CircleCI → Project Settings → Overview → Project ID. Separate several with commas or spaces."
+	if withCircleCI {
+		title, hint = "CircleCI projects", "Project slugs such as gh/acme/app, checked with CircleCI on Enter, or project IDs (Project Settings → Overview). Separate several with commas or spaces."
+	}
+	if usePicker {
+		title = "Other CircleCI projects (optional)"
+	}
+	typed := &liveText{Value: strings.Join(spec.ProjectIDs, ", ")}
+	check := func(s string) error {
+		if !withCircleCI {
+			_, err := parseProjects(s, spec.OrgID)
+			return err
+		}
+		_, _, err := w.resolveProjects(ctx, spec, picked, labels, s)
+		return err
+	}
+	in := huh.NewInput().Title(title).Accessor(typed).Validate(check)
+	in.WithTheme(w.theme)
+	if w.accessible {
+		groups = append(groups, huh.NewGroup(huh.NewNote().Description(hint), in))
+	} else {
+		status := typed.status(hint, projectsVerdict(spec.OrgID, withCircleCI))
+		in.Description(status()).DescriptionFunc(status, typed)
+		groups = append(groups, huh.NewGroup(in))
+	}
+	answer := func() error {
+		if !withCircleCI {
+			list, err := parseProjects(typed.Get(), spec.OrgID)
+			if err != nil {
+				return err
+			}
+			spec.ProjectIDs, spec.AllProjects = list, false
+			w.answered("Projects", strings.Join(list, ", "))
+			return nil
+		}
+		ids, slugs, err := w.resolveProjects(ctx, spec, picked, labels, typed.Get())
+		if err != nil {
+			return err
+		}
+		spec.ProjectIDs, spec.AllProjects, spec.Names.Projects = ids, false, slugs
+		shown := make([]string, len(ids))
+		for i, id := range ids {
+			shown[i] = spec.ProjectLabel(id)
+		}
+		w.answered("Projects", strings.Join(shown, ", "))
+		return nil
+	}
+	return groups, answer, nil
 }
 
 // parseProjects splits and checks project IDs; at least one is required.
@@ -681,12 +756,18 @@ func orgVerdict(v string) (string, bool) {
 	return "a valid UUID", true
 }
 
-func projectsVerdict(orgID string) func(string) (string, bool) {
+// projectsVerdict judges typed project IDs as they are typed; with slugs,
+// a value with a slash is a slug that CircleCI checks on Enter.
+func projectsVerdict(orgID string, slugs bool) func(string) (string, bool) {
 	return func(s string) (string, bool) {
 		var ids []string
 		for _, v := range splitList(s) {
 			id, err := provision.ValidateUUID("--project-id", v)
 			switch {
+			case err != nil && slugs && strings.Count(v, "/") == 2:
+				id = v
+			case err != nil && slugs:
+				return shorten(v) + " is not a slug (gh/acme/app) or a UUID yet", false
 			case err != nil:
 				return shorten(v) + " is not a UUID yet", false
 			case id == orgID:
@@ -695,6 +776,9 @@ func projectsVerdict(orgID string) func(string) (string, bool) {
 			if !slices.Contains(ids, id) {
 				ids = append(ids, id)
 			}
+		}
+		if slugs {
+			return fmt.Sprintf("%d project(s); slugs are checked with CircleCI on Enter", len(ids)), true
 		}
 		return fmt.Sprintf("%d valid project ID(s)", len(ids)), true
 	}

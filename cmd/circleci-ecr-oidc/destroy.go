@@ -30,6 +30,8 @@ type destroyOptions struct {
 	Adopt bool
 	// MaxAttempts is --max-attempts, as for setup.
 	MaxAttempts awsconfig.Attempts
+	// CircleCIHost is --circleci-host, where an --org-id slug is resolved.
+	CircleCIHost string
 }
 
 func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
@@ -65,7 +67,7 @@ and without --yes it prints the plan and exits 1 without deleting anything.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.OrgID, "org-id", "", "CircleCI organization ID, a UUID (Organization Settings → Overview)")
+	fs.StringVar(&opts.OrgID, "org-id", "", orgIDUsage)
 	fs.StringVar(&opts.RoleName, "role-name", provision.DefaultRoleName, "IAM role name")
 	fs.StringVar(&opts.Region, "region", "", "AWS region for the STS call (IAM is global; default: from the profile or AWS_REGION, else us-east-1)")
 	fs.StringVar(&opts.Profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
@@ -73,6 +75,7 @@ and without --yes it prints the plan and exits 1 without deleting anything.`,
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
 	fs.BoolVar(&opts.Adopt, "adopt", false, "also delete a role, its policies and the provider that a Terraform or CloudFormation export created")
 	registerMaxAttempts(fs, &opts.MaxAttempts)
+	registerCircleCIHost(fs, &opts.CircleCIHost)
 	fs.StringVar(&opts.RegistryProfile, "registry-profile", "", "AWS profile of the account holding repositories granted by ARN: remove the role's statement from their repository policies")
 	return cmd
 }
@@ -95,11 +98,17 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if err := checkIdentityFlags(opts.OrgID, opts.RoleName); err != nil {
 		return err
 	}
-	org, _ := provision.ValidateUUID("--org-id", opts.OrgID)
+	if err := checkCircleCIHost(opts.CircleCIHost); err != nil {
+		return err
+	}
 	if opts.Region != "" {
 		if err := provision.ValidateRegion("--region", opts.Region); err != nil {
 			return err
 		}
+	}
+	org, err := destroyOrg(ctx, opts)
+	if err != nil {
+		return err
 	}
 	cfg, err := awsconfig.Load(ctx, opts.Profile, opts.Region, opts.MaxAttempts.LoadOptions()...)
 	if err != nil {
@@ -127,6 +136,20 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 		pl.showTo = opts.IO.Out
 	}
 	return pl.run(ctx, op)
+}
+
+// destroyOrg is the organization ID: --org-id, or the ID CircleCI
+// resolves its slug or name to. Destroy needs no token audiences, so an ID
+// is taken as it is, without a request.
+func destroyOrg(ctx context.Context, opts *destroyOptions) (string, error) {
+	if isID(opts.OrgID) {
+		return provision.ValidateUUID("--org-id", opts.OrgID)
+	}
+	res, err := resolveCircleCI(ctx, opts.IO.ErrOut, opts.CircleCIHost, opts.OrgID, nil)
+	if err != nil {
+		return "", err
+	}
+	return res.Org.ID, nil
 }
 
 // destroyOp is destroy's plan: the deletions, in order, and what is kept.

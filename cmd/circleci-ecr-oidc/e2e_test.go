@@ -41,9 +41,55 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		panic("build the binary for end-to-end tests: " + err.Error())
 	}
+	isolateCircleCI(dir)
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// The home directory and $XDG_CONFIG_HOME of the person running the tests,
+// and the empty ones the tool's runs get instead (isolateHome).
+var (
+	realHome, realXDGConfig = os.Getenv("HOME"), os.Getenv("XDG_CONFIG_HOME")
+	testHome                string
+)
+
+// isolateCircleCI keeps the tests from the CircleCI token and host of the
+// person running them (a token in their environment or their CircleCI CLI
+// config would make every run call CircleCI): it unsets the variables, and
+// makes testHome, under dir, the home directory of the tool's runs.
+func isolateCircleCI(dir string) {
+	for _, k := range []string{"CIRCLE_TOKEN", "CIRCLECI_CLI_TOKEN", "CIRCLE_CLI_TOKEN", "CIRCLE_HOST", "CIRCLECI_CLI_HOST"} {
+		_ = os.Unsetenv(k)
+	}
+	testHome = filepath.Join(dir, "home")
+	if err := os.MkdirAll(testHome, 0o700); err != nil {
+		panic(err)
+	}
+}
+
+// isolateHome is env for a run of the tool, with the test home directory
+// for the real one: only the tool's runs get it, so that the go, git and
+// terraform the tests run keep their caches and settings. A HOME the test
+// set itself is kept.
+func isolateHome(env []string) []string {
+	out := []string{"HOME=" + testHome, "XDG_CONFIG_HOME=" + filepath.Join(testHome, ".config")}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "HOME" && v == realHome || k == "XDG_CONFIG_HOME" && v == realXDGConfig {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// isolateHomeFor gives the process the test home directory while t runs,
+// for tests that call run with the process's environment.
+func isolateHomeFor(t *testing.T) {
+	t.Helper()
+	t.Setenv("HOME", testHome)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(testHome, ".config"))
 }
 
 type invocation struct {
@@ -80,7 +126,7 @@ func runCmdStdin(t *testing.T, env []string, stdin string, args ...string) invoc
 			}
 		}
 	}
-	setEnviron(env)
+	setEnviron(isolateHome(env))
 	defer setEnviron(saved)
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
@@ -94,7 +140,7 @@ func runCmdStdin(t *testing.T, env []string, stdin string, args ...string) invoc
 func runBinary(t *testing.T, env []string, args ...string) invocation {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = env
+	cmd.Env = isolateHome(env)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

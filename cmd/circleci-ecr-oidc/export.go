@@ -93,10 +93,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err := export.CheckOUs(format, opts.OUs); err != nil {
 		return err
 	}
-	if m := f.missing(); len(m) > 0 {
-		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required"}
-	}
-	if _, err := f.spec("us-east-1").Validate(); err != nil {
+	if err := checkExportSpecFlags(ctx, opts); err != nil {
 		return err
 	}
 	region := f.region
@@ -151,6 +148,23 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Next: aws cloudformation deploy --template-file %s --stack-name circleci-ecr-oidc --capabilities CAPABILITY_NAMED_IAM (add --parameter-overrides CreateOIDCProvider=false if the organization's OIDC provider exists already).\n", filepath.Join(opts.OutDir, files[0].Name))
 	}
 	return printStackSetCommands(opts, format, spec.Region, files[0])
+}
+
+// checkExportSpecFlags checks setup's flags as export takes them, then
+// resolves the CircleCI slugs; with a token the audiences are read even for
+// IDs, so that the export admits them. No token and IDs: no request.
+func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
+	f := &opts.Flags
+	if m := f.missing(); len(m) > 0 {
+		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required"}
+	}
+	if err := checkCircleCIHost(f.circleciHost); err != nil {
+		return err
+	}
+	if _, err := f.probe("us-east-1").Validate(); err != nil {
+		return err
+	}
+	return f.resolveCircleCI(ctx, opts.IO.ErrOut)
 }
 
 // printStackSetCommands prints on stderr, after a StackSet export, the

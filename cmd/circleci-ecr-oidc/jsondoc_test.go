@@ -39,7 +39,7 @@ func TestJSONOutputDocumented(t *testing.T) {
 		typ  reflect.Type
 	}{
 		{"setup/plan", reflect.TypeFor[result]()},
-		{"setup/plan --shard", reflect.TypeFor[provision.ShardedReport]()},
+		{"setup/plan --shard", reflect.TypeFor[shardedResult]()},
 		{"verify", reflect.TypeFor[provision.VerifyReport]()},
 		{"destroy", reflect.TypeFor[destroyResult]()},
 		{"--version", reflect.TypeFor[buildinfo.Info]()},

@@ -379,7 +379,7 @@ type running struct {
 func startBinary(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
 	r := &running{cmd: exec.Command(binary, args...)}
-	r.cmd.Env = env
+	r.cmd.Env = isolateHome(env)
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.errOut
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -96,15 +96,20 @@ type specFlags struct {
 	// registryProfile is the profile of the registry account that holds
 	// repositories named by ARN in another account (--registry-profile).
 	registryProfile string
+	// circleciHost is --circleci-host, the CircleCI API that resolves
+	// slugs and names and gives the token audiences.
+	circleciHost string
+	// circleci is what resolveCircleCI found for orgID and projectIDs.
+	circleci resolved
 	// set tells flags given explicitly from defaults.
 	set *pflag.FlagSet
 }
 
 func (f *specFlags) register(fs *pflag.FlagSet) {
 	f.set = fs
-	fs.StringVar(&f.orgID, "org-id", "", "CircleCI organization ID, a UUID (Organization Settings → Overview)")
+	fs.StringVar(&f.orgID, "org-id", "", orgIDUsage)
 	fs.StringSliceVar(&f.repos, "repo", nil, "ECR repository name, repository ARN, or name prefix ending in /* (repeatable, comma-separated)")
-	fs.StringSliceVar(&f.projectIDs, "project-id", nil, "CircleCI project ID allowed to assume the role (repeatable)")
+	fs.StringSliceVar(&f.projectIDs, "project-id", nil, "CircleCI project allowed to assume the role: its ID (a UUID, Project Settings → Overview) or its slug, such as gh/acme/app, bitbucket/acme/app or circleci/<org>/<project>, looked up with a CircleCI API token (repeatable, comma-separated)")
 	fs.BoolVar(&f.allProjects, "all-projects", false, "allow every project of the organization instead of --project-id")
 	fs.StringVar(&f.projectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id; the default in the aws partition) or sub (the default where AWS does not document that key: aws-cn, aws-us-gov, ...)")
 	fs.StringArrayVar(&f.branches, "branch", nil, "pin the role to a git ref such as refs/heads/main (repeatable; * and ? are wildcards; V2 tokens only)")
@@ -118,6 +123,7 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	registerMaxAttempts(fs, &f.maxAttempts)
 	fs.Var(&f.tags, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
 	fs.StringVar(&f.access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
+	registerCircleCIHost(fs, &f.circleciHost)
 	fs.StringVar(&f.registryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")
 }
 
@@ -136,8 +142,11 @@ func (f *specFlags) missing() []string {
 	return m
 }
 
+// spec is the desired state the flags give, with the organization and
+// projects as resolveCircleCI resolved them (IDs, audiences and names) once
+// it has.
 func (f *specFlags) spec(region string) provision.Spec {
-	return provision.Spec{
+	s := provision.Spec{
 		OrgID:             f.orgID,
 		Repositories:      f.repos,
 		ProjectIDs:        f.projectIDs,
@@ -153,6 +162,8 @@ func (f *specFlags) spec(region string) provision.Spec {
 		Tags:              f.tags.tags,
 		Access:            policy.Access(f.access),
 	}
+	f.circleci.fill(&s, f.orgID, f.projectIDs)
+	return s
 }
 
 func (f *specFlags) validateOutput() error {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -68,7 +69,10 @@ type result struct {
 	// NotApplied lists planned changes that were not made.
 	NotApplied []provision.Change `json:"not_applied"`
 	Snippet    string             `json:"snippet"`
-	Error      string             `json:"error,omitempty"`
+	// CircleCI is what CircleCI said about the organization and the
+	// projects; omitted without a CircleCI API token.
+	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
+	Error    string               `json:"error,omitempty"`
 }
 
 func runSetup(ctx context.Context, opts *setupOptions) error {
@@ -103,7 +107,8 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setupOp{opts: opts, clients: clients, plan: p, out: &result{Plan: p, Snippet: snippet, NotApplied: p.Changes}}, nil
+	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes, CircleCI: opts.Flags.resolution()}
+	return &setupOp{opts: opts, clients: clients, plan: p, out: out}, nil
 }
 
 // pipeline is setup's: the plan on stdout in text, the question on the
@@ -192,7 +197,7 @@ func (o *setupOp) finishPlan() error {
 // preparePlan validates the flags, loads the AWS configuration, reads the
 // account and plans. No AWS call happens before every input is valid.
 func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Plan, provision.Clients, error) {
-	spec, clients, err := prepareSpec(ctx, f)
+	spec, clients, err := prepareSpec(ctx, io.ErrOut, f)
 	if err != nil {
 		return nil, clients, err
 	}
@@ -216,10 +221,14 @@ func planHint(err error) error {
 	return err
 }
 
-// prepareSpec validates the flags and builds the AWS clients from the
-// SDK's configuration chain, without any AWS call.
-func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.Clients, error) {
+// prepareSpec validates the flags, resolves the CircleCI organization and
+// projects, and builds the AWS clients from the SDK's configuration chain,
+// without any AWS call. Progress goes to errOut.
+func prepareSpec(ctx context.Context, errOut io.Writer, f *specFlags) (provision.Spec, provision.Clients, error) {
 	if err := f.check(); err != nil {
+		return provision.Spec{}, provision.Clients{}, err
+	}
+	if err := f.resolveCircleCI(ctx, errOut); err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
 	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
@@ -234,9 +243,10 @@ func prepareSpec(ctx context.Context, f *specFlags) (provision.Spec, provision.C
 	return spec, clients, err
 }
 
-// check validates every flag that can be checked before the AWS
-// configuration is loaded (so before the region is known): a bad --org-id
-// is reported even when no region is configured.
+// check validates every flag that can be checked before CircleCI is asked
+// and the AWS configuration is loaded (so before the region is known): a
+// bad --repo is reported even when no region is configured, and slugs
+// stand in for IDs (resolveCircleCI checks them).
 func (f *specFlags) check() error {
 	if err := f.validateOutput(); err != nil {
 		return err
@@ -247,7 +257,10 @@ func (f *specFlags) check() error {
 	if f.keepUnusedRoles && !f.shard {
 		return &provision.InputError{Flag: "--keep-unused-roles", Rule: "applies only with --shard, whose unused roles it keeps"}
 	}
-	if _, err := f.spec("us-east-1").Validate(); err != nil {
+	if err := checkCircleCIHost(f.circleciHost); err != nil {
+		return err
+	}
+	if _, err := f.probe("us-east-1").Validate(); err != nil {
 		return err
 	}
 	if f.region != "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -18,7 +19,7 @@ func registerShard(fs *pflag.FlagSet, f *specFlags) {
 
 // planShards validates the flags and plans every role of a sharded setup.
 func planShards(ctx context.Context, io IOStreams, f *specFlags) (*provision.ShardedPlan, provision.Clients, error) {
-	spec, clients, err := prepareSpec(ctx, f)
+	spec, clients, err := prepareSpec(ctx, io.ErrOut, f)
 	if err != nil {
 		return nil, clients, err
 	}
@@ -40,14 +41,22 @@ type shardOp struct {
 	opts    *setupOptions
 	clients provision.Clients
 	plan    *provision.ShardedPlan
-	out     *provision.ShardedReport
+	out     *shardedResult
+}
+
+// shardedResult is the JSON output of setup --shard and plan --shard.
+type shardedResult struct {
+	*provision.ShardedReport
+	// CircleCI is as in result.
+	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
 }
 
 func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision.Clients) (*shardOp, error) {
-	out, err := provision.NewShardedReport(sp)
+	report, err := provision.NewShardedReport(sp)
 	if err != nil {
 		return nil, err
 	}
+	out := &shardedResult{ShardedReport: report, CircleCI: opts.Flags.resolution()}
 	return &shardOp{opts: opts, clients: clients, plan: sp, out: out}, nil
 }
 
@@ -95,7 +104,7 @@ func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) er
 
 // finishSharded writes the JSON result, or in text the snippets, and
 // returns err unchanged.
-func finishSharded(opts *setupOptions, out *provision.ShardedReport, err error) error {
+func finishSharded(opts *setupOptions, out *shardedResult, err error) error {
 	if opts.Flags.output == "json" {
 		if err != nil {
 			out.Error = err.Error()

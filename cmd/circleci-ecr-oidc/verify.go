@@ -77,6 +77,9 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := f.resolveCircleCI(ctx, opts.IO.ErrOut); err != nil {
+		return err
+	}
 	// Decode the token before any AWS call: a bad token is bad input.
 	claims, rawToken, err := verifyClaims(opts)
 	if err != nil {
@@ -136,6 +139,9 @@ func checkVerifyFlags(opts *verifyOptions) (withToken, withState bool, err error
 	if err := f.validateOutput(); err != nil {
 		return false, false, err
 	}
+	if err := checkCircleCIHost(f.circleciHost); err != nil {
+		return false, false, err
+	}
 	if f.registryProfile != "" {
 		return false, false, &provision.InputError{Flag: "--registry-profile", Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
 	}
@@ -155,7 +161,7 @@ func checkVerifyFlags(opts *verifyOptions) (withToken, withState bool, err error
 			}
 			return false, false, &provision.InputError{Flag: strings.Join(m, ", "), Rule: rule}
 		}
-		if _, err := f.spec("us-east-1").Validate(); err != nil {
+		if _, err := f.probe("us-east-1").Validate(); err != nil {
 			return false, false, err
 		}
 	} else if err := checkIdentityFlags(f.orgID, f.roleName); err != nil {
@@ -181,7 +187,7 @@ func verifyClaims(opts *verifyOptions) (claims token.Claims, rawToken string, er
 			return claims, "", &provision.InputError{Flag: "--token", Value: provision.TokenSource(opts.TokenFile), Rule: err.Error()}
 		}
 	case opts.Claims != "":
-		org, _ := provision.ValidateUUID("--org-id", opts.Flags.orgID)
+		org, _ := provision.ValidateUUID("--org-id", opts.Flags.spec("").OrgID)
 		if claims, err = token.FromKeyValues(token.WithOrg(opts.Claims, org)); err != nil {
 			return claims, "", &provision.InputError{Flag: "--claims", Rule: err.Error()}
 		}
@@ -196,7 +202,7 @@ func verifySpec(f *specFlags, region string, withState bool) (provision.Spec, er
 		if err := provision.ValidateRegion("--region", region); err != nil {
 			return provision.Spec{}, err
 		}
-		org, _ := provision.ValidateUUID("--org-id", f.orgID)
+		org, _ := provision.ValidateUUID("--org-id", f.spec(region).OrgID)
 		return provision.Spec{OrgID: org, RoleName: f.roleName, Region: region}, nil
 	}
 	spec, err := f.spec(region).Validate()
@@ -226,10 +232,14 @@ func writeVerify(opts *verifyOptions, out *provision.VerifyReport, obs *provisio
 }
 
 // checkIdentityFlags validates the flags that name the provider and role
-// when the state check is skipped.
+// when the state check is skipped; a slug or a name as --org-id is checked
+// when it is resolved.
 func checkIdentityFlags(orgID, roleName string) error {
 	if strings.TrimSpace(orgID) == "" {
-		return &provision.InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview)"}
+		return &provision.InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview), slug or name"}
+	}
+	if !isID(orgID) {
+		return provision.ValidateRoleName("--role-name", roleName)
 	}
 	if _, err := provision.ValidateUUID("--org-id", orgID); err != nil {
 		return err

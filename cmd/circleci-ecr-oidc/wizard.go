@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/wizard"
 )
@@ -60,16 +63,23 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	if err := checkGivenFlags(f); err != nil {
 		return err
 	}
+	client, err := resolveGiven(ctx, opts)
+	if err != nil {
+		return err
+	}
 	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return err
 	}
-	wz := newWizard(opts, awsLookups(cfg, provision.NewClients(cfg)))
-	spec, err := wz.Fill(ctx, f.spec(cfg.Region), givenFlags(f))
+	deps := awsLookups(cfg, provision.NewClients(cfg))
+	deps.CircleCI = wizard.CircleCILookups(client)
+	wz := newWizard(opts, deps)
+	given := givenFlags(f)
+	spec, err := wz.Fill(ctx, f.wizardSpec(cfg.Region), given)
 	if err != nil {
 		return wizardError(err)
 	}
-	f.setSpec(spec)
+	f.setSpec(spec, given)
 	op, err := planSetup(ctx, opts)
 	if err != nil {
 		return err
@@ -130,33 +140,77 @@ func givenFlags(f *specFlags) wizard.Given {
 	}
 }
 
-// setSpec stores the wizard's answers as if they had been flags.
-func (f *specFlags) setSpec(s provision.Spec) {
-	f.orgID, f.repos, f.projectIDs, f.allProjects = s.OrgID, s.Repositories, s.ProjectIDs, s.AllProjects
+// setSpec stores the wizard's answers as if they had been flags. Given
+// flags keep their values: an --org-id or --project-id slug stays the slug
+// the plan resolves, and the slugs the wizard chose are kept for the plan.
+func (f *specFlags) setSpec(s provision.Spec, given wizard.Given) {
+	if !given.OrgID {
+		f.orgID = s.OrgID
+	}
+	if !given.Repositories {
+		f.repos = s.Repositories
+	}
+	if !given.Projects {
+		f.projectIDs, f.allProjects = s.ProjectIDs, s.AllProjects
+	}
 	f.projectCondition, f.roleName, f.region, f.image = string(s.ProjectCondition), s.RoleName, s.Region, s.Image
 	f.access = string(s.Access)
+	f.circleci.names = s.Names
 }
 
-// Placeholders that stand in for missing values while the given flags are
-// checked; they never reach AWS.
-const (
-	placeholderOrgID     = "00000000-0000-4000-8000-000000000001"
-	placeholderProjectID = "00000000-0000-4000-8000-000000000002"
-	placeholderRepo      = "placeholder"
-)
+// resolveGiven resolves a given --org-id (with the given --project-id
+// values) before the questions, so that the wizard lists the projects of
+// its ID; without --org-id, a project slug waits for the organization the
+// wizard asks for, but is checked now. It returns the CircleCI client for
+// the wizard's look-ups, nil without a token.
+func resolveGiven(ctx context.Context, opts *setupOptions) (*circleci.Client, error) {
+	f := &opts.Flags
+	client, err := circleciClient(f.circleciHost)
+	if err != nil {
+		return nil, err
+	}
+	if f.orgID != "" {
+		return client, f.resolveCircleCI(ctx, opts.IO.ErrOut)
+	}
+	for _, p := range f.projectIDs {
+		if isID(p) {
+			continue
+		}
+		if _, err := circleci.ParseProjectSlug(strings.TrimSpace(p)); err != nil {
+			return nil, circleciError(err)
+		}
+		if client == nil {
+			return nil, circleciError(&circleci.TokenRequiredError{Field: "project", Value: p})
+		}
+	}
+	return client, nil
+}
+
+// wizardSpec is the spec the wizard starts from: the flags, resolved where
+// CircleCI resolved them, and placeholders for project slugs that wait for
+// the wizard's organization (setSpec keeps the slugs).
+func (f *specFlags) wizardSpec(region string) provision.Spec {
+	s := f.spec(region)
+	if f.circleci.current(f.orgID, f.projectIDs) != nil {
+		return s
+	}
+	s.ProjectIDs = slices.Clone(s.ProjectIDs)
+	for i, p := range s.ProjectIDs {
+		if !isID(p) {
+			s.ProjectIDs[i] = placeholderProjectID
+		}
+	}
+	return s
+}
 
 // checkGivenFlags validates the flags that were given, with placeholders
-// for the missing ones, so that the wizard never asks around a bad flag.
+// for the missing ones and for slugs, so that the wizard never asks around
+// a bad flag.
 func checkGivenFlags(f *specFlags) error {
-	probe := f.spec(cmp.Or(f.region, "us-east-1"))
-	probe.OrgID = cmp.Or(probe.OrgID, placeholderOrgID)
-	if len(probe.Repositories) == 0 {
-		probe.Repositories = []string{placeholderRepo}
+	if err := checkCircleCIHost(f.circleciHost); err != nil {
+		return err
 	}
-	if len(probe.ProjectIDs) == 0 && !probe.AllProjects {
-		probe.ProjectIDs = []string{placeholderProjectID}
-	}
-	_, err := probe.Validate()
+	_, err := f.probe(cmp.Or(f.region, "us-east-1")).Validate()
 	return err
 }
 

@@ -61,7 +61,7 @@ func startTerminal(t *testing.T, env []string, args ...string) *terminal {
 	term := &terminal{t: t, sock: filepath.Join(dir, "s"), exitRC: filepath.Join(dir, "rc")}
 	var script strings.Builder
 	script.WriteString("env -i TERM=\"$TERM\"")
-	for _, kv := range env {
+	for _, kv := range isolateHome(env) {
 		script.WriteString(" " + shellQuote(kv))
 	}
 	script.WriteString(" " + shellQuote(binary))
@@ -455,6 +455,7 @@ func TestWizardAccessibleStdoutIsOnlyTheSnippet(t *testing.T) {
 		}
 	}
 	t.Setenv("ACCESSIBLE", "1")
+	isolateHomeFor(t)
 	in := &lineInput{lines: []string{
 		"", // region: keep us-east-1
 		"not-an-id", testOrg,

@@ -1,0 +1,138 @@
+package circleci_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/circlecitest"
+)
+
+// cleanCircleCIEnv points the home directory and $XDG_CONFIG_HOME at an
+// empty directory and unsets every variable that gives a token or a host.
+func cleanCircleCIEnv(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	for _, k := range []string{"CIRCLE_TOKEN", "CIRCLECI_CLI_TOKEN", "CIRCLE_CLI_TOKEN", "CIRCLE_HOST", "CIRCLECI_CLI_HOST"} {
+		t.Setenv(k, "")
+	}
+	return home
+}
+
+func TestFromEnvironment(t *testing.T) {
+	t.Run("no token is no client", func(t *testing.T) {
+		cleanCircleCIEnv(t)
+		c, err := circleci.FromEnvironment("https://cci.example.com")
+		if c != nil || err != nil {
+			t.Errorf("FromEnvironment = %v, %v; want nil, nil", c, err)
+		}
+	})
+	t.Run("the environment's token and host", func(t *testing.T) {
+		cleanCircleCIEnv(t)
+		s := newStandIn(t)
+		t.Setenv("CIRCLE_TOKEN", testToken)
+		t.Setenv("CIRCLE_HOST", s.URL)
+		c, err := circleci.FromEnvironment("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Host() != s.URL || c.TokenSource() != "CIRCLE_TOKEN" || c.Cloud() {
+			t.Errorf("host %q, source %q, cloud %v", c.Host(), c.TokenSource(), c.Cloud())
+		}
+		if _, err := c.Collaborations(context.Background()); err != nil {
+			t.Errorf("the client does not reach the stand-in: %v", err)
+		}
+	})
+	t.Run("the old CLI's file, on cloud by default", func(t *testing.T) {
+		home := cleanCircleCIEnv(t)
+		if err := os.MkdirAll(filepath.Join(home, ".circleci"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(home, ".circleci", "cli.yml"), []byte("token: "+testToken+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := circleci.FromEnvironment("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TokenSource() != "~/.circleci/cli.yml" || !c.Cloud() || c.Host() != circleci.DefaultHost {
+			t.Errorf("source %q, host %q, cloud %v", c.TokenSource(), c.Host(), c.Cloud())
+		}
+	})
+	t.Run("a bad host from the environment", func(t *testing.T) {
+		cleanCircleCIEnv(t)
+		t.Setenv("CIRCLE_TOKEN", testToken)
+		t.Setenv("CIRCLE_HOST", "http://cci.example.com")
+		_, err := circleci.FromEnvironment("")
+		var he *circleci.HostError
+		if !errors.As(err, &he) || he.Source != "CIRCLE_HOST" {
+			t.Errorf("error %v, want a *HostError from CIRCLE_HOST", err)
+		}
+	})
+}
+
+// TestResolveNeverEchoesTheToken: a token pasted where an organization or
+// a project belongs is not repeated in the error, which keeps its type.
+func TestResolveNeverEchoesTheToken(t *testing.T) {
+	s := newStandIn(t)
+	c := newClient(t, s, testToken)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		org      string
+		projects []string
+		check    func(error) bool
+	}{
+		{"as the organization name", testToken, nil, func(err error) bool { var e *circleci.OrgNotFoundError; return errors.As(err, &e) }},
+		{"as a project value", acmeID, []string{testToken}, func(err error) bool { var e *circleci.SlugError; return errors.As(err, &e) }},
+		{"inside a project slug", acmeID, []string{"gh/acme/" + testToken}, func(err error) bool { var e *circleci.NotFoundError; return errors.As(err, &e) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := circleci.Resolve(ctx, c, tt.org, tt.projects)
+			if err == nil || !tt.check(err) {
+				t.Fatalf("error %v (%T), not of the expected type", err, err)
+			}
+			assertNoToken(t, err)
+			if !strings.Contains(err.Error(), "[token]") {
+				t.Errorf("error %q does not show where the token was", err)
+			}
+		})
+	}
+}
+
+func TestResolutionWriteText(t *testing.T) {
+	s := newStandIn(t)
+	s.SetOrgClaims(acmeID, circlecitest.Claims{Audience: []string{"api://acme"}})
+	c := newClient(t, s, testToken)
+	r, err := circleci.Resolve(context.Background(), c, "github/acme", []string{"gh/acme/app", webID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "Resolved github/acme (gh/acme) → " + acmeID + "\n" +
+		"Resolved gh/acme/app → " + appID + "\n" +
+		"Token audiences from CircleCI: api://acme (organization gh/acme custom audience)\n"
+	if b.String() != want {
+		t.Errorf("WriteText =\n%s\nwant\n%s", b.String(), want)
+	}
+
+	// IDs alone without a token: nothing was looked up, nothing is said.
+	r, err = circleci.Resolve(context.Background(), nil, acmeID, []string{appID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := r.WriteText(&b); err != nil || b.Len() != 0 {
+		t.Errorf("WriteText without a token wrote %q, %v", b.String(), err)
+	}
+}
