@@ -29,9 +29,6 @@ const (
 )
 
 var (
-	// ouPattern matches an organizational unit ID or the organization's
-	// root ID, as CreateStackInstances's OrganizationalUnitIds do.
-	ouPattern           = regexp.MustCompile(`^(?:ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
 	stackSetNamePattern = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`)
 	accountIDPattern    = regexp.MustCompile(`^[0-9]{12}$`)
 )
@@ -51,8 +48,8 @@ func CheckOUs(format Format, ous []string) error {
 		return &provision.InputError{Flag: "--ou", Rule: "is required with --format " + string(CloudFormationStackSet) + ": the organizational units (ou-...) or the root (r-...) to deploy the stack set to"}
 	}
 	for _, ou := range ous {
-		if !ouPattern.MatchString(ou) {
-			return &provision.InputError{Flag: "--ou", Value: ou, Rule: "must be an organizational unit ID (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more) or the root ID (r-, 4 to 32 more)"}
+		if err := provision.ValidateOU("--ou", ou); err != nil {
+			return err
 		}
 	}
 	if n := len(uniqueOUs(ous)); n > MaxOUs {

@@ -158,12 +158,12 @@ func TestTargetsInOrganization(t *testing.T) {
 			w.org.MoveAccount(t, w.member(name).ID, w.org.RootID, ou)
 		}
 		for ou, want := range map[string][]string{team: {"alpha", "bravo", "charlie"}, nested: {"bravo", "charlie"}, other: {"delta"}, w.org.RootID: {"alpha", "bravo", "charlie", "delta", "echo", "master"}} {
-			got, err := select1(func(s *fleet.Selection) { s.OU = ou })
+			got, err := select1(func(s *fleet.Selection) { s.OUs = []string{ou} })
 			if err != nil || !slices.Equal(sortedNames(got), want) {
 				t.Errorf("--ou %s: %v, %v, want %v", ou, got, err, want)
 			}
 		}
-		if _, err := select1(func(s *fleet.Selection) { s.OU, s.Accounts = nested, []string{w.member("alpha").ID} }); err == nil || !strings.Contains(err.Error(), "under "+nested) {
+		if _, err := select1(func(s *fleet.Selection) { s.OUs, s.Accounts = []string{nested}, []string{w.member("alpha").ID} }); err == nil || !strings.Contains(err.Error(), "under "+nested) {
 			t.Errorf("--ou nested --accounts alpha: error %v, want alpha is not under the OU", err)
 		}
 	})

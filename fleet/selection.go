@@ -29,7 +29,7 @@ const (
 const SessionName = "circleci-ecr-oidc"
 
 // Selection is how a multi-account run chooses its accounts: the accounts
-// of the named profiles, or those of the organization (or of one OU of it),
+// of the named profiles, or those of the organization (or of some of its OUs),
 // narrowed by Accounts and ExcludeAccounts.
 type Selection struct {
 	// Profiles are shared-config profile names (--profiles), in the order
@@ -38,9 +38,9 @@ type Selection struct {
 	// OrgAccounts selects the organization's active accounts
 	// (--org-accounts), listed with the caller's credentials.
 	OrgAccounts bool
-	// OU narrows OrgAccounts to the accounts under an organizational unit
-	// or a root, recursively (--ou).
-	OU string
+	// OUs narrow OrgAccounts to the accounts under these organizational
+	// units or roots, recursively (--ou, repeatable); empty keeps all.
+	OUs []string
 	// AccountRole is the role assumed in each account of the organization
 	// but the caller's own (--account-role).
 	AccountRole string
@@ -56,24 +56,17 @@ type Selection struct {
 // IsSet reports whether the selection asks for a multi-account run at all:
 // a front end runs in one account when it does not.
 func (s Selection) IsSet() bool {
-	return len(s.Profiles) > 0 || s.OrgAccounts || s.OU != "" || len(s.Accounts) > 0 || len(s.ExcludeAccounts) > 0
+	return len(s.Profiles) > 0 || s.OrgAccounts || len(s.OUs) > 0 || len(s.Accounts) > 0 || len(s.ExcludeAccounts) > 0
 }
 
-var (
-	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	// parentIDPattern is the Organizations API's pattern of a parent ID
-	// (API_Parent: an OU "ou-" or a root "r-"), anchored as a whole: the
-	// reference's ^(r-...)|(ou-...)$ anchors each alternative at one end
-	// only.
-	parentIDPattern = regexp.MustCompile(`^(?:r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
-)
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Validate checks the selection before any AWS call and returns it
 // normalized: names and IDs trimmed, repeats dropped (the first kept). A bad
 // value is a *provision.InputError naming the flag and the rule: exactly
 // one of --profiles and --org-accounts; --ou, --accounts and
 // --exclude-accounts only with --org-accounts; profile names the AWS CLI can
-// read; 12-digit account IDs, none both kept and excluded; an OU or root ID;
+// read; 12-digit account IDs, none both kept and excluded; OU or root IDs;
 // an IAM role name for --account-role; --parallel from 1 to MaxParallel.
 func (s Selection) Validate() (Selection, error) {
 	if err := s.checkSource(); err != nil {
@@ -94,9 +87,8 @@ func (s Selection) Validate() (Selection, error) {
 			return Selection{}, &provision.InputError{Flag: "--exclude-accounts", Value: id, Rule: "is also named by --accounts: keep the account or exclude it, not both"}
 		}
 	}
-	s.OU = strings.TrimSpace(s.OU)
-	if s.OU != "" && !parentIDPattern.MatchString(s.OU) {
-		return Selection{}, &provision.InputError{Flag: "--ou", Value: s.OU, Rule: "must be an organizational unit ID (ou- then 4 to 32 lowercase letters or digits, -, and 8 to 32 more) or a root ID (r- then 4 to 32 lowercase letters or digits)"}
+	if s.OUs, err = normalize("--ou", s.OUs, func(id string) error { return provision.ValidateOU("--ou", id) }); err != nil {
+		return Selection{}, err
 	}
 	s.AccountRole = strings.TrimSpace(s.AccountRole)
 	if err := provision.ValidateRoleName("--account-role", s.AccountRole); err != nil {
@@ -123,7 +115,7 @@ func (s Selection) checkSource() error {
 	for _, f := range []struct {
 		flag string
 		set  bool
-	}{{"--ou", s.OU != ""}, {"--accounts", len(s.Accounts) > 0}, {"--exclude-accounts", len(s.ExcludeAccounts) > 0}} {
+	}{{"--ou", len(s.OUs) > 0}, {"--accounts", len(s.Accounts) > 0}, {"--exclude-accounts", len(s.ExcludeAccounts) > 0}} {
 		if f.set {
 			return &provision.InputError{Flag: f.flag, Rule: "needs --org-accounts: it narrows the organization's accounts (with --profiles, name only the profiles to use)"}
 		}

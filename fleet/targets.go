@@ -84,7 +84,7 @@ type LoadProfile func(ctx context.Context, profile string) (aws.Config, error)
 
 // Targets returns the accounts sel chooses, after validating it: one target
 // per profile, in the order given, or the organization's active accounts
-// (under sel.OU, when set) narrowed by sel.Accounts and sel.ExcludeAccounts,
+// (under sel.OUs, when set) narrowed by sel.Accounts and sel.ExcludeAccounts,
 // by account ID. A profile that fails to load is a target with Err set. In
 // an organization run, the caller's own account is reached with base's
 // credentials and every other with an AssumeRole provider for
@@ -135,10 +135,10 @@ func orgTargets(ctx context.Context, base aws.Config, orgAPI OrganizationsAPI, s
 	})
 	g.Go(func() error {
 		var err error
-		if sel.OU == "" {
+		if len(sel.OUs) == 0 {
 			accounts, err = listAccounts(gctx, orgAPI)
 		} else {
-			accounts, err = accountsUnder(gctx, orgAPI, sel.OU)
+			accounts, err = accountsUnderAll(gctx, orgAPI, sel.OUs)
 		}
 		return err
 	})
@@ -211,8 +211,8 @@ func selectAccounts(accounts []orgtypes.Account, sel Selection) ([]orgtypes.Acco
 		return slices.ContainsFunc(accounts, func(a orgtypes.Account) bool { return aws.ToString(a.Id) == id })
 	}
 	where := "among the organization's active accounts"
-	if sel.OU != "" {
-		where = "among the active accounts under " + sel.OU
+	if len(sel.OUs) > 0 {
+		where = "among the active accounts under " + strings.Join(sel.OUs, ", ")
 	}
 	for _, f := range []struct {
 		flag string
@@ -246,6 +246,24 @@ func listAccounts(ctx context.Context, api OrganizationsAPI) ([]orgtypes.Account
 			return nil, fmt.Errorf("list the organization's accounts: %w", orgHint(err))
 		}
 		accounts = append(accounts, page.Accounts...)
+	}
+	return accounts, nil
+}
+
+// accountsUnderAll lists the accounts under every parent, each once: one
+// of the parents may be below another.
+func accountsUnderAll(ctx context.Context, api OrganizationsAPI, parents []string) ([]orgtypes.Account, error) {
+	var accounts []orgtypes.Account
+	for _, parent := range parents {
+		under, err := accountsUnder(ctx, api, parent)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range under {
+			if !slices.ContainsFunc(accounts, func(b orgtypes.Account) bool { return aws.ToString(b.Id) == aws.ToString(a.Id) }) {
+				accounts = append(accounts, a)
+			}
+		}
 	}
 	return accounts, nil
 }

@@ -206,18 +206,20 @@ func TestOrgTargets(t *testing.T) {
 }
 
 // TestOrgTargetsUnderOU checks that --ou walks the OUs below it, and only
-// those.
+// those; several --ou take the accounts under any of them, each once.
 func TestOrgTargetsUnderOU(t *testing.T) {
 	for _, c := range []struct {
-		ou   string
+		ous  []string
 		want []string
 	}{
-		{"ou-root-teamaaaa", []string{"100000000000", "200000000000", "300000000000"}},
-		{"ou-root-nestedaa", []string{"200000000000"}},
-		{"r-root", []string{"100000000000", "200000000000", "300000000000", "400000000000", "999999999999"}},
+		{[]string{"ou-root-teamaaaa"}, []string{"100000000000", "200000000000", "300000000000"}},
+		{[]string{"ou-root-nestedaa"}, []string{"200000000000"}},
+		{[]string{"r-root"}, []string{"100000000000", "200000000000", "300000000000", "400000000000", "999999999999"}},
+		{[]string{"ou-root-nestedaa", "ou-root-otheraaa"}, []string{"200000000000", "400000000000"}},
+		{[]string{"ou-root-nestedaa", "ou-root-teamaaaa"}, []string{"100000000000", "200000000000", "300000000000"}},
 	} {
 		org := bigOrg()
-		sel, err := orgSel(func(s *Selection) { s.OU = c.ou }).Validate()
+		sel, err := orgSel(func(s *Selection) { s.OUs = c.ous }).Validate()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,10 +228,10 @@ func TestOrgTargetsUnderOU(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := ids(targets); !slices.Equal(got, c.want) {
-			t.Errorf("--ou %s: targets %v, want %v", c.ou, got, c.want)
+			t.Errorf("--ou %v: targets %v, want %v", c.ous, got, c.want)
 		}
 		if slices.Contains(org.calls, "ListAccounts") {
-			t.Errorf("--ou %s listed the whole organization: %v", c.ou, org.calls)
+			t.Errorf("--ou %v listed the whole organization: %v", c.ous, org.calls)
 		}
 	}
 }
@@ -253,7 +255,12 @@ func TestOrgTargetsFilters(t *testing.T) {
 		{name: "keep outside the OU", ou: "ou-root-nestedaa", accounts: []string{"100000000000"}, errFlag: "--accounts", errValue: "100000000000"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			sel, err := orgSel(func(s *Selection) { s.OU, s.Accounts, s.ExcludeAccounts = c.ou, c.accounts, c.exclude }).Validate()
+			sel, err := orgSel(func(s *Selection) {
+				if c.ou != "" {
+					s.OUs = []string{c.ou}
+				}
+				s.Accounts, s.ExcludeAccounts = c.accounts, c.exclude
+			}).Validate()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,7 +300,11 @@ func TestOrgTargetsListingFails(t *testing.T) {
 		org := bigOrg()
 		org.err = c.err
 		for _, ou := range []string{"", "ou-root-teamaaaa"} {
-			sel, _ := orgSel(func(s *Selection) { s.OU = ou }).Validate()
+			sel, _ := orgSel(func(s *Selection) {
+				if ou != "" {
+					s.OUs = []string{ou}
+				}
+			}).Validate()
 			targets, err := orgTargets(t.Context(), baseConfig(), org, &fakeSTS{callerARN: "arn:aws:iam::999999999999:root"}, sel)
 			if !errors.Is(err, c.err) || targets != nil {
 				t.Errorf("--ou %q: targets %v, error %v, want no targets and an error wrapping %v", ou, targets, err, c.err)

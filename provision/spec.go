@@ -228,6 +228,11 @@ var (
 	// repoPrefixPattern is one or more name components followed by "/*".
 	repoPrefixPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)+\*$`)
 	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
+	// parentIDPattern is AWS Organizations' pattern of a parent ID
+	// (API_Parent: an OU "ou-" or a root "r-"), anchored as a whole: the
+	// reference's ^(r-...)|(ou-...)$ anchors each alternative at one end
+	// only. CreateStackInstances's OrganizationalUnitIds take the same.
+	parentIDPattern = regexp.MustCompile(`^(?:r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
 )
 
 // ValidateUUID checks a CircleCI organization or project ID and returns it
@@ -251,6 +256,17 @@ func ValidateUUID(flag, value string) (string, error) {
 func ValidateRoleName(flag, name string) error {
 	if !roleNamePattern.MatchString(name) || !isASCII(name) {
 		return &InputError{Flag: flag, Value: name, Rule: "an IAM role name is 1 to 64 characters of letters, digits and _+=,.@-"}
+	}
+	return nil
+}
+
+// ValidateOU checks an organizational unit ID (ou-...) or a root ID
+// (r-...) of AWS Organizations: the one rule of every --ou, whether it
+// narrows the accounts of a multi-account run or names where a stack set
+// deploys.
+func ValidateOU(flag, id string) error {
+	if !parentIDPattern.MatchString(id) {
+		return &InputError{Flag: flag, Value: id, Rule: "must be an organizational unit ID (ou- then 4 to 32 lowercase letters or digits, -, and 8 to 32 more) or a root ID (r- then 4 to 32 lowercase letters or digits)"}
 	}
 	return nil
 }

@@ -199,3 +199,28 @@ func TestRepositoryARN(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateOU checks the one rule of every --ou: an organizational unit
+// ID or a root ID, as AWS Organizations and CreateStackInstances take them.
+func TestValidateOU(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"ou-ab12-cd34ef56": true,
+		"r-ab12":           true,
+		"ou-" + strings.Repeat("a", 32) + "-" + strings.Repeat("0", 32): true,
+		"r-" + strings.Repeat("a", 32):                                  true,
+		"ou-AB12-cd34ef56":                                              false,
+		"ou-ab1-cd34ef56":                                               false,
+		"ou-ab12-cd34ef5":                                               false,
+		"ou-ab12-cd34ef56/x":                                            false,
+		"r-ab1":                                                         false,
+		"o-abcdefghij":                                                  false,
+		"123456789012":                                                  false,
+		"":                                                              false,
+	} {
+		err := ValidateOU("--ou", id)
+		var input *InputError
+		if ok != (err == nil) || (!ok && (!errors.As(err, &input) || input.Flag != "--ou")) {
+			t.Errorf("ValidateOU(%q) = %v, want valid %v", id, err, ok)
+		}
+	}
+}
