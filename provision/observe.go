@@ -631,3 +631,41 @@ func ListRepositoryNames(ctx context.Context, api ECRAPI, region string) ([]stri
 	}
 	return slices.Sorted(maps.Keys(all)), nil
 }
+
+// ObserveProvider reads only the caller's identity and the organization's
+// OIDC provider in the account, nil when it has none: what the StackSet
+// export needs to know of each account. When the credentials name the
+// account (Clients.Account) the provider is read by its ARN alongside the
+// identity, one round trip; else it is found among the account's
+// providers, also alongside. A wrong guess costs the listing after all.
+func ObserveProvider(ctx context.Context, c Clients, region, orgID string) (Identity, *ObservedProvider, error) {
+	var (
+		id       Identity
+		provider *ObservedProvider
+	)
+	guessed := ""
+	if partition := RegionPartition(region); c.Account != "" && partition != "" {
+		guessed = policy.ProviderARN(partition, c.Account, orgID)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		id, err = CallerIdentity(gctx, c.STS)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		provider, err = readOrFindProvider(gctx, c.IAM, guessed, orgID)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Identity{}, nil, err
+	}
+	if guessed != "" && guessed != policy.ProviderARN(id.Partition, id.Account, orgID) {
+		var err error
+		if provider, err = findProvider(ctx, c.IAM, orgID); err != nil {
+			return Identity{}, nil, err
+		}
+	}
+	return id, provider, nil
+}
