@@ -83,6 +83,11 @@ type StackSetDeployment struct {
 	// TemplateBytes is the template's size: over MaxTemplateBody, the
 	// commands upload it to S3 and create the stack set from there.
 	TemplateBytes int
+	// HasProvider says, when the accounts were read (export with
+	// --org-accounts or --profiles), which have the organization's OIDC
+	// provider already, by account ID; StackSetInstanceCommands explains.
+	// Nil means they were not: the notes say what to do about such accounts.
+	HasProvider map[string]bool
 }
 
 // validate checks d and returns it with its name set and its OUs unique.
@@ -157,8 +162,7 @@ func shellQuote(s string) string {
 // StackSetCommands returns the AWS CLI commands that deploy the StackSet
 // export: aws cloudformation create-stack-set (after aws s3 cp when the
 // template is too large for --template-body), then create-stack-instances
-// for d.OUs as StackSetInstanceCommands returns it when no account has the
-// organization's provider yet.
+// for d.OUs as StackSetInstanceCommands returns them for d.HasProvider.
 func StackSetCommands(d StackSetDeployment) ([]Command, error) {
 	d, err := d.validate()
 	if err != nil {
@@ -187,7 +191,7 @@ func StackSetCommands(d StackSetDeployment) ([]Command, error) {
 		Option{"--capabilities", "CAPABILITY_NAMED_IAM"},
 		Option{"--parameters", "ParameterKey=" + createProviderParameter + ",ParameterValue=true"},
 	)
-	instances, err := StackSetInstanceCommands(d, nil)
+	instances, err := StackSetInstanceCommands(d, d.HasProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +281,20 @@ func StackSetNotes(d StackSetDeployment) (string, error) {
 			b.WriteString("\n")
 		}
 		b.WriteString(c.String() + "\n")
+	}
+	if d.HasProvider != nil {
+		have := 0
+		for _, has := range d.HasProvider {
+			if has {
+				have++
+			}
+		}
+		fmt.Fprintf(&b, `# Of the %d account(s) read, %d have the organization's OIDC provider
+# already: their instances take %s=false and use it; the
+# others' stacks create it. Accounts that join these organizational units
+# later get the stack set's value, true (docs/multi-account.md).
+`, len(d.HasProvider), have, createProviderParameter)
+		return b.String(), nil
 	}
 	fmt.Fprintf(&b, `# Accounts of these organizational units that have the organization's OIDC
 # provider already need %s=false: create their instances with

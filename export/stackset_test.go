@@ -52,6 +52,32 @@ func TestStackSetNotesGolden(t *testing.T) {
 	}
 }
 
+// TestStackSetNotesForReadAccounts checks the notes when export read the
+// accounts: per-account overrides for those with the provider, and no
+// advice to find them by hand.
+func TestStackSetNotesForReadAccounts(t *testing.T) {
+	d := stackSetDeployment(1000)
+	d.HasProvider = map[string]bool{"222222222222": true, "111111111111": false, "333333333333": true}
+	notes, err := StackSetNotes(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", "stackset-commands-read.txt"), []byte(notes))
+	for _, want := range []string{
+		"OrganizationalUnitIds=ou-ab12-cd34ef56,ou-ab12-0987zyxw,Accounts=222222222222,333333333333,AccountFilterType=INTERSECTION",
+		"ParameterKey=CreateOIDCProvider,ParameterValue=false",
+		"OrganizationalUnitIds=ou-ab12-cd34ef56,ou-ab12-0987zyxw,Accounts=222222222222,333333333333,AccountFilterType=DIFFERENCE",
+		"Of the 3 account(s) read, 2 have the organization's OIDC provider",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "<their IDs>") {
+		t.Errorf("notes still ask for the accounts with the provider:\n%s", notes)
+	}
+}
+
 // TestStackSetInstanceCommandsGolden shows the per-account commands for
 // accounts of which some have the organization's provider.
 func TestStackSetInstanceCommandsGolden(t *testing.T) {
