@@ -34,6 +34,11 @@ type Outcome[T any] struct {
 // Run returns when the calls already started have returned, so fn must
 // honour ctx to stop promptly.
 func Run[T any](ctx context.Context, targets []Target, parallel int, fn func(ctx context.Context, t Target) (T, error)) []Outcome[T] {
+	return runIndexed(ctx, targets, parallel, func(ctx context.Context, _ int, t Target) (T, error) { return fn(ctx, t) })
+}
+
+// runIndexed is Run with each target's index passed to fn.
+func runIndexed[T any](ctx context.Context, targets []Target, parallel int, fn func(ctx context.Context, i int, t Target) (T, error)) []Outcome[T] {
 	outcomes := make([]Outcome[T], len(targets))
 	slots := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
@@ -49,7 +54,7 @@ func Run[T any](ctx context.Context, targets []Target, parallel int, fn func(ctx
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			v, err := fn(ctx, t)
+			v, err := fn(ctx, i, t)
 			outcomes[i].Value, outcomes[i].Err = v, err
 			outcomes[i].Finished = err == nil || !interrupted(ctx, err)
 		})

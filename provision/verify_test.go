@@ -295,3 +295,30 @@ func TestCheckTokenNamesTheBranchPinGuard(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyReportProblem checks the one-line reason a multi-account verify
+// gives for an account: what differs and where a token fails.
+func TestVerifyReportProblem(t *testing.T) {
+	state := &StateReport{Checks: []Check{
+		{Item: CheckProvider, OK: true}, {Item: CheckTrustPolicy}, {Item: CheckManagedPolicy}, {Item: CheckManagedPolicy}, {Item: CheckTags, OK: true},
+	}}
+	token := &TokenReport{Steps: []TokenStep{{Name: StepIssuer, Status: StepPass}, {Name: StepAudience, Status: StepFail}, {Name: StepTrustPolicy, Status: StepFail}}}
+	assume := &AssumeReport{Steps: []TokenStep{{Name: StepAssume, Status: StepFail}, {Name: StepECRLogin, Status: StepSkip}}}
+	for _, tt := range []struct {
+		name   string
+		report VerifyReport
+		want   string
+	}{
+		{"ok", VerifyReport{OK: true, State: state}, ""},
+		{"state", VerifyReport{State: state}, "verify: differs from setup's flags: trust-policy, managed-policy"},
+		{"token", VerifyReport{Token: token}, "verify: the token fails at audience"},
+		{"all", VerifyReport{State: state, Token: token, Assume: assume}, "verify: differs from setup's flags: trust-policy, managed-policy; the token fails at audience; presenting the token fails at sts:AssumeRoleWithWebIdentity"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.report.Problem()
+			if (err == nil) != (tt.want == "") || (err != nil && err.Error() != tt.want) {
+				t.Errorf("Problem() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package provision
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -119,4 +120,44 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// Problem is nil when the report is OK, else an error naming what failed:
+// the items of the state check that differ, and the first failing step of
+// the token check and of the assume check. A multi-account verify reports
+// it as the account's failure; the report itself has the details.
+func (r *VerifyReport) Problem() error {
+	if r.OK {
+		return nil
+	}
+	var parts []string
+	if r.State != nil {
+		var items []string
+		for _, c := range r.State.Checks {
+			if !c.OK && !slices.Contains(items, c.Item) {
+				items = append(items, c.Item)
+			}
+		}
+		if len(items) > 0 {
+			parts = append(parts, "differs from setup's flags: "+strings.Join(items, ", "))
+		}
+	}
+	failedStep := func(what string, steps []TokenStep) {
+		for _, s := range steps {
+			if s.Status == StepFail {
+				parts = append(parts, what+" fails at "+s.Name)
+				return
+			}
+		}
+	}
+	if r.Token != nil && !r.Token.Allowed {
+		failedStep("the token", r.Token.Steps)
+	}
+	if r.Assume != nil && !r.Assume.OK {
+		failedStep("presenting the token", r.Assume.Steps)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "a check failed")
+	}
+	return fmt.Errorf("verify: %s", strings.Join(parts, "; "))
 }

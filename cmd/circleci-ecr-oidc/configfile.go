@@ -17,11 +17,14 @@ const configFileUsage = "patch this .circleci/config.yml so that jobs pulling th
 // checkConfigFile rejects an unreadable or unparseable --config-file before
 // anything happens in AWS, so that a typo does not surface only after the
 // role exists.
-func checkConfigFile(path string, shard bool) error {
+func checkConfigFile(path string, f *specFlags) error {
 	if path == "" {
 		return nil
 	}
-	if shard {
+	if f.accounts.on() {
+		return &provision.InputError{Flag: "--config-file", Value: path, Rule: "does not apply with --profiles or --org-accounts: a config.yml uses one account's role; run setup --config-file in the account its jobs pull from"}
+	}
+	if f.shard {
 		// A config.yml is one project's, and under --shard each project's
 		// jobs use the role that admits it: there is no one role to patch in.
 		return &provision.InputError{Flag: "--config-file", Value: path, Rule: "does not apply with --shard: each project's jobs use the role that admits it, so paste into each project's config the snippet setup --shard prints for its role"}

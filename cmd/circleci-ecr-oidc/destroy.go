@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -32,6 +33,8 @@ type destroyOptions struct {
 	MaxAttempts awsconfig.Attempts
 	// CircleCIHost is --circleci-host, where an --org-id slug is resolved.
 	CircleCIHost string
+	// Accounts are the multi-account flags, as for setup.
+	Accounts accountFlags
 }
 
 func newCmdDestroy(io IOStreams, runF func(context.Context, *destroyOptions) error) *cobra.Command {
@@ -77,6 +80,7 @@ and without --yes it prints the plan and exits 1 without deleting anything.`,
 	registerMaxAttempts(fs, &opts.MaxAttempts)
 	registerCircleCIHost(fs, &opts.CircleCIHost)
 	fs.StringVar(&opts.RegistryProfile, "registry-profile", "", "AWS profile of the account holding repositories granted by ARN: remove the role's statement from their repository policies")
+	opts.Accounts.register(fs)
 	return cmd
 }
 
@@ -106,9 +110,18 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 			return err
 		}
 	}
+	if opts.Accounts.on() {
+		// Before the CircleCI look-up of a slug: bad flags make no call.
+		if err := opts.Accounts.check(opts.Profile); err != nil {
+			return err
+		}
+	}
 	org, err := destroyOrg(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if opts.Accounts.on() {
+		return destroyAccounts(ctx, opts, org)
 	}
 	cfg, err := awsconfig.Load(ctx, opts.Profile, opts.Region, opts.MaxAttempts.LoadOptions()...)
 	if err != nil {
@@ -129,13 +142,56 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if err != nil {
 		return awsHint(err)
 	}
-	p := provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt)
-	op := &destroyOp{opts: opts, clients: clients, plan: p, out: &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}}
+	return opts.pipeline().run(ctx, newDestroyOp(opts, clients, provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt)))
+}
+
+// pipeline is destroy's: the plan on stdout in text, the question on the
+// terminal unless --yes.
+func (opts *destroyOptions) pipeline() pipeline {
 	pl := pipeline{io: opts.IO, yes: opts.Yes}
 	if opts.Output == "text" {
 		pl.showTo = opts.IO.Out
 	}
-	return pl.run(ctx, op)
+	return pl
+}
+
+func newDestroyOp(opts *destroyOptions, clients provision.Clients, p *provision.DestroyPlan) *destroyOp {
+	return &destroyOp{opts: opts, clients: clients, plan: p, out: &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}}
+}
+
+// destroyAccounts plans destroy in every account of --profiles or
+// --org-accounts, each as destroy plans it there alone, and deletes after
+// one confirmation.
+func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) error {
+	var registry func(region string) provision.RegistryAPI
+	if opts.RegistryProfile != "" {
+		var err error
+		if registry, err = loadRegistryClients(ctx, &specFlags{registryProfile: opts.RegistryProfile, region: opts.Region, maxAttempts: opts.MaxAttempts}); err != nil {
+			return err
+		}
+	}
+	targets, err := opts.Accounts.targets(ctx, opts.Profile, opts.Region, opts.MaxAttempts)
+	if err != nil {
+		return err
+	}
+	accounts, err := opts.Accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
+		if t.Config.Region == "" {
+			t.Config = t.Config.Copy()
+			t.Config.Region = "us-east-1" // IAM is global, as for one account
+		}
+		clients := t.Clients()
+		clients.Registry = registry
+		st, err := provision.ObserveDestroy(ctx, clients, org, opts.RoleName)
+		if err != nil {
+			return nil, awsHint(err)
+		}
+		op := newDestroyOp(opts, clients, provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt))
+		return accountOp{operation: op, account: op.plan.Account, record: op.record}, nil
+	})
+	if err != nil {
+		return err
+	}
+	return opts.pipeline().run(ctx, &multiOp{accounts: accounts, io: opts.IO, json: opts.Output == "json", deletes: true})
 }
 
 // destroyOrg is the organization ID: --org-id, or the ID CircleCI
@@ -177,22 +233,32 @@ func (o *destroyOp) execute(ctx context.Context, progress func(provision.Event))
 }
 
 func (o *destroyOp) finish(_ context.Context, res *provision.Result, err error) error {
+	o.record(res, err)
+	switch {
+	case err != nil:
+		if strings.Contains(err.Error(), "DeleteConflict") {
+			err = &hintError{err, "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
+		}
+	case res != nil:
+		fmt.Fprintf(o.opts.IO.ErrOut, "Deleted %d resource(s).\n", len(res.Applied))
+	}
+	return writeDestroyJSON(o.opts, o.out, err)
+}
+
+// record notes the outcome in the JSON result and returns it.
+func (o *destroyOp) record(res *provision.Result, err error) any {
 	if res != nil {
 		o.out.Deleted, o.out.NotDeleted = res.Applied, res.NotApplied
 	}
 	switch {
 	case err != nil:
 		o.out.Error = err.Error()
-		if strings.Contains(err.Error(), "DeleteConflict") {
-			err = &hintError{err, "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
-		}
 	case res == nil:
 		o.out.Applied, o.out.NotDeleted = true, []provision.Change{}
 	default:
 		o.out.Applied = true
-		fmt.Fprintf(o.opts.IO.ErrOut, "Deleted %d resource(s).\n", len(res.Applied))
 	}
-	return writeDestroyJSON(o.opts, o.out, err)
+	return o.out
 }
 
 // writeDestroyJSON prints out when --output json and returns err unchanged.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -21,8 +22,6 @@ type exportOptions struct {
 	Flags  specFlags
 	Format string
 	OutDir string
-	// OUs are the organizational units a StackSet export deploys to.
-	OUs []string
 	// Yes is accepted and ignored, so that a setup command line works with
 	// the verb changed to export.
 	Yes bool
@@ -70,7 +69,6 @@ create-stack-set and create-stack-instances commands that deploy it to --ou in
 	opts.Flags.register(fs)
 	fs.StringVar(&opts.Format, "format", "", "output format: terraform, cloudformation or cloudformation-stackset (required)")
 	fs.StringVar(&opts.OutDir, "out", "", "directory to write the files into, created if missing; files of the same name are replaced (default: stdout)")
-	fs.StringSliceVar(&opts.OUs, "ou", nil, "with --format cloudformation-stackset: organizational unit (ou-...) or root (r-...) ID to deploy the stack set to (repeatable)")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "ignored: export never writes to AWS")
 	// Accepted so that a setup command line works unchanged, but they do
 	// not apply to an export: it makes no calls and prints no snippet.
@@ -90,7 +88,10 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err != nil {
 		return &provision.InputError{Flag: "--format", Value: opts.Format, Rule: "must be terraform, cloudformation or cloudformation-stackset"}
 	}
-	if err := export.CheckOUs(format, opts.OUs); err != nil {
+	if f.accounts.on() && format != export.CloudFormationStackSet {
+		return &provision.InputError{Flag: "--profiles or --org-accounts", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
+	}
+	if err := export.CheckOUs(format, f.accounts.ous); err != nil {
 		return err
 	}
 	if err := checkExportSpecFlags(ctx, opts); err != nil {
@@ -113,6 +114,13 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err := checkRegionPartition(spec); err != nil {
 		return err
 	}
+	var hasProvider map[string]bool
+	var readErr error
+	if f.accounts.on() {
+		if hasProvider, readErr = readProviderAccounts(ctx, opts, spec); hasProvider == nil {
+			return readErr
+		}
+	}
 	warnTrustPolicySize(opts.IO, spec)
 	files, err := export.Render(format, spec)
 	var quota *provision.PermissionsQuotaError
@@ -129,7 +137,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 				return fmt.Errorf("write export: %w", err)
 			}
 		}
-		return printStackSetCommands(opts, format, spec.Region, files[0])
+		return errors.Join(printStackSetCommands(opts, format, spec.Region, files[0], hasProvider), readErr)
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
@@ -147,7 +155,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	case export.CloudFormation:
 		fmt.Fprintf(opts.IO.ErrOut, "Next: aws cloudformation deploy --template-file %s --stack-name circleci-ecr-oidc --capabilities CAPABILITY_NAMED_IAM (add --parameter-overrides CreateOIDCProvider=false if the organization's OIDC provider exists already).\n", filepath.Join(opts.OutDir, files[0].Name))
 	}
-	return printStackSetCommands(opts, format, spec.Region, files[0])
+	return errors.Join(printStackSetCommands(opts, format, spec.Region, files[0], hasProvider), readErr)
 }
 
 // checkExportSpecFlags checks setup's flags as export takes them, then
@@ -168,13 +176,15 @@ func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 }
 
 // printStackSetCommands prints on stderr, after a StackSet export, the
-// commands that deploy it to --ou; nothing for the other formats.
-func printStackSetCommands(opts *exportOptions, format export.Format, region string, template export.File) error {
+// commands that deploy it to --ou, with the provider override for the
+// accounts that hasProvider (nil unless the accounts were read) says have
+// it; nothing for the other formats.
+func printStackSetCommands(opts *exportOptions, format export.Format, region string, template export.File, hasProvider map[string]bool) error {
 	if format != export.CloudFormationStackSet {
 		return nil
 	}
 	notes, err := export.StackSetNotes(export.StackSetDeployment{
-		Region: region, OUs: opts.OUs,
+		Region: region, OUs: opts.Flags.accounts.ous, HasProvider: hasProvider,
 		TemplatePath: filepath.Join(opts.OutDir, template.Name), TemplateBytes: len(template.Content),
 	})
 	if err != nil {
@@ -182,6 +192,35 @@ func printStackSetCommands(opts *exportOptions, format export.Format, region str
 	}
 	_, err = fmt.Fprint(opts.IO.ErrOut, notes)
 	return err
+}
+
+// readProviderAccounts reads, in each account of --org-accounts or
+// --profiles, whether it has the organization's provider, and prints the
+// summary on stderr. The map is nil when no account could be read at all
+// (the error says why); else a non-nil error names the accounts that could
+// not be. With --profiles, --ou only says where the stack set deploys.
+func readProviderAccounts(ctx context.Context, opts *exportOptions, spec provision.Spec) (map[string]bool, error) {
+	f := &opts.Flags
+	accounts := f.accounts
+	if len(accounts.profiles) > 0 {
+		accounts.ous = nil
+	}
+	targets, err := accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Reading whether %d account(s) have the organization's OIDC provider...\n", len(targets))
+	hasProvider, rows, err := fleet.ProviderAccounts(ctx, targets, accounts.parallel, spec.OrgID, spec.Region)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("read the accounts: %w", ctx.Err())
+	}
+	if werr := fleet.WriteSummary(opts.IO.ErrOut, rows); werr != nil {
+		return nil, werr
+	}
+	if err != nil {
+		err = fmt.Errorf("%w; the commands deploy their instances as if they had no provider", err)
+	}
+	return hasProvider, err
 }
 
 // warnTrustPolicySize warns when the trust policy would exceed the default

@@ -36,7 +36,7 @@ pending, so a scheduled job can detect drift.`,
 // runPlan is setup's path up to the plan, shown (with --config-file, the
 // file's diff too) and never applied.
 func runPlan(ctx context.Context, opts *planOptions) error {
-	if err := checkConfigFile(opts.ConfigFile, opts.Flags.shard); err != nil {
+	if err := checkConfigFile(opts.ConfigFile, &opts.Flags); err != nil {
 		return err
 	}
 	op, err := planSetup(ctx, opts)

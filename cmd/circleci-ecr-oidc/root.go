@@ -101,6 +101,8 @@ type specFlags struct {
 	circleciHost string
 	// circleci is what resolveCircleCI found for orgID and projectIDs.
 	circleci resolved
+	// accounts are the multi-account flags: --profiles, --org-accounts...
+	accounts accountFlags
 	// set tells flags given explicitly from defaults.
 	set *pflag.FlagSet
 }
@@ -125,6 +127,7 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
 	registerCircleCIHost(fs, &f.circleciHost)
 	fs.StringVar(&f.registryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")
+	f.accounts.register(fs)
 }
 
 // missing lists the required flags that were not given.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -76,7 +77,7 @@ type result struct {
 }
 
 func runSetup(ctx context.Context, opts *setupOptions) error {
-	if err := checkConfigFile(opts.ConfigFile, opts.Flags.shard); err != nil {
+	if err := checkConfigFile(opts.ConfigFile, &opts.Flags); err != nil {
 		return err
 	}
 	if wantsWizard(opts) {
@@ -90,8 +91,12 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 }
 
 // planSetup validates the flags, reads the account and plans the setup:
-// one role, or with --shard every role of the sharded setup.
+// one role, or with --shard every role of the sharded setup; with
+// --profiles or --org-accounts, that in every account.
 func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
+	if opts.Flags.accounts.on() {
+		return planSetupAccounts(ctx, opts)
+	}
 	if opts.Flags.shard {
 		sp, clients, err := planShards(ctx, opts.IO, &opts.Flags)
 		if err != nil {
@@ -103,12 +108,63 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newSetupOp(opts, clients, p)
+}
+
+// newSetupOp is the setup of the plan's role.
+func newSetupOp(opts *setupOptions, clients provision.Clients, p *provision.Plan) (*setupOp, error) {
 	snippet, err := p.Snippet()
 	if err != nil {
 		return nil, err
 	}
 	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes, CircleCI: opts.Flags.resolution()}
 	return &setupOp{opts: opts, clients: clients, plan: p, out: out}, nil
+}
+
+// planSetupAccounts plans setup (or its --shard) in every account of
+// --profiles or --org-accounts: each account's plan is the one setup makes
+// there alone.
+func planSetupAccounts(ctx context.Context, opts *setupOptions) (operation, error) {
+	f := &opts.Flags
+	targets, registry, err := f.accountTargets(ctx, opts.IO.ErrOut)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
+		spec, err := f.specFor(t.Config.Region)
+		if err != nil {
+			return nil, err
+		}
+		clients := t.Clients()
+		clients.Registry = registry
+		if f.shard {
+			sp, err := provision.PlanShards(ctx, clients, spec)
+			if err != nil {
+				return nil, err
+			}
+			op, err := newShardOp(opts, sp, clients)
+			if err != nil {
+				return nil, err
+			}
+			return accountOp{operation: op, account: op.out.Account, warnings: len(op.out.Warnings), planOnly: opts.planOnly,
+				record: op.record, outcome: func(w io.Writer) { op.out.WriteSnippets(w) }}, nil
+		}
+		p, err := observeAndPlan(ctx, clients, spec)
+		if err != nil {
+			return nil, err
+		}
+		op, err := newSetupOp(opts, clients, p)
+		if err != nil {
+			return nil, err
+		}
+		return accountOp{operation: op, account: p.Account, warnings: len(p.Warnings), planOnly: opts.planOnly,
+			record: op.record, outcome: func(w io.Writer) { fmt.Fprintf(w, "\n%s", op.out.Snippet) }}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &multiOp{accounts: accounts, io: opts.IO, json: f.output == "json", planOnly: opts.planOnly, pendingStatus: opts.pendingStatus,
+		appliedNote: "The first job may need a retry while IAM propagates new roles (up to about a minute)."}, nil
 }
 
 // pipeline is setup's: the plan on stdout in text, the question on the
@@ -155,17 +211,13 @@ func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) 
 		return o.finishPlan()
 	}
 	streams := o.opts.IO
-	if res != nil {
-		o.out.NotApplied = res.NotApplied
-	}
+	o.record(res, err)
 	if err != nil {
 		if o.opts.Flags.output == "json" {
-			o.out.Error = err.Error()
 			return writeJSONThen(streams, o.out, err)
 		}
 		return err
 	}
-	o.out.Applied, o.out.NotApplied = true, []provision.Change{}
 	if res != nil && !o.wizard {
 		fmt.Fprintf(streams.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
 	}
@@ -178,12 +230,31 @@ func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) 
 	return thenPatchConfig(ctx, o.opts, o.plan, werr)
 }
 
+// record notes the outcome in the JSON result and returns it: what was not
+// applied, and the error; applied when nothing failed. For plan, applied
+// says whether the account is as setup would leave it.
+func (o *setupOp) record(res *provision.Result, err error) any {
+	if o.opts.planOnly {
+		o.out.Applied = !o.plan.HasChanges()
+		return o.out
+	}
+	if res != nil {
+		o.out.NotApplied = res.NotApplied
+	}
+	if err != nil {
+		o.out.Error = err.Error()
+		return o.out
+	}
+	o.out.Applied, o.out.NotApplied = true, []provision.Change{}
+	return o.out
+}
+
 // finishPlan is plan's outcome: the JSON result, or in text the hint to
 // apply; then the diff --config-file would get; exit status 2 for pending
 // changes under --detailed-exitcode.
 func (o *setupOp) finishPlan() error {
 	opts, changes := o.opts, o.plan.HasChanges()
-	o.out.Applied = !changes
+	o.record(nil, nil)
 	pending := opts.pendingStatus(changes)
 	if opts.Flags.output == "json" {
 		return showPlannedConfig(opts, o.plan, writeJSONThen(opts.IO, o.out, pending))
@@ -202,15 +273,21 @@ func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Pl
 		return nil, clients, err
 	}
 	fmt.Fprintf(io.ErrOut, "Reading account state (region %s)...\n", spec.Region)
+	p, err := observeAndPlan(ctx, clients, spec)
+	return p, clients, err
+}
+
+// observeAndPlan reads the account and plans spec there.
+func observeAndPlan(ctx context.Context, clients provision.Clients, spec provision.Spec) (*provision.Plan, error) {
 	obs, err := provision.Observe(ctx, clients, spec)
 	if err != nil {
-		return nil, clients, awsHint(err)
+		return nil, awsHint(err)
 	}
 	p, err := provision.NewPlan(spec, obs)
 	if err != nil {
-		return nil, clients, planHint(err)
+		return nil, planHint(err)
 	}
-	return p, clients, nil
+	return p, nil
 }
 
 // planHint adds the hint that helps with a refusal to plan.
@@ -252,7 +329,11 @@ func (f *specFlags) check() error {
 		return err
 	}
 	if m := f.missing(); len(m) > 0 {
-		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required (no terminal to ask on, so every required value must come as a flag)"}
+		rule := "is required (no terminal to ask on, so every required value must come as a flag)"
+		if f.accounts.on() {
+			rule = "is required with --profiles or --org-accounts (the wizard sets up one account)"
+		}
+		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: rule}
 	}
 	if f.keepUnusedRoles && !f.shard {
 		return &provision.InputError{Flag: "--keep-unused-roles", Rule: "applies only with --shard, whose unused roles it keeps"}
@@ -264,9 +345,37 @@ func (f *specFlags) check() error {
 		return err
 	}
 	if f.region != "" {
-		return provision.ValidateRegion("--region", f.region)
+		if err := provision.ValidateRegion("--region", f.region); err != nil {
+			return err
+		}
+	}
+	if f.accounts.on() {
+		return f.accounts.check(f.profile)
 	}
 	return nil
+}
+
+// accountTargets is the front of every multi-account setup and plan, as
+// prepareSpec is of one account's: the flags checked (no call), the
+// CircleCI organization and projects resolved once for every account, then
+// the accounts found, and the registry account's clients when
+// --registry-profile is given, shared by all.
+func (f *specFlags) accountTargets(ctx context.Context, errOut io.Writer) ([]fleet.Target, func(region string) provision.RegistryAPI, error) {
+	if err := f.check(); err != nil {
+		return nil, nil, err
+	}
+	if err := f.resolveCircleCI(ctx, errOut); err != nil {
+		return nil, nil, err
+	}
+	var registry func(region string) provision.RegistryAPI
+	if f.registryProfile != "" {
+		var err error
+		if registry, err = loadRegistryClients(ctx, f); err != nil {
+			return nil, nil, err
+		}
+	}
+	targets, err := f.accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	return targets, registry, err
 }
 
 // specFor is the validated spec in region, whose partition must be the

@@ -81,13 +81,26 @@ func (o *shardOp) execute(ctx context.Context, progress func(provision.Event)) (
 }
 
 func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) error {
+	o.record(res, err)
 	if o.opts.planOnly {
-		o.out.Applied = !o.plan.HasChanges()
 		pending := o.opts.pendingStatus(o.plan.HasChanges())
 		if o.opts.Flags.output == "json" {
 			return writeJSONThen(o.opts.IO, o.out, pending)
 		}
 		return pending
+	}
+	if res != nil && err == nil {
+		fmt.Fprintf(o.opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(res.Applied), len(o.plan.Plans))
+	}
+	return finishSharded(o.opts, o.out, err)
+}
+
+// record notes the outcome in the report and returns it, as setupOp's
+// record does.
+func (o *shardOp) record(res *provision.Result, err error) any {
+	if o.opts.planOnly {
+		o.out.Applied = !o.plan.HasChanges()
+		return o.out
 	}
 	if res != nil {
 		o.out.NotApplied = res.NotApplied
@@ -95,11 +108,10 @@ func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) er
 	if err == nil {
 		o.out.Applied = true
 		o.out.NotApplied = []provision.Change{}
+	} else {
+		o.out.Error = err.Error()
 	}
-	if res != nil && err == nil {
-		fmt.Fprintf(o.opts.IO.ErrOut, "Applied %d change(s) over %d role(s). The first job may need a retry while IAM propagates new roles (up to about a minute).\n", len(res.Applied), len(o.plan.Plans))
-	}
-	return finishSharded(o.opts, o.out, err)
+	return o.out
 }
 
 // finishSharded writes the JSON result, or in text the snippets, and

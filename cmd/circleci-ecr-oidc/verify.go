@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/token"
@@ -85,6 +89,10 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	in := verifyInput{claims: claims, rawToken: rawToken, withToken: withToken, withState: withState}
+	if f.accounts.on() {
+		return verifyAccounts(ctx, opts, in)
+	}
 	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return err
@@ -96,9 +104,27 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	clients := provision.NewClients(cfg)
 	clients.Account = awsconfig.CredentialsAccount(ctx, cfg)
 	fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
+	out, obs, err := verifyAccount(ctx, opts, cfg, clients, spec, in)
+	if err != nil {
+		return err
+	}
+	return writeVerify(opts, out, obs)
+}
+
+// verifyInput is what verify checks besides the account: the token's
+// claims (and the raw token, for --assume), and which checks run.
+type verifyInput struct {
+	claims               token.Claims
+	rawToken             string
+	withToken, withState bool
+}
+
+// verifyAccount reads the account of cfg and clients and checks it against
+// spec and the token.
+func verifyAccount(ctx context.Context, opts *verifyOptions, cfg aws.Config, clients provision.Clients, spec provision.Spec, in verifyInput) (*provision.VerifyReport, *provision.Observed, error) {
 	obs, err := provision.Observe(ctx, clients, spec)
 	if err != nil {
-		return awsHint(err)
+		return nil, nil, awsHint(err)
 	}
 	out := &provision.VerifyReport{
 		Account: obs.Account, Region: spec.Region, OK: true,
@@ -108,29 +134,86 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if obs.Role != nil {
 		out.RoleARN = obs.Role.ARN
 	}
-	if withState {
+	if in.withState {
 		if out.State, err = provision.VerifyState(spec, obs); err != nil {
-			return err
+			return nil, nil, err
 		}
 		out.OK = out.OK && out.State.OK()
 	}
-	if withToken {
+	if in.withToken {
 		now := time.Now
 		if opts.Now != nil {
 			now = opts.Now
 		}
-		if out.Token, err = provision.CheckToken(ctx, clients.IAM, obs, claims, opts.Claims != "", now()); err != nil {
-			return awsHint(err)
+		if out.Token, err = provision.CheckToken(ctx, clients.IAM, obs, in.claims, opts.Claims != "", now()); err != nil {
+			return nil, nil, awsHint(err)
 		}
 		out.OK = out.OK && out.Token.Allowed
 	}
 	if opts.Assume {
 		fmt.Fprintf(opts.IO.ErrOut, "Presenting the token to STS for %s...\n", out.RoleARN)
-		out.Assume = provision.AssumeWithConfig(ctx, cfg, out.RoleARN, rawToken)
+		out.Assume = provision.AssumeWithConfig(ctx, cfg, out.RoleARN, in.rawToken)
 		out.OK = out.OK && out.Assume.OK
 	}
-	return writeVerify(opts, out, obs)
+	return out, obs, nil
 }
+
+// verifyAccounts verifies every account of --profiles or --org-accounts:
+// each account's report under the summary, exit status 1 if any failed.
+func verifyAccounts(ctx context.Context, opts *verifyOptions, in verifyInput) error {
+	f := &opts.Flags
+	targets, err := f.accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	if err != nil {
+		return err
+	}
+	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
+		spec, err := verifySpec(f, t.Config.Region, in.withState)
+		if err != nil {
+			return nil, err
+		}
+		out, obs, err := verifyAccount(ctx, opts, t.Config, t.Clients(), spec, in)
+		if err != nil {
+			return nil, err
+		}
+		return verifiedAccount{out, obs}, out.Problem()
+	})
+	if err != nil {
+		return err
+	}
+	pl := pipeline{io: opts.IO}
+	if f.output == "text" {
+		pl.showTo = opts.IO.Out
+	}
+	return pl.run(ctx, &multiOp{accounts: accounts, io: opts.IO, json: f.output == "json"})
+}
+
+// verifiedAccount is one account's verify report in a multi-account
+// verify, which writes nothing.
+type verifiedAccount struct {
+	report *provision.VerifyReport
+	obs    *provision.Observed
+}
+
+func (v verifiedAccount) Account() string { return v.report.Account }
+func (v verifiedAccount) Changes() int    { return -1 }
+func (v verifiedAccount) Refusal() error  { return nil }
+func (v verifiedAccount) Warnings() int {
+	if v.report.State == nil {
+		return 0
+	}
+	return len(v.report.State.Warnings)
+}
+
+func (v verifiedAccount) WritePlan(w io.Writer) error {
+	return v.report.WriteText(w, v.obs.Partition, v.obs.CallerARN)
+}
+
+func (v verifiedAccount) Execute(context.Context, func(provision.Event)) (provision.Result, error) {
+	return provision.Result{}, errors.New("verify writes nothing")
+}
+
+func (v verifiedAccount) Outcome(*provision.Result, error) any { return v.report }
+func (v verifiedAccount) WriteOutcome(io.Writer) error         { return nil }
 
 // checkVerifyFlags checks verify's flags before anything is read, and says
 // whether a token is checked and whether the state is compared.
@@ -169,6 +252,11 @@ func checkVerifyFlags(opts *verifyOptions) (withToken, withState bool, err error
 	}
 	if f.region != "" {
 		if err := provision.ValidateRegion("--region", f.region); err != nil {
+			return false, false, err
+		}
+	}
+	if f.accounts.on() {
+		if err := f.accounts.check(f.profile); err != nil {
 			return false, false, err
 		}
 	}

@@ -22,7 +22,7 @@ import (
 // only on a terminal, so that CI and pipes keep failing with the list of
 // missing flags.
 func wantsWizard(opts *setupOptions) bool {
-	return len(opts.Flags.missing()) > 0 && opts.IO.CanPrompt()
+	return len(opts.Flags.missing()) > 0 && opts.IO.CanPrompt() && !opts.Flags.accounts.on()
 }
 
 // accessible reports whether prompts should be huh's accessible line

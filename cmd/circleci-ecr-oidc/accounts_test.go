@@ -1,0 +1,459 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/golden"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// memberNames are the member accounts of every test organization, besides
+// the management account (awstest.AccountID).
+var memberNames = []string{"alpha", "bravo", "charlie", "delta", "echo"}
+
+// orgWorld is an AWS Organization in one moto_server behind a counting
+// proxy: the management account and five members, each with the
+// repository "app". env points the tool at the proxy with the management
+// account's credentials.
+type orgWorld struct {
+	moto  *awstest.Moto
+	proxy *awstest.Proxy
+	base  aws.Config
+	org   *awstest.Organization
+	env   []string
+}
+
+func newOrgWorld(t *testing.T) *orgWorld {
+	t.Helper()
+	moto := awstest.StartMoto(t)
+	proxy := awstest.NewProxy(t, moto.URL())
+	base := awstest.Config(t.Context(), t, proxy.URL())
+	w := &orgWorld{moto: moto, proxy: proxy, base: base, org: awstest.CreateOrganization(t, base, memberNames...), env: moto.Environ(proxy.URL())}
+	awstest.CreateRepositories(t, base, "app")
+	for _, m := range w.org.Members {
+		awstest.CreateRepositories(t, w.as(t, m.Name), "app")
+	}
+	proxy.Reset()
+	return w
+}
+
+// member returns the member account named name.
+func (w *orgWorld) member(name string) awstest.Account {
+	return w.org.Members[slices.IndexFunc(w.org.Members, func(a awstest.Account) bool { return a.Name == name })]
+}
+
+// as returns a configuration acting in the named member, independent of
+// the code under test: for seeding and reading back.
+func (w *orgWorld) as(t *testing.T, name string) aws.Config {
+	t.Helper()
+	return awstest.AssumeRole(t, w.base, w.member(name).RoleARN())
+}
+
+// accountIDs maps every account's ID to its name, "master" for the
+// management account.
+func (w *orgWorld) accountIDs() map[string]string {
+	ids := map[string]string{awstest.AccountID: "master"}
+	for _, m := range w.org.Members {
+		ids[m.ID] = m.Name
+	}
+	return ids
+}
+
+// multiArgs are setup's flags for every account.
+var multiArgs = []string{"--org-id", testOrg, "--repo", "app", "--project-id", testProject}
+
+// checkAccountSetUp reads back, with cfg (the account's own credentials),
+// the provider, the role and its pull policy in account.
+func checkAccountSetUp(t *testing.T, cfg aws.Config, account string) {
+	t.Helper()
+	ctx := t.Context()
+	api := iam.NewFromConfig(cfg)
+	providerARN := policy.ProviderARN("aws", account, testOrg)
+	if _, err := api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)}); err != nil {
+		t.Errorf("provider in %s: %v", account, err)
+	}
+	role, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(provision.DefaultRoleName)})
+	if err != nil {
+		t.Errorf("role in %s: %v", account, err)
+		return
+	}
+	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if !strings.HasPrefix(aws.ToString(role.Role.Arn), "arn:aws:iam::"+account+":role/") || !strings.Contains(trust, providerARN) || tagsOf(role.Role.Tags)[provision.ManagedTag] != "true" {
+		t.Errorf("role %s (tags %v) trusts %s, want the tool's role trusting the provider of %s", aws.ToString(role.Role.Arn), tagsOf(role.Role.Tags), trust, account)
+	}
+	pol, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(provision.DefaultRoleName), PolicyName: aws.String(provision.PolicyName)})
+	doc, _ := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+	if err != nil || !strings.Contains(doc, "arn:aws:ecr:"+awstest.Region+":"+account+":repository/app") {
+		t.Errorf("pull policy in %s: %v %s", account, err, doc)
+	}
+}
+
+// checkAccountEmpty checks that the tool's role and the organization's
+// provider are gone from the account.
+func checkAccountEmpty(t *testing.T, cfg aws.Config, account string) {
+	t.Helper()
+	api := iam.NewFromConfig(cfg)
+	if _, err := api.GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(provision.DefaultRoleName)}); err == nil {
+		t.Errorf("the role is still in %s", account)
+	}
+	if _, err := api.GetOpenIDConnectProvider(t.Context(), &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(policy.ProviderARN("aws", account, testOrg))}); err == nil {
+		t.Errorf("the provider is still in %s", account)
+	}
+}
+
+// foreignState is what IAM says about a role and a provider the tool did
+// not create, as IAM returns them: they must be byte-identical after it ran.
+type foreignState struct {
+	Role                   string // ARN, ID, path, description, maximum session, creation date
+	Trust                  string
+	RoleTags, ProviderTags []iamtypes.Tag
+	Inline                 []string
+	Attached               []iamtypes.AttachedPolicy
+	Provider               string // URL, audiences, thumbprints, creation date
+}
+
+func readForeign(t *testing.T, cfg aws.Config, providerARN string) foreignState {
+	t.Helper()
+	ctx := t.Context()
+	api := iam.NewFromConfig(cfg)
+	var s foreignState
+	if out, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(provision.DefaultRoleName)}); err == nil {
+		r := out.Role
+		s.Role = strings.Join([]string{aws.ToString(r.Arn), aws.ToString(r.RoleId), aws.ToString(r.Path), aws.ToString(r.Description),
+			fmt.Sprint(aws.ToInt32(r.MaxSessionDuration)), aws.ToTime(r.CreateDate).String()}, " ")
+		s.Trust, s.RoleTags = aws.ToString(r.AssumeRolePolicyDocument), r.Tags
+		inline, err := api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(provision.DefaultRoleName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attached, err := api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(provision.DefaultRoleName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Inline, s.Attached = inline.PolicyNames, attached.AttachedPolicies
+	}
+	if p, err := api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)}); err == nil {
+		s.Provider = fmt.Sprint(aws.ToString(p.Url), p.ClientIDList, p.ThumbprintList, aws.ToTime(p.CreateDate))
+		s.ProviderTags = p.Tags
+	}
+	return s
+}
+
+// seedForeign creates, with cfg, a role of the tool's name that someone
+// else made (no ownership tag) when role is set, and the organization's
+// provider without the tool's tags when provider is set.
+func seedForeign(t *testing.T, cfg aws.Config, account string, role, provider bool) {
+	t.Helper()
+	api := iam.NewFromConfig(cfg)
+	if role {
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"sts:AssumeRole"}]}`
+		if _, err := api.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(provision.DefaultRoleName), AssumeRolePolicyDocument: aws.String(trust),
+			Description: aws.String("someone else's"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("platform")}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.PutRolePolicy(t.Context(), &iam.PutRolePolicyInput{RoleName: aws.String(provision.DefaultRoleName), PolicyName: aws.String("theirs"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if provider {
+		if _, err := api.CreateOpenIDConnectProvider(t.Context(), &iam.CreateOpenIDConnectProviderInput{Url: aws.String(policy.IssuerURL(testOrg)), ClientIDList: []string{testOrg},
+			Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("platform")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// summaryRow is one row of a summary table the tool printed.
+type summaryRow struct {
+	Account, Name, Changes, Warnings, Status string
+}
+
+var summaryRowRE = regexp.MustCompile(`^(\S+)\s{2,}(\S+)\s{2,}(\S+)\s{2,}(\S+)\s{2,}(.*)$`)
+
+// lastSummary returns the rows of the last summary table in out, by
+// account name.
+func lastSummary(t *testing.T, out string) map[string]summaryRow {
+	t.Helper()
+	i := strings.LastIndex(out, "ACCOUNT ")
+	if i < 0 {
+		t.Fatalf("no summary table in:\n%s", out)
+	}
+	rows := map[string]summaryRow{}
+	for _, line := range strings.Split(out[i:], "\n")[1:] {
+		m := summaryRowRE.FindStringSubmatch(line)
+		if m == nil {
+			break
+		}
+		rows[m[2]] = summaryRow{m[1], m[2], m[3], m[4], m[5]}
+	}
+	return rows
+}
+
+// TestSetupEveryOrgAccount runs setup, plan, verify, export and destroy
+// with --org-accounts in an organization of five members and the
+// management account. charlie holds a foreign role of the tool's name and
+// delta the organization's provider, made by someone else. setup fails in
+// charlie only, with the ownership error, sets up the others (read back
+// with each account's own credentials) and leaves charlie's role
+// byte-identical; the rerun writes nothing; destroy removes what the tool
+// owns and keeps delta's provider and charlie's role.
+func TestSetupEveryOrgAccount(t *testing.T) {
+	w := newOrgWorld(t)
+	charlie, delta := w.member("charlie"), w.member("delta")
+	seedForeign(t, w.as(t, "charlie"), charlie.ID, true, false)
+	seedForeign(t, w.as(t, "delta"), delta.ID, false, true)
+	charlieBefore := readForeign(t, w.as(t, "charlie"), policy.ProviderARN("aws", charlie.ID, testOrg))
+	deltaProviderARN := policy.ProviderARN("aws", delta.ID, testOrg)
+	deltaBefore := readForeign(t, w.as(t, "delta"), deltaProviderARN)
+	w.proxy.Reset()
+	setup := append([]string{"setup", "--org-accounts", "--yes"}, multiArgs...)
+
+	first := runCmd(t, w.env, setup...)
+	t.Logf("first run, stdout:\n%s\nstderr:\n%s", first.stdout, first.stderr)
+	if first.code != exitError {
+		t.Fatalf("exit %d, want 1 (charlie fails)", first.code)
+	}
+	rows := lastSummary(t, first.stdout)
+	for id, name := range w.accountIDs() {
+		r := rows[name]
+		switch {
+		case r.Account != id:
+			t.Errorf("summary row of %s: %+v, want account %s", name, r, id)
+		case name == "charlie":
+			if !strings.HasPrefix(r.Status, "failed: ") || !strings.Contains(r.Status, provision.ErrNotOwned.Error()) {
+				t.Errorf("charlie's status %q, want the ownership error", r.Status)
+			}
+		case r.Status != "applied "+r.Changes+" change(s)":
+			t.Errorf("%s's status %q, want all %s change(s) applied", name, r.Status, r.Changes)
+		}
+	}
+	if rows["delta"].Changes != "2" || rows["alpha"].Changes != "3" {
+		t.Errorf("delta plans %s changes (it has the provider: want 2), alpha %s (want 3)", rows["delta"].Changes, rows["alpha"].Changes)
+	}
+	if want := "Error: 1 of 6 account(s) failed: " + charlie.ID + " (charlie)"; !strings.Contains(first.stderr, want) {
+		t.Errorf("stderr lacks %q", want)
+	}
+	for _, m := range w.org.Members {
+		if m.Name != "charlie" {
+			checkAccountSetUp(t, w.as(t, m.Name), m.ID)
+		}
+	}
+	checkAccountSetUp(t, w.base, awstest.AccountID)
+	if got := readForeign(t, w.as(t, "charlie"), policy.ProviderARN("aws", charlie.ID, testOrg)); !reflect.DeepEqual(got, charlieBefore) {
+		t.Errorf("charlie's foreign role changed:\n got %+v\nwant %+v", got, charlieBefore)
+	}
+
+	// The rerun, as JSON: one entry per account, nothing written.
+	w.proxy.Reset()
+	rerun := runCmd(t, w.env, append(setup, "--output", "json")...)
+	if rerun.code != exitError || len(w.proxy.Writes()) != 0 {
+		t.Fatalf("rerun: exit %d (want 1), writes %v (want none)\nstderr: %s", rerun.code, w.proxy.Writes(), rerun.stderr)
+	}
+	checkRerunJSON(t, w, rerun.stdout)
+
+	checkOrgPlanVerifyExport(t, w)
+
+	w.proxy.Reset()
+	destroy := []string{"destroy", "--org-id", testOrg, "--org-accounts", "--yes"}
+	gone := runCmd(t, w.env, destroy...)
+	t.Logf("destroy, stdout:\n%s\nstderr:\n%s", gone.stdout, gone.stderr)
+	if gone.code != 0 {
+		t.Fatalf("destroy exit %d\nstderr: %s", gone.code, gone.stderr)
+	}
+	for _, m := range w.org.Members {
+		switch m.Name {
+		case "charlie":
+		case "delta":
+			if _, err := iam.NewFromConfig(w.as(t, "delta")).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(provision.DefaultRoleName)}); err == nil {
+				t.Error("destroy left the tool's role in delta")
+			}
+		default:
+			checkAccountEmpty(t, w.as(t, m.Name), m.ID)
+		}
+	}
+	checkAccountEmpty(t, w.base, awstest.AccountID)
+	if got := readForeign(t, w.as(t, "delta"), deltaProviderARN); !reflect.DeepEqual(got, deltaBefore) {
+		t.Errorf("delta's foreign provider changed:\n got %+v\nwant %+v", got, deltaBefore)
+	}
+	if got := readForeign(t, w.as(t, "charlie"), policy.ProviderARN("aws", charlie.ID, testOrg)); !reflect.DeepEqual(got, charlieBefore) {
+		t.Errorf("charlie's foreign role changed by destroy:\n got %+v\nwant %+v", got, charlieBefore)
+	}
+	w.proxy.Reset()
+	if again := runCmd(t, w.env, destroy...); again.code != 0 || len(w.proxy.Writes()) != 0 {
+		t.Errorf("destroy rerun: exit %d, writes %v, want 0 and none\nstderr: %s", again.code, w.proxy.Writes(), again.stderr)
+	}
+}
+
+// checkRerunJSON checks setup's JSON output for the organization: one
+// entry per account, each with its identity, the error for charlie only,
+// and the single-account result for the others, with nothing to apply.
+func checkRerunJSON(t *testing.T, w *orgWorld, stdout string) {
+	t.Helper()
+	var out struct {
+		Accounts []map[string]any `json:"accounts"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	ids := w.accountIDs()
+	if len(out.Accounts) != len(ids) {
+		t.Fatalf("%d entries, want %d", len(out.Accounts), len(ids))
+	}
+	for _, e := range out.Accounts {
+		id, _ := e["account"].(string)
+		name := ids[id]
+		wantRole := "arn:aws:iam::" + id + ":role/" + awstest.AccountRole
+		if name == "master" {
+			wantRole = ""
+		}
+		if role, _ := e["assumed_role"].(string); e["name"] != name || role != wantRole {
+			t.Errorf("entry %s: name %v, assumed_role %q, want %s and %q", id, e["name"], role, name, wantRole)
+		}
+		errText, _ := e["error"].(string)
+		if name == "charlie" {
+			if !strings.Contains(errText, provision.ErrNotOwned.Error()) || e["role_arn"] != nil {
+				t.Errorf("charlie's entry: error %q, role_arn %v, want the ownership error and no result", errText, e["role_arn"])
+			}
+			continue
+		}
+		if errText != "" || e["applied"] != true || e["role_arn"] != "arn:aws:iam::"+id+":role/"+provision.DefaultRoleName || len(e["changes"].([]any)) != 0 {
+			t.Errorf("%s's entry: error %q, applied %v, role_arn %v, changes %v", name, errText, e["applied"], e["role_arn"], e["changes"])
+		}
+	}
+}
+
+// checkOrgPlanVerifyExport runs the read-only commands over the
+// organization after setup: plan and verify fail for charlie alone, and
+// pass without it; the StackSet export reads every account and overrides
+// the provider for those that have it.
+func checkOrgPlanVerifyExport(t *testing.T, w *orgWorld) {
+	t.Helper()
+	charlie := w.member("charlie")
+	w.proxy.Reset()
+	without := []string{"--org-accounts", "--exclude-accounts", charlie.ID}
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{append([]string{"plan", "--org-accounts", "--detailed-exitcode"}, multiArgs...), exitError},
+		{append(append([]string{"plan", "--detailed-exitcode"}, without...), multiArgs...), exitOK},
+		{append([]string{"verify", "--org-accounts"}, multiArgs...), exitError},
+		{append(append([]string{"verify"}, without...), multiArgs...), exitOK},
+	} {
+		if got := runCmd(t, w.env, c.args...); got.code != c.want {
+			t.Errorf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(c.args, " "), got.code, c.want, got.stdout, got.stderr)
+		}
+	}
+	exp := runCmd(t, w.env, append([]string{"export", "--format", "cloudformation-stackset", "--org-accounts", "--ou", w.org.RootID}, multiArgs...)...)
+	var withProvider []string
+	for id, name := range w.accountIDs() {
+		if name != "charlie" {
+			withProvider = append(withProvider, id)
+		}
+	}
+	slices.Sort(withProvider)
+	targets := "OrganizationalUnitIds=" + w.org.RootID + ",Accounts=" + strings.Join(withProvider, ",")
+	for _, want := range []string{targets + ",AccountFilterType=INTERSECTION", "ParameterValue=false", targets + ",AccountFilterType=DIFFERENCE", "Of the 6 account(s) read, 5 have"} {
+		if !strings.Contains(exp.stderr, want) {
+			t.Errorf("export stderr lacks %q:\n%s", want, exp.stderr)
+		}
+	}
+	if exp.code != 0 || !strings.Contains(exp.stdout, "AWSTemplateFormatVersion") {
+		t.Errorf("export: exit %d, stdout %.200s", exp.code, exp.stdout)
+	}
+	if writes := w.proxy.Writes(); len(writes) != 0 {
+		t.Errorf("plan, verify and export wrote %v", writes)
+	}
+}
+
+// profilesEnv is the tool's environment for profiles in sc: the shared
+// config files and no AWS_ENDPOINT_URL, which would override the
+// profiles' endpoints (awstest.WriteProfiles).
+func profilesEnv(sc awstest.SharedConfig) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "AWS_CONFIG_FILE="+sc.ConfigFile, "AWS_SHARED_CREDENTIALS_FILE="+sc.CredentialsFile, "AWS_EC2_METADATA_DISABLED=true")
+}
+
+// TestSetupThroughProfiles runs setup in the accounts of three profiles:
+// alpha and bravo assume their member's role (role_arn and
+// source_profile), and "refused" points at a port that refuses
+// connections. The other two are set up, refused is reported, and the exit
+// status is 1; once its endpoint is fixed, the rerun writes only in its
+// account (the management account's, by its static keys).
+func TestSetupThroughProfiles(t *testing.T) {
+	w := newOrgWorld(t)
+	alpha, bravo := w.member("alpha"), w.member("bravo")
+	profiles := func(refusedEndpoint string) []string {
+		return profilesEnv(awstest.WriteProfiles(t,
+			awstest.Profile{Name: "source"},
+			awstest.Profile{Name: "alpha", Endpoint: w.proxy.URL(), RoleARN: alpha.RoleARN(), SourceProfile: "source"},
+			awstest.Profile{Name: "bravo", Endpoint: w.proxy.URL(), RoleARN: bravo.RoleARN(), SourceProfile: "source"},
+			awstest.Profile{Name: "refused", Endpoint: refusedEndpoint},
+		))
+	}
+	// Two attempts: a refused connection is retried, and the default 25
+	// would only make the test slow.
+	setup := append([]string{"setup", "--profiles", "alpha,refused", "--profiles", "bravo", "--yes", "--max-attempts", "2"}, multiArgs...)
+
+	env := profiles(awstest.RefusedEndpoint(t))
+	first := runCmd(t, env, setup...)
+	t.Logf("first run, stdout:\n%s\nstderr:\n%s", first.stdout, first.stderr)
+	if first.code != exitError || !strings.Contains(first.stderr, "Error: 1 of 3 account(s) failed: refused") {
+		t.Fatalf("exit %d, want 1 naming the refused profile\nstderr: %s", first.code, first.stderr)
+	}
+	rows := lastSummary(t, first.stdout)
+	if r := rows["refused"]; r.Account != "-" || !strings.HasPrefix(r.Status, "failed: ") || !strings.Contains(r.Status, "connection refused") {
+		t.Errorf("refused profile's row %+v, want failed with the refused connection", r)
+	}
+	for _, m := range []awstest.Account{alpha, bravo} {
+		if r := rows[m.Name]; r.Account != m.ID || r.Status != "applied 3 change(s)" {
+			t.Errorf("%s's row %+v, want account %s with 3 changes applied", m.Name, r, m.ID)
+		}
+		checkAccountSetUp(t, w.as(t, m.Name), m.ID)
+	}
+	summary := first.stdout[strings.LastIndex(first.stdout, "ACCOUNT "):]
+	summary = summary[:strings.Index(summary, "\n\n")+1]
+	summary = regexp.MustCompile(`failed: .*connection refused.*`).ReplaceAllString(summary, "failed: <the connection to the profile's endpoint is refused>")
+	summary = strings.NewReplacer(alpha.ID, "<alpha's ID>", bravo.ID, "<bravo's ID>").Replace(summary)
+	golden.Check(t, filepath.Join("testdata", "accounts-summary.txt"), []byte(summary))
+
+	env = profiles(w.proxy.URL())
+	plan := append([]string{"plan", "--profiles", "alpha,refused,bravo", "--detailed-exitcode"}, multiArgs...)
+	if got := runCmd(t, env, plan...); got.code != exitUsage {
+		t.Errorf("plan --detailed-exitcode with the refused profile fixed: exit %d, want 2 (its changes are pending)\nstderr: %s", got.code, got.stderr)
+	}
+	w.proxy.Reset()
+	rerun := runCmd(t, env, setup...)
+	if rerun.code != 0 {
+		t.Fatalf("rerun exit %d\nstderr: %s", rerun.code, rerun.stderr)
+	}
+	want := map[string]int{"CreateOpenIDConnectProvider": 1, "CreateRole": 1, "PutRolePolicy": 1}
+	if all, mine := w.proxy.Writes(), w.proxy.WritesBy(awstest.AccessKeyID); !reflect.DeepEqual(all, want) || !reflect.DeepEqual(mine, want) {
+		t.Errorf("rerun wrote %v, %v of them with the refused profile's keys; want %v, all in its account", all, mine, want)
+	}
+	checkAccountSetUp(t, w.base, awstest.AccountID)
+	if got := runCmd(t, env, plan...); got.code != exitOK {
+		t.Errorf("plan --detailed-exitcode after the rerun: exit %d, want 0\nstdout: %s", got.code, got.stdout)
+	}
+}

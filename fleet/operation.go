@@ -1,0 +1,290 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// AccountPlan is one account's part of a multi-account operation: the
+// operation the front end would run if the account were the only one
+// (setup's, plan's, destroy's, verify's), planned in that account. An
+// Operation shows, applies and reports every account through it.
+type AccountPlan interface {
+	// Account is the ID of the account the plan read.
+	Account() string
+	// Changes is how many writes the plan makes, -1 when the command
+	// makes none by nature (verify); Warnings how many warnings it has.
+	Changes() int
+	Warnings() int
+	// Refusal is why the plan's changes must not be applied (they act on
+	// what a Terraform or CloudFormation export created), or nil. It is
+	// asked only of a plan with changes.
+	Refusal() error
+	// WritePlan writes the plan for people.
+	WritePlan(w io.Writer) error
+	// Execute makes the writes, reporting each on progress.
+	Execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error)
+	// Outcome records what became of the plan and returns the account's
+	// single-account JSON object. res is nil when nothing was executed;
+	// err is the account's failure, or why its changes were not made.
+	Outcome(res *provision.Result, err error) any
+	// WriteOutcome writes for people what the account gives once it is as
+	// the plan wants it (the config.yml snippet), or nothing.
+	WriteOutcome(w io.Writer) error
+}
+
+// Operation is a multi-account run as one operation: every account's plan,
+// made concurrently, shown together, confirmed once and applied
+// concurrently. An account that cannot be read, whose plan is refused or
+// whose changes fail is that account's failure and never stops the others.
+type Operation struct {
+	parallel int
+	accounts []*accountRun
+}
+
+// accountRun is one account of an Operation and how far it got.
+type accountRun struct {
+	target Target
+	// plan is nil when the account failed before it had one.
+	plan AccountPlan
+	// err is the account's failure: reading, planning, a refusal, or
+	// applying.
+	err error
+	// finished is false when the run's context ended the account's work.
+	finished bool
+	// res is set once the account's changes were executed.
+	res *provision.Result
+}
+
+// PlanEvery plans every target with plan, at most parallel at once. A
+// target whose planning fails, or whose plan has changes and a Refusal, is
+// that account's failure; plan may return a plan together with its error
+// (a verify report that failed), which is still shown. Once ctx ends no
+// further account is planned.
+func PlanEvery(ctx context.Context, targets []Target, parallel int, plan func(context.Context, Target) (AccountPlan, error)) *Operation {
+	op := &Operation{parallel: parallel}
+	for _, o := range Run(ctx, targets, parallel, plan) {
+		a := &accountRun{target: o.Target, plan: o.Value, err: o.Err, finished: o.Finished}
+		if a.err == nil && a.plan.Changes() > 0 {
+			a.err = a.plan.Refusal()
+		}
+		op.accounts = append(op.accounts, a)
+	}
+	return op
+}
+
+// ready reports whether the account's changes are to be applied.
+func (a *accountRun) ready() bool {
+	return a.err == nil && a.plan.Changes() > 0
+}
+
+// label names the account for people: its ID and name, and for a profile
+// the account its plan read.
+func (a *accountRun) label() string {
+	if a.target.AccountID == "" && a.plan != nil && a.plan.Account() != "" {
+		return a.plan.Account() + " (" + a.target.Name + ")"
+	}
+	return a.target.Label()
+}
+
+// Pending is how many changes the accounts to be applied make.
+func (op *Operation) Pending() int {
+	n := 0
+	for _, a := range op.accounts {
+		if a.ready() {
+			n += a.plan.Changes()
+		}
+	}
+	return n
+}
+
+// Ready is how many accounts have changes to apply.
+func (op *Operation) Ready() int {
+	n := 0
+	for _, a := range op.accounts {
+		if a.ready() {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteText writes the review: the summary table, then each account's plan
+// under a header naming the account.
+func (op *Operation) WriteText(w io.Writer) error {
+	if err := op.WriteSummary(w); err != nil {
+		return err
+	}
+	for _, a := range op.accounts {
+		if a.plan == nil {
+			continue
+		}
+		var b bytes.Buffer
+		if err := a.plan.WritePlan(&b); err != nil {
+			return fmt.Errorf("write the plan of %s: %w", a.label(), err)
+		}
+		if _, err := fmt.Fprintf(w, "\n=== %s ===\n%s", a.label(), b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Execute applies every account that has changes and no failure, at most
+// Parallel at once, reporting each change on progress with the label of its
+// account. A failure stays the account's. Once ctx ends no further account
+// starts, and those in progress stop as a single-account run does.
+func (op *Operation) Execute(ctx context.Context, progress func(account string, e provision.Event)) {
+	var ready []*accountRun
+	var targets []Target
+	for _, a := range op.accounts {
+		if a.ready() {
+			ready = append(ready, a)
+			targets = append(targets, a.target)
+		}
+	}
+	outcomes := runIndexed(ctx, targets, op.parallel, func(ctx context.Context, i int, _ Target) (provision.Result, error) {
+		label := ready[i].label()
+		return ready[i].plan.Execute(ctx, func(e provision.Event) { progress(label, e) })
+	})
+	for i, o := range outcomes {
+		a := ready[i]
+		a.err, a.finished = o.Err, o.Finished
+		if !errors.Is(o.Err, ErrNotStarted) {
+			res := o.Value
+			a.res = &res
+		}
+	}
+}
+
+// Rows returns the summary's rows as far as the run got: before Execute,
+// each account's plan; after it, what became of each.
+func (op *Operation) Rows() []Row {
+	rows := make([]Row, 0, len(op.accounts))
+	for _, a := range op.accounts {
+		r := Row{Account: a.target.AccountID, Name: a.target.Name, Changes: -1, Warnings: -1, Err: a.err, Finished: a.finished}
+		if a.plan != nil {
+			r.Changes, r.Warnings = a.plan.Changes(), a.plan.Warnings()
+			if r.Account == "" {
+				r.Account = a.plan.Account()
+			}
+		}
+		switch {
+		case a.err != nil:
+		case a.res != nil:
+			r.Status = fmt.Sprintf("applied %d change(s)", len(a.res.Applied))
+		case r.Changes > 0:
+			r.Status = "pending"
+		case r.Changes == 0:
+			r.Status = "no changes"
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// WriteSummary writes the summary table of Rows.
+func (op *Operation) WriteSummary(w io.Writer) error {
+	return WriteSummary(w, op.Rows())
+}
+
+// WritePartials writes, for each account whose changes stopped part way,
+// what was and was not done, as a single-account run does.
+func (op *Operation) WritePartials(w io.Writer) {
+	for _, a := range op.accounts {
+		if a.res == nil || a.err == nil || len(a.res.Applied)+len(a.res.NotApplied) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s\n", a.label(), oneLine(a.err.Error()))
+		a.res.WritePartial(w)
+	}
+}
+
+// WriteOutcomes writes, under a header naming each, what every account
+// that is now as its plan wants it gives people (AccountPlan.WriteOutcome),
+// skipping the accounts that give nothing.
+func (op *Operation) WriteOutcomes(w io.Writer) error {
+	for _, a := range op.accounts {
+		if a.err != nil || (a.res == nil && a.plan.Changes() > 0) {
+			continue
+		}
+		var b bytes.Buffer
+		if err := a.plan.WriteOutcome(&b); err != nil {
+			return err
+		}
+		if b.Len() == 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "\n=== %s ===\n%s", a.label(), strings.TrimPrefix(b.String(), "\n")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Report is the JSON output of a multi-account run: one entry per account,
+// in the accounts' order.
+type Report struct {
+	Accounts []Entry `json:"accounts"`
+}
+
+// Report returns the JSON output. unapplied is why the changes of the
+// accounts that were to be applied were not (no confirmation), or nil.
+func (op *Operation) Report(unapplied error) Report {
+	r := Report{Accounts: make([]Entry, 0, len(op.accounts))}
+	for _, a := range op.accounts {
+		e := Entry{Account: a.target.AccountID, Name: a.target.Name, Profile: a.target.Profile, AssumedRole: a.target.AssumedRole}
+		err := a.err
+		if err == nil && a.res == nil && a.plan.Changes() > 0 {
+			err = unapplied
+		}
+		if err != nil {
+			e.Error = err.Error()
+		}
+		if a.plan != nil {
+			e.Result = a.plan.Outcome(a.res, err)
+		}
+		r.Accounts = append(r.Accounts, e)
+	}
+	return r
+}
+
+// Err is nil when every account succeeded. Otherwise it names the accounts
+// that failed; when ctx ended before every account finished, it wraps
+// ctx's error, so that the front end exits as interrupted.
+func (op *Operation) Err(ctx context.Context) error {
+	var failed []string
+	unfinished := false
+	for _, a := range op.accounts {
+		if a.err != nil {
+			failed = append(failed, a.label())
+			unfinished = unfinished || !a.finished
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return nil
+	case unfinished && ctx.Err() != nil:
+		return fmt.Errorf("stop before every account was done (%d of %d not done or failed, listed above): %w", len(failed), len(op.accounts), ctx.Err())
+	}
+	return &FailedError{Accounts: failed, Of: len(op.accounts)}
+}
+
+// FailedError says which accounts of a run failed; each one's error is in
+// the summary and in its JSON entry.
+type FailedError struct {
+	// Accounts are the labels of the accounts that failed, in order.
+	Accounts []string
+	// Of is how many accounts the run had.
+	Of int
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%d of %d account(s) failed: %s (their errors are in the summary; running the same command again retries only what is missing)", len(e.Accounts), e.Of, strings.Join(e.Accounts, ", "))
+}

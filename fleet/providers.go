@@ -1,0 +1,49 @@
+package fleet
+
+import (
+	"context"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+)
+
+// ProviderAccounts reads in every target, at most parallel at once,
+// whether the account has the organization's OIDC provider
+// (provision.ObserveProvider): what the StackSet export needs for its
+// per-account overrides. It returns which accounts have it, by account ID,
+// and the summary rows (status "provider exists" or "no provider"). An
+// account that could not be read is a failed row and missing from the map,
+// and the error is then a *FailedError naming it. A target whose
+// configuration has no region signs its calls for region.
+func ProviderAccounts(ctx context.Context, targets []Target, parallel int, orgID, region string) (map[string]bool, []Row, error) {
+	type read struct {
+		account     string
+		hasProvider bool
+	}
+	outcomes := Run(ctx, targets, parallel, func(ctx context.Context, t Target) (read, error) {
+		if t.Config.Region == "" {
+			t.Config = t.Config.Copy()
+			t.Config.Region = region
+		}
+		id, provider, err := provision.ObserveProvider(ctx, t.Clients(), t.Config.Region, orgID)
+		return read{id.Account, provider != nil}, err
+	})
+	hasProvider := map[string]bool{}
+	rows := make([]Row, 0, len(outcomes))
+	var failed []string
+	for _, o := range outcomes {
+		r := Row{Account: o.Target.AccountID, Name: o.Target.Name, Changes: -1, Warnings: -1, Err: o.Err, Finished: o.Finished}
+		if o.Err != nil {
+			failed = append(failed, o.Target.Label())
+			rows = append(rows, r)
+			continue
+		}
+		r.Account = o.Value.account
+		hasProvider[r.Account] = o.Value.hasProvider
+		r.Status = map[bool]string{true: "provider exists", false: "no provider"}[hasProvider[r.Account]]
+		rows = append(rows, r)
+	}
+	if len(failed) > 0 {
+		return hasProvider, rows, &FailedError{Accounts: failed, Of: len(targets)}
+	}
+	return hasProvider, rows, nil
+}
