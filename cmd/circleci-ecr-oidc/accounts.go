@@ -83,7 +83,17 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 			return nil, err
 		}
 	}
-	return fleet.Targets(ctx, base, load, f.selection())
+	targets, err := fleet.Targets(ctx, base, load, f.selection())
+	for _, t := range targets {
+		// A profile that does not exist is a mistyped flag, as for
+		// --profile; one that fails to load otherwise is its account's
+		// failure.
+		var input *provision.InputError
+		if errors.As(t.Err, &input) {
+			return nil, t.Err
+		}
+	}
+	return targets, err
 }
 
 // planAccounts reads every target and plans in it with plan, at most

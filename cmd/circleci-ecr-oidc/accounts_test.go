@@ -457,3 +457,63 @@ func TestSetupThroughProfiles(t *testing.T) {
 		t.Errorf("plan --detailed-exitcode after the rerun: exit %d, want 0\nstdout: %s", got.code, got.stdout)
 	}
 }
+
+// TestAccountFlagsExitTwoWithoutAWSCalls gives every command bad
+// multi-account flags: exit 2, a one-line error naming the flag and the
+// rule, and no request at all.
+func TestAccountFlagsExitTwoWithoutAWSCalls(t *testing.T) {
+	e := startEmulator(t)
+	spec := []string{"--org-id", testOrg, "--repo", "app", "--project-id", testProject}
+	destroy := []string{"destroy", "--org-id", testOrg}
+	stackSet := append([]string{"export", "--format", "cloudformation-stackset", "--ou", "ou-ab12-cd34ef56"}, spec...)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"profiles and profile", []string{"setup", "--profiles", "dev", "--profile", "ops"}, "--profiles and --profile cannot be combined"},
+		{"profiles and org", []string{"plan", "--profiles", "dev", "--org-accounts"}, "--profiles and --org-accounts cannot be combined"},
+		{"profile name with a space", []string{"setup", "--profiles", "dev,my prod"}, `invalid --profiles "my prod"`},
+		{"profile missing", []string{"plan", "--profiles", "nope"}, `load profile nope: invalid --profiles "nope": no such profile in the AWS config or credentials file`},
+		{"empty profile", []string{"setup", "--profiles", "dev,,prod"}, "--profiles has an empty entry"},
+		{"account ID short", []string{"setup", "--org-accounts", "--accounts", "12345678901"}, `invalid --accounts "12345678901": must be a 12-digit AWS account ID`},
+		{"excluded account not digits", []string{"verify", "--org-accounts", "--exclude-accounts", "prod"}, `invalid --exclude-accounts "prod"`},
+		{"account kept and excluded", []string{"destroy", "--org-accounts", "--accounts", "111111111111", "--exclude-accounts", "111111111111"}, "is also named by --accounts"},
+		{"ou malformed", []string{"setup", "--org-accounts", "--ou", "ou-AB12-cd34ef56"}, `invalid --ou "ou-AB12-cd34ef56"`},
+		{"ou without org", []string{"plan", "--profiles", "dev", "--ou", "ou-ab12-cd34ef56"}, "--ou needs --org-accounts"},
+		{"accounts alone", []string{"setup", "--accounts", "111111111111"}, "--profiles or --org-accounts is required"},
+		{"parallel alone", []string{"verify", "--parallel", "4"}, "--profiles or --org-accounts is required"},
+		{"parallel zero", []string{"setup", "--org-accounts", "--parallel", "0"}, `invalid --parallel "0": must be from 1 to 256`},
+		{"account role bad", []string{"setup", "--org-accounts", "--account-role", "no spaces"}, `invalid --account-role "no spaces"`},
+		{"config file", []string{"setup", "--org-accounts", "--config-file", ".circleci/config.yml"}, "--config-file \".circleci/config.yml\": does not apply with --profiles or --org-accounts"},
+		{"terraform export", []string{"export", "--format", "terraform", "--org-accounts"}, "--profiles or --org-accounts applies to export only with --format cloudformation-stackset"},
+		{"stackset without ou", []string{"export", "--format", "cloudformation-stackset", "--org-accounts"}, "--ou is required with --format cloudformation-stackset"},
+		{"stackset bad account", append(slices.Clone(stackSet), "--org-accounts", "--accounts", "1"), `invalid --accounts "1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			switch args[0] {
+			case "destroy":
+				args = append(slices.Clone(destroy), args[1:]...)
+			case "export":
+				if !slices.Contains(args, "--org-id") {
+					args = append(slices.Clone(args), spec...)
+				}
+			default:
+				args = append(slices.Clone(args), spec...)
+			}
+			e.proxy.Reset()
+			r := runCmd(t, e.env, args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("%s: exit %d, stderr %q; want 2 and %q", strings.Join(args, " "), r.code, r.stderr, tt.want)
+			}
+			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines != 1 {
+				t.Errorf("error takes %d lines, want 1: %q", lines, r.stderr)
+			}
+			if n := e.proxy.Total(); n != 0 {
+				t.Errorf("made %d AWS requests (%v) for invalid input", n, e.proxy.Counts())
+			}
+		})
+	}
+}
