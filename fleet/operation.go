@@ -256,24 +256,38 @@ func (op *Operation) Report(unapplied error) Report {
 }
 
 // Err is nil when every account succeeded. Otherwise it names the accounts
-// that failed; when ctx ended before every account finished, it wraps
-// ctx's error, so that the front end exits as interrupted.
+// that failed; when ctx ended before every account finished, it says how
+// many did not and wraps ctx's cause, so that the front end exits as
+// interrupted.
 func (op *Operation) Err(ctx context.Context) error {
 	var failed []string
-	unfinished := false
+	unfinished := 0
 	for _, a := range op.accounts {
 		if a.err != nil {
 			failed = append(failed, a.label())
-			unfinished = unfinished || !a.finished
+			if !a.finished {
+				unfinished++
+			}
 		}
 	}
 	switch {
 	case len(failed) == 0:
 		return nil
-	case unfinished && ctx.Err() != nil:
-		return fmt.Errorf("stop before every account was done (%d of %d not done or failed, listed above): %w", len(failed), len(op.accounts), ctx.Err())
+	case unfinished > 0 && ctx.Err() != nil:
+		return fmt.Errorf("stop with %d of %d account(s) not done (the summary says which; running the same command again completes them): %w", unfinished, len(op.accounts), context.Cause(ctx))
 	}
 	return &FailedError{Accounts: failed, Of: len(op.accounts)}
+}
+
+// Applied is how many accounts had all their changes applied.
+func (op *Operation) Applied() int {
+	n := 0
+	for _, a := range op.accounts {
+		if a.res != nil && a.err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // FailedError says which accounts of a run failed; each one's error is in

@@ -201,7 +201,7 @@ func (o *multiOp) execute(ctx context.Context, _ func(provision.Event)) (provisi
 func (o *multiOp) finish(ctx context.Context, res *provision.Result, err error) error {
 	if res != nil {
 		o.accounts.WritePartials(o.io.ErrOut)
-		if o.appliedNote != "" {
+		if o.appliedNote != "" && o.accounts.Applied() > 0 {
 			fmt.Fprintln(o.io.ErrOut, o.appliedNote)
 		}
 	}

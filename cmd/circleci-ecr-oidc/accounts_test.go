@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -516,4 +517,77 @@ func TestAccountFlagsExitTwoWithoutAWSCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAccountsInterruptAndExitStatus runs the built binary over the
+// organization, with a foreign role in charlie. SIGINT while the proxy
+// holds CreateRole stops all accounts at once, as for one account: the two
+// accounts applying (--parallel 2) finish the calls in flight and report
+// what they did, the others never start, and the process exits 130. The
+// rerun completes every account but charlie, whose failure makes the exit
+// status 1.
+func TestAccountsInterruptAndExitStatus(t *testing.T) {
+	const hold = 2 * time.Second
+	w := newOrgWorld(t)
+	seedForeign(t, w.as(t, "charlie"), w.member("charlie").ID, true, false)
+	w.proxy.Reset()
+	setup := append([]string{"setup", "--org-accounts", "--yes", "--parallel", "2"}, multiArgs...)
+	w.proxy.HoldOperation("CreateRole", hold)
+	held := w.proxy.Held("CreateRole")
+	r := startBinary(t, w.env, setup...)
+	select {
+	case <-held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("CreateRole never reached the proxy\nstderr: %s", r.errOut.String())
+	}
+	// Both accounts applying hold their CreateRole: the proxy counts a
+	// request when it arrives, before holding it.
+	for deadline := time.Now().Add(hold / 2); w.proxy.Counts()["CreateRole"] < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d CreateRole held after %s, want the 2 accounts applying (--parallel 2)", w.proxy.Counts()["CreateRole"], hold/2)
+		}
+	}
+	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	inv := r.wait(t)
+	t.Logf("interrupted run, stdout (summary):\n%s\nstderr:\n%s", inv.stdout[strings.LastIndex(inv.stdout, "ACCOUNT "):], inv.stderr)
+	if inv.code != exitAborted {
+		t.Fatalf("exit %d, want %d\nstderr: %s", inv.code, exitAborted, inv.stderr)
+	}
+	rows := lastSummary(t, inv.stdout)
+	var interrupted, notStarted []string
+	for name, row := range rows {
+		switch {
+		case strings.HasPrefix(row.Status, "interrupted: "):
+			interrupted = append(interrupted, name)
+		case strings.HasPrefix(row.Status, "not started: "):
+			notStarted = append(notStarted, name)
+		case name != "charlie" || !strings.Contains(row.Status, provision.ErrNotOwned.Error()):
+			t.Errorf("%s's row after SIGINT: %+v", name, row)
+		}
+	}
+	if len(interrupted) != 2 || len(notStarted) != 3 {
+		t.Errorf("after SIGINT: interrupted %v, not started %v; want the 2 accounts applying and the 3 waiting", interrupted, notStarted)
+	}
+	for want, n := range map[string]int{
+		"interrupted: starting no further changes": 2, "Applied 2 of 3 change(s):": 2, "not done  create role-policy": 2,
+		"Error: stop with 5 of 6 account(s) not done": 1, "IAM propagates": 0,
+	} {
+		if got := strings.Count(inv.stderr, want); got != n {
+			t.Errorf("stderr has %q %d times, want %d (once per interrupted account)", want, got, n)
+		}
+	}
+
+	w.proxy.ClearFaults()
+	again := runBinary(t, w.env, setup...)
+	if again.code != exitError || !strings.Contains(again.stderr, "Error: 1 of 6 account(s) failed: "+w.member("charlie").ID+" (charlie)") {
+		t.Fatalf("rerun: exit %d, want 1 for charlie alone\nstderr: %s", again.code, again.stderr)
+	}
+	for _, m := range w.org.Members {
+		if m.Name != "charlie" {
+			checkAccountSetUp(t, w.as(t, m.Name), m.ID)
+		}
+	}
+	checkAccountSetUp(t, w.base, awstest.AccountID)
 }
