@@ -466,3 +466,45 @@ func TestEngineThroughProfiles(t *testing.T) {
 		t.Errorf("rows name accounts %s, %s, %s, want the plans' for the profiles that worked", rows[0].Account, rows[1].Account, rows[3].Account)
 	}
 }
+
+// TestProviderAccounts reads which accounts of the organization have the
+// organization's provider, as the StackSet export does: bravo has it, the
+// others do not, and a target that cannot be reached is a failed row that
+// fails the whole with a FailedError, while the others are still read.
+func TestProviderAccounts(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t)
+	if _, err := iam.NewFromConfig(w.asMember(t, "bravo")).CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(policy.IssuerURL(orgID)), ClientIDList: []string{orgID},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := fleet.Targets(ctx, w.base, noProfiles, orgSelection(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets = append(targets, fleet.Target{Name: "broken", Profile: "broken", Err: errors.New("load profile broken: no such profile")})
+	w.proxy.Reset()
+	has, rows, err := fleet.ProviderAccounts(ctx, targets, 3, orgID, awstest.Region)
+	var failed *fleet.FailedError
+	if !errors.As(err, &failed) || !slices.Equal(failed.Accounts, []string{"broken"}) {
+		t.Errorf("error %v, want a FailedError naming broken", err)
+	}
+	if len(has) != 1+len(members) {
+		t.Errorf("read %d accounts (%v), want every account of the organization", len(has), has)
+	}
+	for id, name := range w.names {
+		if has[id] != (name == "bravo") {
+			t.Errorf("%s has the provider: %v", name, has[id])
+		}
+	}
+	for _, r := range rows {
+		want := map[bool]string{true: "provider exists", false: "no provider"}[r.Name == "bravo"]
+		if (r.Name == "broken") != (r.Err != nil) || (r.Err == nil && r.Status != want) {
+			t.Errorf("row %+v, want status %q", r, want)
+		}
+	}
+	if writes := w.proxy.Writes(); len(writes) != 0 {
+		t.Errorf("reading the providers wrote %v", writes)
+	}
+}
