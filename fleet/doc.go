@@ -1,6 +1,6 @@
 // Package fleet runs the single-account engine (package provision) in many
 // AWS accounts: the accounts of shared-config profiles (--profiles), or the
-// active accounts of an AWS Organization or of one of its organizational
+// active accounts of an AWS Organization or of some of its organizational
 // units (--org-accounts, --ou), reached by assuming a role in each.
 //
 // The pieces, in the order a front end uses them:
@@ -17,6 +17,15 @@
 //     the others; the outcomes come back in the targets' order.
 //   - [WriteSummary] prints the table of accounts, changes, warnings and
 //     status; [Entry] is one account's object in the JSON output.
+//   - [PlanEvery] makes the [Operation] a command runs over all the
+//     accounts: each account's single-account operation, planned
+//     concurrently and seen through [AccountPlan], shown as one review,
+//     applied concurrently ([Operation.Execute]) and reported as one
+//     summary and one JSON [Report]. A refusal, a failed plan or a failed
+//     apply is its account's failure.
+//   - [ProviderAccounts] reads only whether each account has the
+//     organization's OIDC provider, for the StackSet export.
 //
-// Nothing here prompts or prints progress: those belong to the front end.
+// Nothing here prompts or prints progress: those belong to the front end,
+// which passes a progress function and decides where each text goes.
 package fleet

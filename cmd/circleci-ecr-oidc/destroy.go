@@ -59,7 +59,11 @@ is kept; a policy left without statements is deleted). Without it, those stateme
 listed as kept.
 
 It asks for confirmation on a terminal; --yes skips the question. Without a terminal
-and without --yes it prints the plan and exits 1 without deleting anything.`,
+and without --yes it prints the plan and exits 1 without deleting anything.
+
+With --profiles or --org-accounts it does this in every account, with one summary and
+one confirmation; an account that fails never stops the others, and the exit status
+is then 1.`,
 		Example: `  circleci-ecr-oidc destroy --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d --yes`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

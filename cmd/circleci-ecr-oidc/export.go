@@ -31,7 +31,7 @@ func newCmdExport(io IOStreams, runF func(context.Context, *exportOptions) error
 	opts := &exportOptions{IO: io}
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write what setup would create as Terraform or CloudFormation (or a StackSet), without AWS calls",
+		Short: "Write what setup would create as Terraform or CloudFormation (or a StackSet), without writing to AWS",
 		Long: `export takes the flags of setup and writes the same OIDC provider, role, trust policy,
 inline ECR policy (plus the managed policies that hold the repositories beyond the
 inline quota, sized for every partition) and tags as a Terraform configuration
@@ -51,7 +51,10 @@ every account of the organizational units named with --ou, and in accounts that 
 them later; repositories named without an ARN are those of each account, in the
 region of its stack instance. It prints on stderr the aws cloudformation
 create-stack-set and create-stack-instances commands that deploy it to --ou in
---region (docs/multi-account.md).`,
+--region (docs/multi-account.md). With --org-accounts (the accounts under --ou) or
+--profiles it first reads each account and prints the stack instances of the accounts
+that have the organization's provider already with CreateOIDCProvider=false; that is
+its only AWS call, and the other formats do not take these flags.`,
 		Example: `  circleci-ecr-oidc export --format terraform --out infra/circleci-oidc \
     --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d --repo app \
     --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e --region us-east-1

@@ -17,7 +17,11 @@ func newCmdPlan(io IOStreams, runF func(context.Context, *planOptions) error) *c
 		Short: "Show what setup would change, without writing anything",
 		Long: `plan takes the same flags as setup, reads the account and prints the changes setup
 would make. It never writes. With --detailed-exitcode it exits 2 when changes are
-pending, so a scheduled job can detect drift.`,
+pending, so a scheduled job can detect drift.
+
+With --profiles or --org-accounts it plans in every account: the summary table, then
+each account's plan; --detailed-exitcode exits 2 when any account has changes and
+none failed, 1 when any failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {

@@ -41,7 +41,13 @@ func newCmdSetup(io IOStreams, runF func(context.Context, *setupOptions) error) 
 		Short: "Create or update the OIDC provider, the role and its ECR pull policy",
 		Long: `setup reads the account, shows the plan, and after confirmation (or --yes) makes
 only the changes the plan lists. Without a terminal and without --yes it prints the
-plan and exits non-zero without writing.`,
+plan and exits non-zero without writing.
+
+With --profiles or --org-accounts it sets up many accounts at once: it reads every
+account (--parallel at a time), shows a summary table and each account's plan, asks
+once, then applies concurrently. An account that fails never stops the others; the
+summary says which failed and why, the exit status is then 1, and running the same
+command again completes only what is missing (docs/multi-account.md).`,
 		Example: `  circleci-ecr-oidc setup --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d \
     --repo app,tools/builder --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e \
     --region us-east-1 --yes`,

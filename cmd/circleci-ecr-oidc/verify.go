@@ -51,8 +51,11 @@ failed it. The token is decoded offline: its signature is not verified. With --t
 login token with the credentials it returns, reporting each step; credentials are never
 printed.
 
-Exit status: 0 when everything matches and the token is allowed, 1 when something differs
-or the token is denied, 2 for bad flags.`,
+With --profiles or --org-accounts it checks every account: the summary table, then each
+account's report.
+
+Exit status: 0 when everything matches and the token is allowed (in every account), 1
+when something differs or the token is denied (in any), 2 for bad flags.`,
 		Example: `  circleci-ecr-oidc verify --org-id 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d \
     --repo app --project-id 8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e
   echo "$CIRCLE_OIDC_TOKEN_V2" | circleci-ecr-oidc verify --org-id ... --token -
