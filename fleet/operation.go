@@ -300,5 +300,5 @@ type FailedError struct {
 }
 
 func (e *FailedError) Error() string {
-	return fmt.Sprintf("%d of %d account(s) failed: %s (their errors are in the summary; running the same command again retries only what is missing)", len(e.Accounts), e.Of, strings.Join(e.Accounts, ", "))
+	return fmt.Sprintf("%d of %d account(s) failed: %s; the summary says why, and after fixing the cause the same command changes only what is still missing", len(e.Accounts), e.Of, strings.Join(e.Accounts, ", "))
 }
