@@ -11,13 +11,18 @@
 //	go test -run '^$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/
 //
 // Each benchmark prints Markdown tables; docs/performance.md quotes them.
-// Timings are reported, never asserted: the targets of issue 6 appear next to
-// the measured ratios for a reader to judge.
+// Timings are reported, not asserted: the targets of issue 6 appear next to
+// the measured ratios for a reader to judge. The one exception is
+// BenchmarkAccounts, which fails when a run over 20 accounts takes more than
+// twice a run in one account (issue 14), measured without the time requests
+// queue at moto, which serves one at a time where AWS serves them
+// concurrently; it reports the plain wall times too.
 //
 // Environment:
 //   - CIRCLECI_ECR_OIDC_BINARY: the tool to measure (default: built here).
 //   - BENCH_ITERATIONS (default 5), BENCH_LARGE_ITERATIONS (default 3),
-//     BENCH_STARTUP_RUNS (default 20): how often each measurement repeats.
+//     BENCH_ACCOUNTS_ITERATIONS (default 3), BENCH_STARTUP_RUNS (default
+//     20): how often each measurement repeats.
 //   - BENCH_TF_MIRROR: a Terraform filesystem mirror holding hashicorp/aws
 //     5.100.0 (default: the usual places, /opt/tf-plugins first).
 //

@@ -46,6 +46,9 @@ type world struct {
 	moto  *awstest.Moto
 	proxy *awstest.Proxy
 	rec   *recorder
+	// backend records the requests the proxy forwards to moto, after the
+	// latency: how long they waited for moto (queueWaits).
+	backend *recorder
 	// direct talks to moto without latency, for seeding repositories.
 	direct *ecr.Client
 	// env is the environment of every child process: dummy credentials,
@@ -56,16 +59,18 @@ type world struct {
 func newWorld(b *testing.B) *world {
 	b.Helper()
 	moto := awstest.StartMoto(b)
-	proxy := awstest.NewProxy(b, moto.URL())
+	backend := newRecorder(b, moto.URL(), maxMotoConns)
+	proxy := awstest.NewProxy(b, backend.URL())
 	proxy.Latency(latency)
-	rec := newRecorder(b, proxy.URL())
+	rec := newRecorder(b, proxy.URL(), 0)
 	cfg := awstest.Config(context.Background(), b, moto.URL())
 	return &world{
-		moto:   moto,
-		proxy:  proxy,
-		rec:    rec,
-		direct: ecr.NewFromConfig(cfg),
-		env:    moto.Environ(rec.URL()),
+		moto:    moto,
+		proxy:   proxy,
+		rec:     rec,
+		backend: backend,
+		direct:  ecr.NewFromConfig(cfg),
+		env:     moto.Environ(rec.URL()),
 	}
 }
 
@@ -82,6 +87,7 @@ func (w *world) fresh(b *testing.B, repos ...string) {
 	}
 	w.proxy.Reset()
 	w.rec.take()
+	w.backend.take()
 }
 
 // createRepos creates repositories directly in moto, sixteen at a time: a
@@ -112,12 +118,16 @@ func (w *world) createRepos(names []string) error {
 
 // run is one measured execution of a peer.
 type run struct {
-	wall     time.Duration
-	total    int            // requests received by the proxy
-	counts   map[string]int // per operation
-	writes   map[string]int // per state-changing operation
-	rounds   int            // sequential round trips, from the recorder's timestamps
-	waves    string         // which operations made up each round trip
+	wall   time.Duration
+	total  int            // requests received by the proxy
+	counts map[string]int // per operation
+	writes map[string]int // per state-changing operation
+	rounds int            // sequential round trips, from the recorder's timestamps
+	waves  string         // which operations made up each round trip
+	calls  []call         // every request, with its timing and access key
+	// unqueued is the wall time less what the requests on the critical
+	// path waited in moto's queue (withoutQueue).
+	unqueued time.Duration
 	stdout   string
 	stderr   string
 	exitCode int
@@ -128,13 +138,15 @@ type run struct {
 func (w *world) measure(fn func() (stdout, stderr string, code int, err error)) (run, error) {
 	w.proxy.Reset()
 	w.rec.take()
+	w.backend.take()
 	start := time.Now()
 	out, errOut, code, err := fn()
 	wall := time.Since(start)
-	ws := waves(w.rec.take())
+	calls := w.rec.take()
+	ws := waves(calls)
 	r := run{
 		wall: wall, total: w.proxy.Total(), counts: w.proxy.Counts(), writes: w.proxy.Writes(),
-		rounds: len(ws), waves: describeWaves(ws),
+		rounds: len(ws), waves: describeWaves(ws), calls: calls, unqueued: withoutQueue(wall, calls, w.backend.take()),
 		stdout: out, stderr: errOut, exitCode: code,
 	}
 	return r, err

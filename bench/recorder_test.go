@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,12 @@ import (
 type call struct {
 	op         string
 	start, end time.Time
+	// key is the access key that signed the request: with several
+	// accounts behind the proxy it tells whose request it was.
+	key string
+	// sig is the request's Authorization header, whose SigV4 signature
+	// makes it unique: the same request seen by two recorders has the same.
+	sig string
 }
 
 // recorder is a timestamping reverse proxy placed in front of the awstest
@@ -34,7 +41,19 @@ type recorder struct {
 	calls []call
 }
 
-func newRecorder(tb testing.TB, target string) *recorder {
+// maxMotoConns bounds the connections to moto. moto_server (werkzeug)
+// listens with a backlog of 128: a burst of more new connections than
+// that, such as a multi-account run's reads of 20 accounts at once,
+// overflows it, and the kernel drops the extra SYNs, which the client
+// resends only after a second. AWS has no such limit, so the recorder in
+// front of moto keeps fewer connections than that and reuses them; a
+// request beyond them waits its turn inside the recorded call, as a queue
+// wait (queueWaits).
+const maxMotoConns = 96
+
+// newRecorder starts a recorder forwarding to target over at most
+// maxConns connections (0: no limit).
+func newRecorder(tb testing.TB, target string, maxConns int) *recorder {
 	tb.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -45,16 +64,16 @@ func newRecorder(tb testing.TB, target string) *recorder {
 		// The default transport keeps only two idle connections per host;
 		// the large case and Terraform run more requests concurrently, and
 		// reconnecting for each would add local noise to the timings.
-		Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute},
+		Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, MaxConnsPerHost: maxConns, IdleConnTimeout: time.Minute},
 	}
 	rec := &recorder{}
 	rec.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := operation(r)
+		op, key, sig := operation(r), accessKey(r), r.Header.Get("Authorization")
 		start := time.Now()
 		rp.ServeHTTP(w, r)
 		end := time.Now()
 		rec.mu.Lock()
-		rec.calls = append(rec.calls, call{op: op, start: start, end: end})
+		rec.calls = append(rec.calls, call{op: op, start: start, end: end, key: key, sig: sig})
 		rec.mu.Unlock()
 	}))
 	tb.Cleanup(rec.srv.Close)
@@ -89,6 +108,66 @@ func operation(r *http.Request) string {
 		return v.Get("Action")
 	}
 	return "?"
+}
+
+// accessKey is the access key in r's SigV4 Authorization header
+// ("... Credential=KEY/date/region/service/aws4_request, ..."), or "".
+func accessKey(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	return key
+}
+
+// queueWaits reconstructs, from the calls moto served (recorded between
+// the latency proxy and moto), how long each waited for moto to finish
+// others, by signature. moto serves one request at a time (one Python
+// process), so in the order they end each call's own service time is from
+// when it arrived or the previous one ended, whichever is later; the rest
+// of its time at moto is waiting. IAM serves concurrent requests
+// concurrently, so that wait is the emulator's, not the tool's.
+func queueWaits(backend []call) map[string]time.Duration {
+	sorted := slices.Clone(backend)
+	slices.SortFunc(sorted, func(a, b call) int { return a.end.Compare(b.end) })
+	waits := map[string]time.Duration{}
+	var prevEnd time.Time
+	for _, c := range sorted {
+		began := c.start
+		if prevEnd.After(began) {
+			began = prevEnd
+		}
+		waits[c.sig] += began.Sub(c.start)
+		prevEnd = c.end
+	}
+	return waits
+}
+
+// withoutQueue estimates a run's wall time had the server served every
+// request as soon as it arrived: wall less the queue waits (queueWaits)
+// of the calls on the run's critical path, the chain that ends with the
+// last call to end and in which each call is the one that ended last
+// before the next started, which the tool waited for. Latency, service
+// time and the tool's own time stay.
+func withoutQueue(wall time.Duration, front, backend []call) time.Duration {
+	if len(front) == 0 {
+		return wall
+	}
+	waits := queueWaits(backend)
+	byEnd := slices.Clone(front)
+	slices.SortFunc(byEnd, func(a, b call) int { return a.end.Compare(b.end) })
+	i := len(byEnd) - 1
+	for {
+		c := byEnd[i]
+		wall -= waits[c.sig]
+		// The call that ended last at or before c started.
+		j := sort.Search(i, func(k int) bool { return byEnd[k].end.After(c.start) }) - 1
+		if j < 0 {
+			return wall
+		}
+		i = j
+	}
 }
 
 // waves assigns every call to a sequential round trip: a call is in wave
@@ -144,16 +223,17 @@ func describeWaves(ws [][]call) string {
 	return strings.Join(parts, " → ")
 }
 
-// TestWaves checks the round-trip derivation on hand-made timings; it is a
-// pure function test and takes microseconds, so it is the only Test here.
+// TestWaves checks the round-trip derivation on hand-made timings; it and
+// the other pure function tests take microseconds, so they are the only
+// Tests here.
 func TestWaves(t *testing.T) {
 	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
 	calls := []call{
-		{"GetCallerIdentity", at(0), at(100)},
-		{"GetRole", at(2), at(103)},
-		{"CreateRole", at(104), at(205)},
-		{"CreateOpenIDConnectProvider", at(101), at(201)},
-		{"PutRolePolicy", at(206), at(307)},
+		{"GetCallerIdentity", at(0), at(100), "A", ""},
+		{"GetRole", at(2), at(103), "A", ""},
+		{"CreateRole", at(104), at(205), "A", ""},
+		{"CreateOpenIDConnectProvider", at(101), at(201), "A", ""},
+		{"PutRolePolicy", at(206), at(307), "A", ""},
 	}
 	ws := waves(calls)
 	if got, want := describeWaves(ws), "GetCallerIdentity+GetRole → CreateOpenIDConnectProvider+CreateRole → PutRolePolicy"; got != want {
@@ -161,5 +241,38 @@ func TestWaves(t *testing.T) {
 	}
 	if len(waves(nil)) != 0 {
 		t.Error("no calls should give no waves")
+	}
+}
+
+// TestWithoutQueue checks the queue reconstruction and the critical path
+// on hand-made timings: three requests reach moto at once and take 10 ms
+// each, one after the other; the tool waits for the last, then sends one
+// more that waits for nothing. The last and the one before it on the
+// path waited 20 ms in all.
+func TestWithoutQueue(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
+	front := []call{
+		{op: "A", start: at(0), end: at(110), sig: "a"},
+		{op: "B", start: at(0), end: at(120), sig: "b"},
+		{op: "C", start: at(0), end: at(130), sig: "c"},
+		{op: "D", start: at(131), end: at(241), sig: "d"},
+	}
+	backend := []call{
+		{start: at(100), end: at(110), sig: "a"},
+		{start: at(100), end: at(120), sig: "b"},
+		{start: at(100), end: at(130), sig: "c"},
+		{start: at(231), end: at(241), sig: "d"},
+	}
+	waits := queueWaits(backend)
+	for sig, want := range map[string]time.Duration{"a": 0, "b": 10 * time.Millisecond, "c": 20 * time.Millisecond, "d": 0} {
+		if waits[sig] != want {
+			t.Errorf("queue wait of %s = %s, want %s", sig, waits[sig], want)
+		}
+	}
+	if got, want := withoutQueue(250*time.Millisecond, front, backend), 230*time.Millisecond; got != want {
+		t.Errorf("withoutQueue = %s, want %s (D, then C, which waited 20 ms)", got, want)
+	}
+	if got := withoutQueue(time.Second, nil, nil); got != time.Second {
+		t.Errorf("withoutQueue without calls = %s, want the wall time", got)
 	}
 }
