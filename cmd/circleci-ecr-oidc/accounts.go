@@ -84,6 +84,10 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 		}
 	}
 	targets, err := fleet.Targets(ctx, base, load, f.selection())
+	if err == nil && len(targets) == 0 {
+		// Profiles are never none: the organization (under --ou) is empty.
+		return nil, errors.New("find the accounts: the organization has no active account (under --ou) to act in")
+	}
 	for _, t := range targets {
 		// A profile that does not exist is a mistyped flag, as for
 		// --profile; one that fails to load otherwise is its account's

@@ -346,6 +346,7 @@ func checkRerunJSON(t *testing.T, w *orgWorld, stdout string) {
 func checkOrgPlanVerifyExport(t *testing.T, w *orgWorld) {
 	t.Helper()
 	charlie := w.member("charlie")
+	empty := w.org.CreateOU(t, w.org.RootID, "empty")
 	w.proxy.Reset()
 	without := []string{"--org-accounts", "--exclude-accounts", charlie.ID}
 	for _, c := range []struct {
@@ -360,6 +361,9 @@ func checkOrgPlanVerifyExport(t *testing.T, w *orgWorld) {
 		if got := runCmd(t, w.env, c.args...); got.code != c.want {
 			t.Errorf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(c.args, " "), got.code, c.want, got.stdout, got.stderr)
 		}
+	}
+	if got := runCmd(t, w.env, append([]string{"plan", "--org-accounts", "--ou", empty}, multiArgs...)...); got.code != exitError || !strings.Contains(got.stderr, "no active account (under --ou) to act in") {
+		t.Errorf("plan under an OU without accounts: exit %d, want 1 saying there is no account\nstderr: %s", got.code, got.stderr)
 	}
 	exp := runCmd(t, w.env, append([]string{"export", "--format", "cloudformation-stackset", "--org-accounts", "--ou", w.org.RootID}, multiArgs...)...)
 	var withProvider []string
