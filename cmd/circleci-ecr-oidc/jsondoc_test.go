@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -184,4 +185,29 @@ func customJSON(t reflect.Type) bool {
 	pt := reflect.PointerTo(t)
 	return t.Implements(jsonMarshalerType) || pt.Implements(jsonMarshalerType) ||
 		t.Implements(textMarshalerType) || pt.Implements(textMarshalerType)
+}
+
+// TestMultiAccountJSONDocumented checks that the members a multi-account run
+// adds around each account's object, which fleet.Entry writes itself and
+// the walk above cannot see, are named on the page.
+func TestMultiAccountJSONDocumented(t *testing.T) {
+	doc := readJSONDoc(t)
+	entry := fleet.Entry{Account: "111111111111", Name: "prod", Profile: "prod", AssumedRole: "arn:aws:iam::111111111111:role/r", Error: "failed", Result: &result{}}
+	b, err := json.Marshal(fleet.Report{Accounts: []fleet.Entry{entry}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report map[string][]map[string]json.RawMessage
+	if err := json.Unmarshal(b, &report); err != nil {
+		t.Fatal(err)
+	}
+	names := append(slices.Collect(maps.Keys(report)), slices.Collect(maps.Keys(report["accounts"][0]))...)
+	for _, name := range []string{"accounts", "account", "name", "profile", "assumed_role", "error"} {
+		if !slices.Contains(names, name) {
+			t.Errorf("the multi-account JSON has no %q: %s", name, b)
+		}
+		if !strings.Contains(doc, "`"+name+"`") {
+			t.Errorf("JSON field `%s` of the multi-account output is not documented in %s", name, jsonDocPath)
+		}
+	}
 }
