@@ -461,6 +461,13 @@ func TestSetupThroughProfiles(t *testing.T) {
 	if got := runCmd(t, env, plan...); got.code != exitOK {
 		t.Errorf("plan --detailed-exitcode after the rerun: exit %d, want 0\nstdout: %s", got.code, got.stdout)
 	}
+	// With --profiles, --ou only says where the stack set deploys.
+	exp := runCmd(t, env, append([]string{"export", "--format", "cloudformation-stackset", "--profiles", "alpha,refused,bravo", "--ou", "ou-ab12-cd34ef56", "--region", awstest.Region}, multiArgs...)...)
+	ids := []string{alpha.ID, bravo.ID, awstest.AccountID}
+	slices.Sort(ids)
+	if want := "OrganizationalUnitIds=ou-ab12-cd34ef56,Accounts=" + strings.Join(ids, ",") + ",AccountFilterType=INTERSECTION"; exp.code != 0 || !strings.Contains(exp.stderr, want) {
+		t.Errorf("export over the profiles: exit %d, want 0 and %q in:\n%s", exp.code, want, exp.stderr)
+	}
 }
 
 // TestAccountFlagsExitTwoWithoutAWSCalls gives every command bad

@@ -91,11 +91,18 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err != nil {
 		return &provision.InputError{Flag: "--format", Value: opts.Format, Rule: "must be terraform, cloudformation or cloudformation-stackset"}
 	}
-	if f.accounts.on() && format != export.CloudFormationStackSet {
+	accounts := opts.readAccounts()
+	if accounts != nil && format != export.CloudFormationStackSet {
 		return &provision.InputError{Flag: "--profiles or --org-accounts", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
 	}
 	if err := export.CheckOUs(format, f.accounts.ous); err != nil {
 		return err
+	}
+	if accounts != nil {
+		// Before checkExportSpecFlags, which may ask CircleCI.
+		if err := accounts.check(f.profile); err != nil {
+			return err
+		}
 	}
 	if err := checkExportSpecFlags(ctx, opts); err != nil {
 		return err
@@ -119,8 +126,8 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	}
 	var hasProvider map[string]bool
 	var readErr error
-	if f.accounts.on() {
-		if hasProvider, readErr = readProviderAccounts(ctx, opts, spec); hasProvider == nil {
+	if accounts != nil {
+		if hasProvider, readErr = readProviderAccounts(ctx, opts, accounts, spec); hasProvider == nil {
 			return readErr
 		}
 	}
@@ -202,12 +209,8 @@ func printStackSetCommands(opts *exportOptions, format export.Format, region str
 // summary on stderr. The map is nil when no account could be read at all
 // (the error says why); else a non-nil error names the accounts that could
 // not be. With --profiles, --ou only says where the stack set deploys.
-func readProviderAccounts(ctx context.Context, opts *exportOptions, spec provision.Spec) (map[string]bool, error) {
+func readProviderAccounts(ctx context.Context, opts *exportOptions, accounts *accountFlags, spec provision.Spec) (map[string]bool, error) {
 	f := &opts.Flags
-	accounts := f.accounts
-	if len(accounts.profiles) > 0 {
-		accounts.ous = nil
-	}
 	targets, err := accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
 	if err != nil {
 		return nil, err
@@ -224,6 +227,20 @@ func readProviderAccounts(ctx context.Context, opts *exportOptions, spec provisi
 		err = fmt.Errorf("%w; the commands deploy their instances as if they had no provider", err)
 	}
 	return hasProvider, err
+}
+
+// readAccounts are the multi-account flags of the accounts the StackSet
+// export reads, nil when it reads none: without --org-accounts, --ou only
+// says where the stack set deploys.
+func (opts *exportOptions) readAccounts() *accountFlags {
+	accounts := opts.Flags.accounts
+	if !accounts.orgAccounts {
+		accounts.ous = nil
+	}
+	if !accounts.on() {
+		return nil
+	}
+	return &accounts
 }
 
 // warnTrustPolicySize warns when the trust policy would exceed the default
