@@ -79,7 +79,7 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 	var base aws.Config
 	if f.orgAccounts {
 		var err error
-		if base, err = load(ctx, profile); err != nil {
+		if base, err = awsconfig.Load(ctx, profile, region, attempts.LoadOptions()...); err != nil {
 			return nil, err
 		}
 	}
