@@ -222,6 +222,9 @@ func TestSetupEveryOrgAccount(t *testing.T) {
 	charlieBefore := readForeign(t, w.as(t, "charlie"), policy.ProviderARN("aws", charlie.ID, testOrg))
 	deltaProviderARN := policy.ProviderARN("aws", delta.ID, testOrg)
 	deltaBefore := readForeign(t, w.as(t, "delta"), deltaProviderARN)
+	if charlieBefore.Role == "" || len(charlieBefore.Inline) != 1 || deltaBefore.Provider == "" || len(deltaBefore.ProviderTags) != 1 {
+		t.Fatalf("the foreign resources were not read: charlie %+v, delta %+v", charlieBefore, deltaBefore)
+	}
 	w.proxy.Reset()
 	setup := append([]string{"setup", "--org-accounts", "--yes"}, multiArgs...)
 
