@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -88,17 +87,6 @@ is then 1.`,
 	return cmd
 }
 
-// destroyResult is destroy's JSON output: the plan plus what happened.
-type destroyResult struct {
-	*provision.DestroyPlan
-	// Applied is true when nothing the plan deletes is left: the deletions
-	// were made, or there were none.
-	Applied    bool               `json:"applied"`
-	Deleted    []provision.Change `json:"deleted"`
-	NotDeleted []provision.Change `json:"not_deleted"`
-	Error      string             `json:"error,omitempty"`
-}
-
 func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
@@ -160,7 +148,7 @@ func (opts *destroyOptions) pipeline() pipeline {
 }
 
 func newDestroyOp(opts *destroyOptions, clients provision.Clients, p *provision.DestroyPlan) *destroyOp {
-	return &destroyOp{opts: opts, clients: clients, plan: p, out: &destroyResult{DestroyPlan: p, Deleted: []provision.Change{}, NotDeleted: p.Deletes}}
+	return &destroyOp{opts: opts, clients: clients, plan: p, out: provision.NewDestroyReport(p)}
 }
 
 // destroyAccounts plans destroy in every account of --profiles or
@@ -217,7 +205,7 @@ type destroyOp struct {
 	opts    *destroyOptions
 	clients provision.Clients
 	plan    *provision.DestroyPlan
-	out     *destroyResult
+	out     *provision.DestroyReport
 }
 
 func (o *destroyOp) pending() int           { return len(o.plan.Deletes) }
@@ -251,30 +239,14 @@ func (o *destroyOp) finish(_ context.Context, res *provision.Result, err error) 
 
 // record notes the outcome in the JSON result and returns it.
 func (o *destroyOp) record(res *provision.Result, err error) any {
-	if res != nil {
-		o.out.Deleted, o.out.NotDeleted = res.Applied, res.NotApplied
-	}
-	switch {
-	case err != nil:
-		o.out.Error = err.Error()
-	case res == nil:
-		o.out.Applied, o.out.NotDeleted = true, []provision.Change{}
-	default:
-		o.out.Applied = true
-	}
+	o.out.Record(res, err)
 	return o.out
 }
 
 // writeDestroyJSON prints out when --output json and returns err unchanged.
-func writeDestroyJSON(opts *destroyOptions, out *destroyResult, err error) error {
+func writeDestroyJSON(opts *destroyOptions, out *provision.DestroyReport, err error) error {
 	if opts.Output != "json" {
 		return err
 	}
-	enc := json.NewEncoder(opts.IO.Out)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if jerr := enc.Encode(out); jerr != nil {
-		return fmt.Errorf("write JSON output: %w", jerr)
-	}
-	return err
+	return writeJSONThen(opts.IO, out, err)
 }

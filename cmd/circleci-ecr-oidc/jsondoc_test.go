@@ -39,10 +39,10 @@ func TestJSONOutputDocumented(t *testing.T) {
 		name string
 		typ  reflect.Type
 	}{
-		{"setup/plan", reflect.TypeFor[result]()},
+		{"setup/plan", reflect.TypeFor[provision.SetupReport]()},
 		{"setup/plan --shard", reflect.TypeFor[shardedResult]()},
 		{"verify", reflect.TypeFor[provision.VerifyReport]()},
-		{"destroy", reflect.TypeFor[destroyResult]()},
+		{"destroy", reflect.TypeFor[provision.DestroyReport]()},
 		{"--version", reflect.TypeFor[buildinfo.Info]()},
 	}
 	// Where each field name was first met, for the failure message.
@@ -192,7 +192,7 @@ func customJSON(t reflect.Type) bool {
 // the walk above cannot see, are named on the page.
 func TestMultiAccountJSONDocumented(t *testing.T) {
 	doc := readJSONDoc(t)
-	entry := fleet.Entry{Account: "111111111111", Name: "prod", Profile: "prod", AssumedRole: "arn:aws:iam::111111111111:role/r", Error: "failed", Result: &result{}}
+	entry := fleet.Entry{Account: "111111111111", Name: "prod", Profile: "prod", AssumedRole: "arn:aws:iam::111111111111:role/r", Error: "failed", Result: &provision.SetupReport{}}
 	b, err := json.Marshal(fleet.Report{Accounts: []fleet.Entry{entry}})
 	if err != nil {
 		t.Fatal(err)

@@ -154,7 +154,7 @@ func TestLifecycle(t *testing.T) {
 	// The same in JSON, after setting up again.
 	mustRun(t, e.env, 0, append(setupArgs, "--yes")...)
 	kept := mustRun(t, e.env, 0, "destroy", "--org-id", testOrg, "--yes", "--output", "json")
-	var dj destroyResult
+	var dj provision.DestroyReport
 	if err := json.Unmarshal([]byte(kept.stdout), &dj); err != nil {
 		t.Fatalf("destroy json: %v\n%s", err, kept.stdout)
 	}

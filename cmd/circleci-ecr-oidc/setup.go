@@ -12,9 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -67,21 +65,6 @@ command again completes only what is missing (docs/multi-account.md).`,
 	return cmd
 }
 
-// result is the JSON output of setup and plan: the plan plus what happened.
-type result struct {
-	*provision.Plan
-	// Applied is true when the account matches the desired state at the
-	// end of the run: the changes were applied, or none were needed.
-	Applied bool `json:"applied"`
-	// NotApplied lists planned changes that were not made.
-	NotApplied []provision.Change `json:"not_applied"`
-	Snippet    string             `json:"snippet"`
-	// CircleCI is what CircleCI said about the organization and the
-	// projects; omitted without a CircleCI API token.
-	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
-	Error    string               `json:"error,omitempty"`
-}
-
 func runSetup(ctx context.Context, opts *setupOptions) error {
 	if err := checkConfigFile(opts.ConfigFile, &opts.Flags); err != nil {
 		return err
@@ -119,11 +102,10 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 
 // newSetupOp is the setup of the plan's role.
 func newSetupOp(opts *setupOptions, clients provision.Clients, p *provision.Plan) (*setupOp, error) {
-	snippet, err := p.Snippet()
+	out, err := provision.NewSetupReport(p, opts.Flags.resolution())
 	if err != nil {
 		return nil, err
 	}
-	out := &result{Plan: p, Snippet: snippet, NotApplied: p.Changes, CircleCI: opts.Flags.resolution()}
 	return &setupOp{opts: opts, clients: clients, plan: p, out: out}, nil
 }
 
@@ -188,7 +170,7 @@ type setupOp struct {
 	opts    *setupOptions
 	clients provision.Clients
 	plan    *provision.Plan
-	out     *result
+	out     *provision.SetupReport
 	// wizard prints the result as the wizard does: the snippet alone on
 	// stdout, the next steps on stderr.
 	wizard bool
@@ -229,7 +211,7 @@ func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) 
 	}
 	var werr error
 	if o.wizard {
-		werr = wizardResult(o.opts, o.out)
+		werr = wizardResult(o.opts.IO, o.opts.Flags.output, o.out)
 	} else {
 		werr = writeResult(streams, o.opts.Flags.output, o.out, nil)
 	}
@@ -241,17 +223,10 @@ func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) 
 // says whether the account is as setup would leave it.
 func (o *setupOp) record(res *provision.Result, err error) any {
 	if o.opts.planOnly {
-		o.out.Applied = !o.plan.HasChanges()
-		return o.out
+		o.out.RecordPlan()
+	} else {
+		o.out.Record(res, err)
 	}
-	if res != nil {
-		o.out.NotApplied = res.NotApplied
-	}
-	if err != nil {
-		o.out.Error = err.Error()
-		return o.out
-	}
-	o.out.Applied, o.out.NotApplied = true, []provision.Change{}
 	return o.out
 }
 
@@ -417,16 +392,12 @@ func checkRegionPartition(spec provision.Spec) error {
 
 // writeResult prints the outcome: JSON as one object, or in text the
 // snippet (the pipeline showed the plan). It returns err unchanged.
-func writeResult(io IOStreams, format string, out *result, err error) error {
+func writeResult(io IOStreams, format string, out *provision.SetupReport, err error) error {
 	if format == "json" {
 		return writeJSONThen(io, out, err)
 	}
 	fmt.Fprintf(io.Out, "\n%s", out.Snippet)
-	if out.Spec.Access == policy.AccessPush {
-		fmt.Fprintf(io.ErrOut, "Next: merge the snippet's orbs and workflow into .circleci/config.yml, and remove AWS keys from the job's contexts and project. No context is needed for OIDC; if the job gets no token, docs/troubleshooting.md lists the causes.\n")
-		return err
-	}
-	fmt.Fprintf(io.ErrOut, "Next: paste the snippet into the job in .circleci/config.yml, and remove AWS keys from its contexts and project. No context is needed for OIDC; if the pull reports no token, docs/troubleshooting.md lists the causes.\n")
+	out.WriteNextStep(io.ErrOut)
 	return err
 }
 

@@ -99,17 +99,9 @@ func (o *shardOp) finish(_ context.Context, res *provision.Result, err error) er
 // record does.
 func (o *shardOp) record(res *provision.Result, err error) any {
 	if o.opts.planOnly {
-		o.out.Applied = !o.plan.HasChanges()
-		return o.out
-	}
-	if res != nil {
-		o.out.NotApplied = res.NotApplied
-	}
-	if err == nil {
-		o.out.Applied = true
-		o.out.NotApplied = []provision.Change{}
+		o.out.RecordPlan(o.plan)
 	} else {
-		o.out.Error = err.Error()
+		o.out.Record(res, err)
 	}
 	return o.out
 }

@@ -97,21 +97,11 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 
 // wizardResult prints the role, the snippet (alone on stdout, so that
 // `setup > snippet.yml` captures just it) and the next steps.
-func wizardResult(opts *setupOptions, out *result) error {
-	if opts.Flags.output == "json" {
-		return writeJSONThen(opts.IO, out, nil)
+func wizardResult(io IOStreams, format string, out *provision.SetupReport) error {
+	if format == "json" {
+		return writeJSONThen(io, out, nil)
 	}
-	e := opts.IO.ErrOut
-	fmt.Fprintf(e, "\nRole %s is ready. The config.yml snippet:\n\n", out.RoleARN)
-	if _, err := fmt.Fprint(opts.IO.Out, out.Snippet); err != nil {
-		return fmt.Errorf("write the snippet: %w", err)
-	}
-	fmt.Fprintf(e, "\nNext steps:\n")
-	fmt.Fprintf(e, "  1. Paste the snippet into the job in .circleci/config.yml. No context is needed: CircleCI issues the job its OIDC token.\n")
-	fmt.Fprintf(e, "  2. Remove AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the job's contexts and project: static keys take precedence.\n")
-	fmt.Fprintf(e, "  3. The first pull may fail while IAM propagates the new role; rerun the job after a minute.\n")
-	fmt.Fprintf(e, "  4. If the pull reports no OIDC token, docs/troubleshooting.md lists the causes (forked pull requests, CircleCI server before 4.4, static keys).\n")
-	return nil
+	return out.WriteReady(io.Out, io.ErrOut)
 }
 
 // wizardError maps a quit to errAborted (exit 130).
