@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -131,12 +130,12 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 			return readErr
 		}
 	}
-	warnTrustPolicySize(opts.IO, spec)
+	export.WarnTrustPolicySize(opts.IO.ErrOut, spec)
 	files, err := export.Render(format, spec)
 	var quota *provision.PermissionsQuotaError
 	if errors.As(err, &quota) {
 		// Too many repositories is a problem of the input: exit 2.
-		return &usageError{err: &exportQuotaError{quota}}
+		return &usageError{err: &export.QuotaError{Err: quota}}
 	}
 	if err != nil {
 		return err
@@ -149,21 +148,8 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 		}
 		return errors.Join(printStackSetCommands(opts, format, spec.Region, files[0], hasProvider), readErr)
 	}
-	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	for _, file := range files {
-		path := filepath.Join(opts.OutDir, file.Name)
-		if err := os.WriteFile(path, []byte(file.Content), 0o644); err != nil {
-			return fmt.Errorf("write export: %w", err)
-		}
-		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s\n", path)
-	}
-	switch format {
-	case export.Terraform:
-		fmt.Fprintf(opts.IO.ErrOut, "Next: terraform -chdir=%s init && terraform -chdir=%s apply (add -var create_oidc_provider=false if the organization's OIDC provider exists already).\n", opts.OutDir, opts.OutDir)
-	case export.CloudFormation:
-		fmt.Fprintf(opts.IO.ErrOut, "Next: aws cloudformation deploy --template-file %s --stack-name circleci-ecr-oidc --capabilities CAPABILITY_NAMED_IAM (add --parameter-overrides CreateOIDCProvider=false if the organization's OIDC provider exists already).\n", filepath.Join(opts.OutDir, files[0].Name))
+	if err := export.WriteFiles(opts.OutDir, format, files, opts.IO.ErrOut); err != nil {
+		return err
 	}
 	return errors.Join(printStackSetCommands(opts, format, spec.Region, files[0], hasProvider), readErr)
 }
@@ -242,36 +228,3 @@ func (opts *exportOptions) readAccounts() *accountFlags {
 	}
 	return &accounts
 }
-
-// warnTrustPolicySize warns when the trust policy would exceed the default
-// quota. Export cannot read the account's quota, which may have been raised,
-// so it warns instead of refusing as setup does.
-func warnTrustPolicySize(io IOStreams, spec provision.Spec) {
-	// A commercial partition and a 12-digit account give the real length.
-	p, err := provision.ExportPlan(spec, "aws", "123456789012")
-	if err != nil {
-		return
-	}
-	if size := p.TrustPolicySize; size > provision.DefaultTrustPolicyQuota {
-		fmt.Fprintf(io.ErrOut, "Warning: the trust policy is %d characters, over the default quota of %d; applying fails unless the account's quota was raised. Split the projects across roles.\n", size, provision.DefaultTrustPolicyQuota)
-	}
-}
-
-// exportQuotaError words a PermissionsQuotaError for export, which declares
-// the documents for the default quotas: a raised quota in some account does
-// not help, so it suggests only prefix/* patterns.
-type exportQuotaError struct {
-	err *provision.PermissionsQuotaError
-}
-
-func (e *exportQuotaError) Error() string {
-	q := e.err
-	hint := "name the repositories under shared prefixes (team/service) and grant team/* instead of each one"
-	if len(q.Prefixes) > 0 {
-		hint = "grant prefixes instead of single repositories, e.g. --repo " + strings.Join(q.Prefixes, " --repo ")
-	}
-	return fmt.Sprintf("grant %d repositories: only %d fit in the inline policy (%d characters) and %d managed policies of %d characters, the default quotas an export is sized for; %s",
-		q.Total, q.Fit, q.Limits.Inline, q.Limits.ManagedCount, q.Limits.Managed, hint)
-}
-
-func (e *exportQuotaError) Unwrap() error { return e.err }
