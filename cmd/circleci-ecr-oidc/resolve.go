@@ -23,15 +23,6 @@ func registerCircleCIHost(fs *pflag.FlagSet, v *string) {
 	fs.StringVar(v, "circleci-host", "", "CircleCI host that resolves slugs and gives the token audiences, for a server install (default: CIRCLE_HOST, CIRCLECI_CLI_HOST, the CircleCI CLI's config file, else https://circleci.com)")
 }
 
-// Placeholders that stand in for missing values, and for slugs and names
-// until CircleCI resolves them, while the other flags are checked; they
-// never reach AWS.
-const (
-	placeholderOrgID     = "00000000-0000-4000-8000-000000000001"
-	placeholderProjectID = "00000000-0000-4000-8000-000000000002"
-	placeholderRepo      = "placeholder"
-)
-
 // isID reports whether an --org-id or --project-id value is an ID rather
 // than a slug or a name.
 func isID(v string) bool { return circleci.LooksLikeUUID(strings.TrimSpace(v)) }
@@ -40,25 +31,7 @@ func isID(v string) bool { return circleci.LooksLikeUUID(strings.TrimSpace(v)) }
 // slugs and names stand, so that every other flag can be checked before
 // CircleCI is asked.
 func (f *specFlags) probe(region string) provision.Spec {
-	s := f.spec(region)
-	if !isID(s.OrgID) {
-		s.OrgID = placeholderOrgID
-	}
-	if len(s.Repositories) == 0 {
-		s.Repositories = []string{placeholderRepo}
-	}
-	ids := make([]string, 0, len(s.ProjectIDs))
-	for _, p := range s.ProjectIDs {
-		if !isID(p) {
-			p = placeholderProjectID
-		}
-		ids = append(ids, p)
-	}
-	if len(ids) == 0 && !s.AllProjects {
-		ids = append(ids, placeholderProjectID)
-	}
-	s.ProjectIDs = ids
-	return s
+	return f.spec(region).WithPlaceholders()
 }
 
 // checkCircleCIHost validates --circleci-host before anything is asked.
@@ -98,22 +71,8 @@ func (r *resolved) current(org string, projects []string) *circleci.Resolution {
 // fill puts the current resolution into s: the IDs, the audiences besides
 // the organization ID, and the slugs.
 func (r *resolved) fill(s *provision.Spec, org string, projects []string) {
-	res := r.current(org, projects)
-	if res == nil {
-		return
-	}
-	s.OrgID, s.ProjectIDs, s.AudiencesRead = res.Org.ID, res.ProjectIDs(), res.AudiencesRead
-	for _, a := range res.ExtraAudiences() {
-		s.Audiences = append(s.Audiences, provision.Audience{Value: a.Value, Source: a.Source})
-	}
-	s.Names = provision.Names{Org: res.Org.Slug}
-	for _, p := range res.Projects {
-		if p.Slug != "" {
-			if s.Names.Projects == nil {
-				s.Names.Projects = map[string]string{}
-			}
-			s.Names.Projects[p.ID] = p.Slug
-		}
+	if res := r.current(org, projects); res != nil {
+		s.FillResolution(res)
 	}
 }
 

@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
@@ -71,7 +67,7 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	deps := awsLookups(cfg, provision.NewClients(cfg))
+	deps := wizard.AWSLookups(cfg, provision.NewClients(cfg))
 	deps.CircleCI = wizard.CircleCILookups(client)
 	wz := newWizard(opts, deps)
 	given := givenFlags(f)
@@ -184,13 +180,7 @@ func (f *specFlags) wizardSpec(region string) provision.Spec {
 	if f.circleci.current(f.orgID, f.projectIDs) != nil {
 		return s
 	}
-	s.ProjectIDs = slices.Clone(s.ProjectIDs)
-	for i, p := range s.ProjectIDs {
-		if !isID(p) {
-			s.ProjectIDs[i] = placeholderProjectID
-		}
-	}
-	return s
+	return s.WithProjectPlaceholders()
 }
 
 // checkGivenFlags validates the flags that were given, with placeholders
@@ -202,24 +192,4 @@ func checkGivenFlags(f *specFlags) error {
 	}
 	_, err := f.probe(cmp.Or(f.region, "us-east-1")).Validate()
 	return err
-}
-
-// awsLookups are the wizard's two AWS reads, made with the same clients as
-// the engine.
-func awsLookups(cfg aws.Config, c provision.Clients) wizard.Deps {
-	return wizard.Deps{
-		Identity: func(ctx context.Context) (wizard.Identity, error) {
-			api := c.STS
-			if cfg.Region == "" {
-				// STS needs a region to sign for; the wizard asks for the
-				// repositories' region only after showing who is acting.
-				api = sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = "us-east-1" })
-			}
-			id, err := provision.CallerIdentity(ctx, api)
-			return wizard.Identity{Account: id.Account, Partition: id.Partition, ARN: id.ARN}, err
-		},
-		ListRepositories: func(ctx context.Context, region string) ([]string, error) {
-			return provision.ListRepositoryNames(ctx, c.ECR(region), region)
-		},
-	}
 }
