@@ -68,7 +68,13 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 	if err := f.check(profile); err != nil {
 		return nil, err
 	}
+	base := func(ctx context.Context) (aws.Config, error) {
+		return awsconfig.Load(ctx, profile, region, attempts.LoadOptions()...)
+	}
 	load := func(ctx context.Context, name string) (aws.Config, error) {
+		// A profile that does not exist is a mistyped flag, as for
+		// --profile; one that fails to load otherwise is its account's
+		// failure.
 		cfg, err := awsconfig.Load(ctx, name, region, attempts.LoadOptions()...)
 		var input *provision.InputError
 		if errors.As(err, &input) && input.Flag == "--profile" {
@@ -76,28 +82,7 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 		}
 		return cfg, err
 	}
-	var base aws.Config
-	if f.orgAccounts {
-		var err error
-		if base, err = awsconfig.Load(ctx, profile, region, attempts.LoadOptions()...); err != nil {
-			return nil, err
-		}
-	}
-	targets, err := fleet.Targets(ctx, base, load, f.selection())
-	if err == nil && len(targets) == 0 {
-		// Profiles are never none: the organization (under --ou) is empty.
-		return nil, errors.New("find the accounts: the organization has no active account (under --ou) to act in")
-	}
-	for _, t := range targets {
-		// A profile that does not exist is a mistyped flag, as for
-		// --profile; one that fails to load otherwise is its account's
-		// failure.
-		var input *provision.InputError
-		if errors.As(t.Err, &input) {
-			return nil, t.Err
-		}
-	}
-	return targets, err
+	return fleet.FindTargets(ctx, base, load, f.selection())
 }
 
 // planAccounts reads every target and plans in it with plan, at most
