@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -503,6 +505,16 @@ func TestProviderAccounts(t *testing.T) {
 		if (r.Name == "broken") != (r.Err != nil) || (r.Err == nil && r.Status != want) {
 			t.Errorf("row %+v, want status %q", r, want)
 		}
+	}
+	// ReadProviders is the same read as export runs it: the progress line
+	// and the summary on notes, and the failure with its consequence.
+	var notes bytes.Buffer
+	again, err := fleet.ReadProviders(ctx, targets, 3, orgID, awstest.Region, &notes)
+	if !errors.As(err, &failed) || !strings.HasSuffix(err.Error(), "; the commands deploy their instances as if they had no provider") || !maps.Equal(again, has) {
+		t.Errorf("ReadProviders() = %v, %v; want %v and the FailedError with its consequence", again, err, has)
+	}
+	if want := fmt.Sprintf("Reading whether %d account(s) have the organization's OIDC provider...\nACCOUNT", len(targets)); !strings.HasPrefix(notes.String(), want) {
+		t.Errorf("notes = %q, want the progress line, then the summary", notes.String())
 	}
 	if writes := w.proxy.Writes(); len(writes) != 0 {
 		t.Errorf("reading the providers wrote %v", writes)

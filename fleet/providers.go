@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -46,4 +48,23 @@ func ProviderAccounts(ctx context.Context, targets []Target, parallel int, orgID
 		return hasProvider, rows, &FailedError{Accounts: failed, Of: len(targets)}
 	}
 	return hasProvider, rows, nil
+}
+
+// ReadProviders is ProviderAccounts as a command runs it: it says on notes
+// what it reads, then writes the summary there. The map is nil when no
+// account could be read at all (the error says why); else a non-nil error
+// names the accounts that could not be. An interruption ends the read.
+func ReadProviders(ctx context.Context, targets []Target, parallel int, orgID, region string, notes io.Writer) (map[string]bool, error) {
+	fmt.Fprintf(notes, "Reading whether %d account(s) have the organization's OIDC provider...\n", len(targets))
+	hasProvider, rows, err := ProviderAccounts(ctx, targets, parallel, orgID, region)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("read the accounts: %w", ctx.Err())
+	}
+	if werr := WriteSummary(notes, rows); werr != nil {
+		return nil, werr
+	}
+	if err != nil {
+		err = fmt.Errorf("%w; the commands deploy their instances as if they had no provider", err)
+	}
+	return hasProvider, err
 }

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -71,5 +72,58 @@ func (s *Spec) FillResolution(res *circleci.Resolution) {
 			}
 			s.Names.Projects[p.ID] = p.Slug
 		}
+	}
+}
+
+// ValidateIdentity validates the organization and the role that name the
+// provider and role when nothing else is compared (destroy, verify of a
+// token alone); a slug or a name as the organization is checked when
+// CircleCI resolves it.
+func ValidateIdentity(orgID, roleName string) error {
+	if strings.TrimSpace(orgID) == "" {
+		return &InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview), slug or name"}
+	}
+	if isID(orgID) {
+		if _, err := ValidateUUID("--org-id", orgID); err != nil {
+			return err
+		}
+	}
+	return ValidateRoleName("--role-name", roleName)
+}
+
+// Resolved is what CircleCI said about an organization and its projects,
+// kept for the values it was asked for, so that the same values are
+// resolved once per run.
+type Resolved struct {
+	org      string
+	projects []string
+	res      *circleci.Resolution
+	// Names are the slugs a wizard chose from CircleCI's lists: the values
+	// it fills in are IDs, whose slugs the plan still shows.
+	Names Names
+}
+
+// Current returns the resolution when it is of org and projects, else nil.
+func (r *Resolved) Current(org string, projects []string) *circleci.Resolution {
+	if r.res == nil || r.org != org || !slices.Equal(r.projects, projects) {
+		return nil
+	}
+	return r.res
+}
+
+// Keep keeps res as the resolution of org and projects, with the slugs of
+// Names where CircleCI answered none.
+func (r *Resolved) Keep(org string, projects []string, res *circleci.Resolution) {
+	res.Org.Slug = cmp.Or(res.Org.Slug, r.Names.Org)
+	for i, p := range res.Projects {
+		res.Projects[i].Slug = cmp.Or(p.Slug, r.Names.Projects[p.ID])
+	}
+	r.org, r.projects, r.res = org, slices.Clone(projects), res
+}
+
+// Fill puts the current resolution of org and projects, if any, into s.
+func (r *Resolved) Fill(s *Spec, org string, projects []string) {
+	if res := r.Current(org, projects); res != nil {
+		s.FillResolution(res)
 	}
 }

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -66,5 +67,62 @@ func TestSpecFillResolution(t *testing.T) {
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("FillResolution() = %+v, want %+v", s, want)
+	}
+}
+
+func TestValidateIdentity(t *testing.T) {
+	tests := []struct {
+		name, org, role string
+		wantFlag        string
+	}{
+		{"ID", testOrgID, DefaultRoleName, ""},
+		{"slug waits for CircleCI", "gh/acme", DefaultRoleName, ""},
+		{"name waits for CircleCI", "Acme Corp", DefaultRoleName, ""},
+		{"no organization", "  ", DefaultRoleName, "--org-id"},
+		{"bad role with a slug", "gh/acme", "bad role", "--role-name"},
+		{"bad role with an ID", testOrgID, "bad role", "--role-name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateIdentity(tt.org, tt.role)
+			var input *InputError
+			switch {
+			case tt.wantFlag == "" && err != nil:
+				t.Fatalf("ValidateIdentity() = %v, want nil", err)
+			case tt.wantFlag != "" && (!errors.As(err, &input) || input.Flag != tt.wantFlag):
+				t.Fatalf("ValidateIdentity() = %v, want an InputError for %s", err, tt.wantFlag)
+			}
+		})
+	}
+}
+
+// TestResolved checks the resolution cache: kept for the values asked
+// about, with the wizard's slugs where CircleCI answered none.
+func TestResolved(t *testing.T) {
+	var r Resolved
+	projects := []string{testProjectID}
+	if r.Current(testOrgID, projects) != nil {
+		t.Fatal("Current() of an empty cache is not nil")
+	}
+	r.Names = Names{Org: "gh/acme", Projects: map[string]string{testProjectID: "gh/acme/app"}}
+	res := &circleci.Resolution{Org: circleci.ResolvedOrg{ID: testOrgID}, Projects: []circleci.ResolvedProject{{Input: testProjectID, ID: testProjectID}}}
+	r.Keep(testOrgID, projects, res)
+	projects[0] = "changed after Keep"
+	got := r.Current(testOrgID, []string{testProjectID})
+	if got != res || got.Org.Slug != "gh/acme" || got.Projects[0].Slug != "gh/acme/app" {
+		t.Fatalf("Current() = %+v, want the kept resolution with the wizard's slugs", got)
+	}
+	if r.Current("gh/acme", []string{testProjectID}) != nil || r.Current(testOrgID, nil) != nil {
+		t.Error("Current() of other values is not nil")
+	}
+	var s Spec
+	r.Fill(&s, testOrgID, []string{testProjectID})
+	if s.OrgID != testOrgID || s.Names.Org != "gh/acme" {
+		t.Errorf("Fill() = %+v, want the resolution's IDs and slugs", s)
+	}
+	other := Spec{OrgID: "gh/other"}
+	r.Fill(&other, "gh/other", nil)
+	if other.OrgID != "gh/other" {
+		t.Errorf("Fill() of other values changed the spec: %+v", other)
 	}
 }

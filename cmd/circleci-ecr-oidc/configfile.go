@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
@@ -29,11 +28,7 @@ func checkConfigFile(path string, f *specFlags) error {
 		// jobs use the role that admits it: there is no one role to patch in.
 		return &provision.InputError{Flag: "--config-file", Value: path, Rule: "does not apply with --shard: each project's jobs use the role that admits it, so paste into each project's config the snippet setup --shard prints for its role"}
 	}
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return &provision.InputError{Flag: "--config-file", Value: path, Rule: "cannot be read: " + pathErrReason(err)}
-	}
-	if err := circleciconfig.Check(src); err != nil {
+	if err := circleciconfig.CheckFile(path); err != nil {
 		return &provision.InputError{Flag: "--config-file", Value: path, Rule: err.Error()}
 	}
 	return nil
@@ -120,14 +115,4 @@ func showPlannedConfig(opts *planOptions, p *provision.Plan, err error) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Run setup with --config-file %s to write it.\n", opts.ConfigFile)
 	}
 	return err
-}
-
-// pathErrReason is the reason of a file error without the path, which the
-// caller already shows.
-func pathErrReason(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }

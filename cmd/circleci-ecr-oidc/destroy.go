@@ -91,7 +91,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
 	}
-	if err := checkIdentityFlags(opts.OrgID, opts.RoleName); err != nil {
+	if err := provision.ValidateIdentity(opts.OrgID, opts.RoleName); err != nil {
 		return err
 	}
 	if err := checkCircleCIHost(opts.CircleCIHost); err != nil {

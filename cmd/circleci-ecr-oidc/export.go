@@ -201,18 +201,7 @@ func readProviderAccounts(ctx context.Context, opts *exportOptions, accounts *ac
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Reading whether %d account(s) have the organization's OIDC provider...\n", len(targets))
-	hasProvider, rows, err := fleet.ProviderAccounts(ctx, targets, accounts.parallel, spec.OrgID, spec.Region)
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("read the accounts: %w", ctx.Err())
-	}
-	if werr := fleet.WriteSummary(opts.IO.ErrOut, rows); werr != nil {
-		return nil, werr
-	}
-	if err != nil {
-		err = fmt.Errorf("%w; the commands deploy their instances as if they had no provider", err)
-	}
-	return hasProvider, err
+	return fleet.ReadProviders(ctx, targets, accounts.parallel, spec.OrgID, spec.Region, opts.IO.ErrOut)
 }
 
 // readAccounts are the multi-account flags of the accounts the StackSet

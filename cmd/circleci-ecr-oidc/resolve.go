@@ -1,12 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -49,37 +47,10 @@ func checkCircleCIHost(host string) error {
 	return nil
 }
 
-// resolved is what CircleCI said about the organization and the projects,
-// and for which flag values.
-type resolved struct {
-	org      string
-	projects []string
-	res      *circleci.Resolution
-	// names are the slugs the wizard chose from CircleCI's lists: the
-	// values it fills in are IDs, whose slugs the plan still shows.
-	names provision.Names
-}
-
-// current returns the resolution when it is of org and projects, else nil.
-func (r *resolved) current(org string, projects []string) *circleci.Resolution {
-	if r.res == nil || r.org != org || !slices.Equal(r.projects, projects) {
-		return nil
-	}
-	return r.res
-}
-
-// fill puts the current resolution into s: the IDs, the audiences besides
-// the organization ID, and the slugs.
-func (r *resolved) fill(s *provision.Spec, org string, projects []string) {
-	if res := r.current(org, projects); res != nil {
-		s.FillResolution(res)
-	}
-}
-
 // resolution is the resolution of the flags' current values, for the JSON
 // output: nil when there was no token, so nothing was asked.
 func (f *specFlags) resolution() *circleci.Resolution {
-	res := f.circleci.current(f.orgID, f.projectIDs)
+	res := f.circleci.Current(f.orgID, f.projectIDs)
 	if res == nil || !res.AudiencesRead {
 		return nil
 	}
@@ -92,18 +63,14 @@ func (f *specFlags) resolution() *circleci.Resolution {
 // is said on errOut. A malformed value, or a slug without a token, is bad
 // input (exit 2) before any request; CircleCI's refusals are exit 1.
 func (f *specFlags) resolveCircleCI(ctx context.Context, errOut io.Writer) error {
-	if f.circleci.current(f.orgID, f.projectIDs) != nil {
+	if f.circleci.Current(f.orgID, f.projectIDs) != nil {
 		return nil
 	}
 	res, err := resolveCircleCI(ctx, errOut, f.circleciHost, f.orgID, f.projectIDs)
 	if err != nil {
 		return err
 	}
-	res.Org.Slug = cmp.Or(res.Org.Slug, f.circleci.names.Org)
-	for i, p := range res.Projects {
-		res.Projects[i].Slug = cmp.Or(p.Slug, f.circleci.names.Projects[p.ID])
-	}
-	f.circleci = resolved{org: f.orgID, projects: slices.Clone(f.projectIDs), res: res, names: f.circleci.names}
+	f.circleci.Keep(f.orgID, f.projectIDs, res)
 	return nil
 }
 

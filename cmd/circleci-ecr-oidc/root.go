@@ -100,7 +100,7 @@ type specFlags struct {
 	// slugs and names and gives the token audiences.
 	circleciHost string
 	// circleci is what resolveCircleCI found for orgID and projectIDs.
-	circleci resolved
+	circleci provision.Resolved
 	// accounts are the multi-account flags: --profiles, --org-accounts...
 	accounts accountFlags
 	// set tells flags given explicitly from defaults.
@@ -165,7 +165,7 @@ func (f *specFlags) spec(region string) provision.Spec {
 		Tags:              f.tags.tags,
 		Access:            policy.Access(f.access),
 	}
-	f.circleci.fill(&s, f.orgID, f.projectIDs)
+	f.circleci.Fill(&s, f.orgID, f.projectIDs)
 	return s
 }
 

@@ -160,7 +160,7 @@ func checkVerifyFlags(opts *verifyOptions) error {
 		if _, err := f.probe("us-east-1").Validate(); err != nil {
 			return err
 		}
-	} else if err := checkIdentityFlags(f.orgID, f.roleName); err != nil {
+	} else if err := provision.ValidateIdentity(f.orgID, f.roleName); err != nil {
 		return err
 	}
 	if f.region != "" {
@@ -208,20 +208,4 @@ func writeVerify(opts *verifyOptions, out *provision.VerifyReport, obs *provisio
 		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to repair what differs (plan shows the changes first).")
 	}
 	return failed
-}
-
-// checkIdentityFlags validates the flags that name the provider and role
-// when the state check is skipped; a slug or a name as --org-id is checked
-// when it is resolved.
-func checkIdentityFlags(orgID, roleName string) error {
-	if strings.TrimSpace(orgID) == "" {
-		return &provision.InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview), slug or name"}
-	}
-	if !isID(orgID) {
-		return provision.ValidateRoleName("--role-name", roleName)
-	}
-	if _, err := provision.ValidateUUID("--org-id", orgID); err != nil {
-		return err
-	}
-	return provision.ValidateRoleName("--role-name", roleName)
 }

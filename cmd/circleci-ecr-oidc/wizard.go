@@ -141,7 +141,7 @@ func (f *specFlags) setSpec(s provision.Spec, given wizard.Given) {
 	}
 	f.projectCondition, f.roleName, f.region, f.image = string(s.ProjectCondition), s.RoleName, s.Region, s.Image
 	f.access = string(s.Access)
-	f.circleci.names = s.Names
+	f.circleci.Names = s.Names
 }
 
 // resolveGiven resolves a given --org-id (with the given --project-id
@@ -177,7 +177,7 @@ func resolveGiven(ctx context.Context, opts *setupOptions) (*circleci.Client, er
 // the wizard's organization (setSpec keeps the slugs).
 func (f *specFlags) wizardSpec(region string) provision.Spec {
 	s := f.spec(region)
-	if f.circleci.current(f.orgID, f.projectIDs) != nil {
+	if f.circleci.Current(f.orgID, f.projectIDs) != nil {
 		return s
 	}
 	return s.WithProjectPlaceholders()
