@@ -207,3 +207,22 @@ func checkUUID(field, id string) error {
 	}
 	return nil
 }
+
+// CheckProjects checks, without a request, project values that wait for an
+// organization still to be chosen: IDs pass; a slug must parse (else a
+// *SlugError), and needs an API token to be looked up (else, when
+// haveToken is false, a *TokenRequiredError).
+func CheckProjects(projects []string, haveToken bool) error {
+	for _, p := range projects {
+		if LooksLikeUUID(strings.TrimSpace(p)) {
+			continue
+		}
+		if _, err := ParseProjectSlug(strings.TrimSpace(p)); err != nil {
+			return err
+		}
+		if !haveToken {
+			return &TokenRequiredError{Field: "project", Value: p}
+		}
+	}
+	return nil
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
@@ -158,16 +157,8 @@ func resolveGiven(ctx context.Context, opts *setupOptions) (*circleci.Client, er
 	if f.orgID != "" {
 		return client, f.resolveCircleCI(ctx, opts.IO.ErrOut)
 	}
-	for _, p := range f.projectIDs {
-		if isID(p) {
-			continue
-		}
-		if _, err := circleci.ParseProjectSlug(strings.TrimSpace(p)); err != nil {
-			return nil, circleciError(err)
-		}
-		if client == nil {
-			return nil, circleciError(&circleci.TokenRequiredError{Field: "project", Value: p})
-		}
+	if err := circleci.CheckProjects(f.projectIDs, client != nil); err != nil {
+		return nil, circleciError(err)
 	}
 	return client, nil
 }

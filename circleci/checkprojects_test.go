@@ -1,0 +1,43 @@
+package circleci
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestCheckProjects(t *testing.T) {
+	const id = "8e7c4b1e-5a0d-4c3b-9f2e-1d6a7b8c9d0e"
+	tests := []struct {
+		name      string
+		projects  []string
+		haveToken bool
+		want      any
+	}{
+		{"IDs need no token", []string{id, " " + id + " "}, false, nil},
+		{"slug with a token", []string{id, "gh/acme/app"}, true, nil},
+		{"slug without a token", []string{id, "gh/acme/app"}, false, &TokenRequiredError{}},
+		{"malformed slug", []string{"gh/acme"}, true, &SlugError{}},
+		{"malformed before the token", []string{"xx/acme/app"}, false, &SlugError{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckProjects(tt.projects, tt.haveToken)
+			var slug *SlugError
+			var token *TokenRequiredError
+			switch tt.want.(type) {
+			case nil:
+				if err != nil {
+					t.Fatalf("CheckProjects() = %v, want nil", err)
+				}
+			case *SlugError:
+				if !errors.As(err, &slug) || slug.Field != "project" {
+					t.Fatalf("CheckProjects() = %v, want a project SlugError", err)
+				}
+			case *TokenRequiredError:
+				if !errors.As(err, &token) || token.Field != "project" || token.Value != "gh/acme/app" {
+					t.Fatalf("CheckProjects() = %v, want a TokenRequiredError for the slug", err)
+				}
+			}
+		})
+	}
+}
