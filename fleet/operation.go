@@ -302,3 +302,15 @@ type FailedError struct {
 func (e *FailedError) Error() string {
 	return fmt.Sprintf("%d of %d account(s) failed: %s; the summary says why, and after fixing the cause the same command changes only what is still missing", len(e.Accounts), e.Of, strings.Join(e.Accounts, ", "))
 }
+
+// ReadAndPlan is PlanEvery as a command runs it: it says on notes how many
+// accounts it reads, and how many at a time. An interruption while reading
+// ends the command.
+func ReadAndPlan(ctx context.Context, targets []Target, parallel int, notes io.Writer, plan func(context.Context, Target) (AccountPlan, error)) (*Operation, error) {
+	fmt.Fprintf(notes, "Reading %d account(s), %d at a time...\n", len(targets), min(parallel, len(targets)))
+	accounts := PlanEvery(ctx, targets, parallel, plan)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read the accounts: %w", err)
+	}
+	return accounts, nil
+}

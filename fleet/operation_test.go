@@ -246,3 +246,29 @@ func TestOperationInterrupted(t *testing.T) {
 		t.Errorf("partial results:\n%s", partial.String())
 	}
 }
+
+// TestReadAndPlan checks the progress line, and that an interruption while
+// reading ends the command rather than leave accounts unplanned.
+func TestReadAndPlan(t *testing.T) {
+	targets := []Target{{AccountID: "111111111111", Name: "a"}, {AccountID: "222222222222", Name: "b"}, {AccountID: "333333333333", Name: "c"}}
+	plan := func(_ context.Context, t Target) (AccountPlan, error) {
+		return &fakePlan{account: t.AccountID, changes: 1}, nil
+	}
+	var notes bytes.Buffer
+	op, err := ReadAndPlan(t.Context(), targets, 2, &notes, plan)
+	if err != nil || op.Pending() != 3 {
+		t.Fatalf("ReadAndPlan() = %v, want 3 pending changes", err)
+	}
+	if want := "Reading 3 account(s), 2 at a time...\n"; notes.String() != want {
+		t.Errorf("notes = %q, want %q", notes.String(), want)
+	}
+	notes.Reset()
+	if _, err := ReadAndPlan(t.Context(), targets[:1], 4, &notes, plan); err != nil || notes.String() != "Reading 1 account(s), 1 at a time...\n" {
+		t.Errorf("one account: %v, notes %q; want at most as many at a time as accounts", err, notes.String())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := ReadAndPlan(ctx, targets, 2, &notes, plan); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read the accounts: ") {
+		t.Errorf("interrupted: ReadAndPlan() = %v, want the interruption", err)
+	}
+}

@@ -88,12 +88,7 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 // planAccounts reads every target and plans in it with plan, at most
 // --parallel at once. An interruption while reading ends the command.
 func (f *accountFlags) planAccounts(ctx context.Context, io IOStreams, targets []fleet.Target, plan func(context.Context, fleet.Target) (fleet.AccountPlan, error)) (*fleet.Operation, error) {
-	fmt.Fprintf(io.ErrOut, "Reading %d account(s), %d at a time...\n", len(targets), min(f.parallel, len(targets)))
-	accounts := fleet.PlanEvery(ctx, targets, f.parallel, plan)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read the accounts: %w", err)
-	}
-	return accounts, nil
+	return fleet.ReadAndPlan(ctx, targets, f.parallel, io.ErrOut, plan)
 }
 
 // accountOp is a single-account operation as one account of a
