@@ -47,7 +47,7 @@ type shardOp struct {
 // shardedResult is the JSON output of setup --shard and plan --shard.
 type shardedResult struct {
 	*provision.ShardedReport
-	// CircleCI is as in result.
+	// CircleCI is as in provision.SetupReport.
 	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
 }
 
