@@ -14,8 +14,8 @@ func TestWriteFiles(t *testing.T) {
 		file     string
 		wantNext string
 	}{
-		{Terraform, "main.tf", "Next: terraform -chdir="},
-		{CloudFormation, "stack.yaml", "Next: aws cloudformation deploy --template-file "},
+		{Terraform, "main.tf", "Next: terraform -chdir=DIR init && terraform -chdir=DIR apply "},
+		{CloudFormation, "stack.yaml", "Next: aws cloudformation deploy --template-file DIR/stack.yaml "},
 		{CloudFormationStackSet, "stackset.yaml", ""},
 	}
 	for _, tt := range tests {
@@ -32,8 +32,9 @@ func TestWriteFiles(t *testing.T) {
 			if !strings.Contains(notes.String(), "Wrote "+filepath.Join(dir, tt.file)+"\n") {
 				t.Errorf("notes = %q, want the path written", notes.String())
 			}
-			if hasNext := strings.Contains(notes.String(), "Next:"); hasNext != (tt.wantNext != "") || !strings.Contains(notes.String(), tt.wantNext) {
-				t.Errorf("notes = %q, want next step %q", notes.String(), tt.wantNext)
+			wantNext := strings.ReplaceAll(tt.wantNext, "DIR", dir)
+			if hasNext := strings.Contains(notes.String(), "Next:"); hasNext != (wantNext != "") || !strings.Contains(notes.String(), wantNext) {
+				t.Errorf("notes = %q, want next step %q", notes.String(), wantNext)
 			}
 		})
 	}
