@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 )
 
 // ShardedReport is a sharded setup or plan as its JSON output shows it. The
@@ -30,6 +32,8 @@ type ShardedReport struct {
 	Steps    []Step   `json:"steps"`
 	Warnings []string `json:"warnings"`
 	Error    string   `json:"error,omitempty"`
+	// CircleCI is as in SetupReport.
+	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
 }
 
 // ShardRemoval is a shard role of ours that admits no requested project any

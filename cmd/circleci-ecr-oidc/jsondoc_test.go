@@ -40,7 +40,7 @@ func TestJSONOutputDocumented(t *testing.T) {
 		typ  reflect.Type
 	}{
 		{"setup/plan", reflect.TypeFor[provision.SetupReport]()},
-		{"setup/plan --shard", reflect.TypeFor[shardedResult]()},
+		{"setup/plan --shard", reflect.TypeFor[provision.ShardedReport]()},
 		{"verify", reflect.TypeFor[provision.VerifyReport]()},
 		{"destroy", reflect.TypeFor[provision.DestroyReport]()},
 		{"--version", reflect.TypeFor[buildinfo.Info]()},

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -41,14 +40,7 @@ type shardOp struct {
 	opts    *setupOptions
 	clients provision.Clients
 	plan    *provision.ShardedPlan
-	out     *shardedResult
-}
-
-// shardedResult is the JSON output of setup --shard and plan --shard.
-type shardedResult struct {
-	*provision.ShardedReport
-	// CircleCI is as in provision.SetupReport.
-	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
+	out     *provision.ShardedReport
 }
 
 func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision.Clients) (*shardOp, error) {
@@ -56,8 +48,8 @@ func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision
 	if err != nil {
 		return nil, err
 	}
-	out := &shardedResult{ShardedReport: report, CircleCI: opts.Flags.resolution()}
-	return &shardOp{opts: opts, clients: clients, plan: sp, out: out}, nil
+	report.CircleCI = opts.Flags.resolution()
+	return &shardOp{opts: opts, clients: clients, plan: sp, out: report}, nil
 }
 
 func (o *shardOp) pending() int           { return len(o.out.Changes) }
@@ -108,7 +100,7 @@ func (o *shardOp) record(res *provision.Result, err error) any {
 
 // finishSharded writes the JSON result, or in text the snippets, and
 // returns err unchanged.
-func finishSharded(opts *setupOptions, out *shardedResult, err error) error {
+func finishSharded(opts *setupOptions, out *provision.ShardedReport, err error) error {
 	if opts.Flags.output == "json" {
 		if err != nil {
 			out.Error = err.Error()
