@@ -29,7 +29,7 @@ func Load(ctx context.Context, profile, region string, extra ...func(*config.Loa
 	if err != nil {
 		var missing config.SharedConfigProfileNotExistError
 		if errors.As(err, &missing) {
-			return aws.Config{}, &provision.InputError{Flag: "--profile", Value: profile, Rule: "no such profile in the AWS config or credentials file"}
+			return aws.Config{}, &provision.InputError{Field: provision.FieldProfile, Value: profile, Rule: "no such profile in the AWS config or credentials file"}
 		}
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}

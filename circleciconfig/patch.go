@@ -227,7 +227,7 @@ func (p *patcher) patchDocker(section, name string, body *yaml.Node) bool {
 			p.report.Notes = append(p.report.Notes, fmt.Sprintf("%s.%s docker[%d]: image %q is built from a parameter or variable, so it cannot be matched; add aws_auth by hand if it is one of the role's repositories", section, name, i, img.Value))
 			continue
 		}
-		parsed, err := provision.ParseImage("image", img.Value)
+		parsed, err := provision.ParseImage(provision.FieldImage, img.Value)
 		if err != nil {
 			continue // not a private ECR image: not ours
 		}

@@ -40,20 +40,20 @@ var (
 func CheckOUs(format Format, ous []string) error {
 	if format != CloudFormationStackSet {
 		if len(ous) > 0 {
-			return &provision.InputError{Flag: "--ou", Rule: "applies only to --format " + string(CloudFormationStackSet)}
+			return &provision.InputError{Field: provision.FieldOU, Rule: "applies only to --format " + string(CloudFormationStackSet)}
 		}
 		return nil
 	}
 	if len(ous) == 0 {
-		return &provision.InputError{Flag: "--ou", Rule: "is required with --format " + string(CloudFormationStackSet) + ": the organizational units (ou-...) or the root (r-...) to deploy the stack set to"}
+		return &provision.InputError{Field: provision.FieldOU, Rule: "is required with --format " + string(CloudFormationStackSet) + ": the organizational units (ou-...) or the root (r-...) to deploy the stack set to"}
 	}
 	for _, ou := range ous {
-		if err := provision.ValidateOU("--ou", ou); err != nil {
+		if err := provision.ValidateOU(provision.FieldOU, ou); err != nil {
 			return err
 		}
 	}
 	if n := len(uniqueOUs(ous)); n > MaxOUs {
-		return &provision.InputError{Flag: "--ou", Rule: fmt.Sprintf("names %d organizational units; a stack set operation takes at most %d: name their parent instead", n, MaxOUs)}
+		return &provision.InputError{Field: provision.FieldOU, Rule: fmt.Sprintf("names %d organizational units; a stack set operation takes at most %d: name their parent instead", n, MaxOUs)}
 	}
 	return nil
 }
@@ -98,7 +98,7 @@ func (d StackSetDeployment) validate() (StackSetDeployment, error) {
 	if !stackSetNamePattern.MatchString(d.Name) {
 		return d, fmt.Errorf("plan stack set commands: stack set name %q must start with a letter and hold up to 128 letters, digits and hyphens", d.Name)
 	}
-	if err := provision.ValidateRegion("--region", d.Region); err != nil {
+	if err := provision.ValidateRegion(provision.FieldRegion, d.Region); err != nil {
 		return d, err
 	}
 	if err := CheckOUs(CloudFormationStackSet, d.OUs); err != nil {

@@ -159,7 +159,7 @@ func TestStackSetInstanceCommandsRejects(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := StackSetInstanceCommands(tt.d, tt.hasProvider)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil || !strings.Contains(flagText(err), tt.want) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
@@ -245,7 +245,7 @@ func TestCheckOUs(t *testing.T) {
 				return
 			}
 			var input *provision.InputError
-			if !errors.As(err, &input) || input.Flag != "--ou" || !strings.Contains(err.Error(), tt.want) {
+			if !errors.As(err, &input) || input.Field != provision.FieldOU || !strings.Contains(flagText(err), tt.want) {
 				t.Errorf("error %v, want an input error for --ou containing %q", err, tt.want)
 			}
 		})

@@ -14,7 +14,7 @@ import (
 // profile ends the run, another load failure is its account's, and the
 // organization's base configuration is loaded only for --org-accounts.
 func TestFindTargets(t *testing.T) {
-	mistyped := &provision.InputError{Flag: "--profiles", Value: "typo", Rule: "names no profile"}
+	mistyped := &provision.InputError{Field: FieldProfiles, Value: "typo", Rule: "names no profile"}
 	load := func(_ context.Context, profile string) (aws.Config, error) {
 		switch profile {
 		case "typo":

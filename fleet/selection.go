@@ -59,6 +59,15 @@ func (s Selection) IsSet() bool {
 	return len(s.Profiles) > 0 || s.OrgAccounts || len(s.OUs) > 0 || len(s.Accounts) > 0 || len(s.ExcludeAccounts) > 0
 }
 
+// The fields of a multi-account run.
+const (
+	FieldProfiles        provision.Field = "profiles"
+	FieldOrgAccounts     provision.Field = "org-accounts"
+	FieldAccounts        provision.Field = "accounts"
+	FieldExcludeAccounts provision.Field = "exclude-accounts"
+	FieldParallel        provision.Field = "parallel"
+)
+
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Validate checks the selection before any AWS call and returns it
@@ -73,29 +82,29 @@ func (s Selection) Validate() (Selection, error) {
 		return Selection{}, err
 	}
 	var err error
-	if s.Profiles, err = normalize("--profiles", s.Profiles, checkProfileName); err != nil {
+	if s.Profiles, err = normalize(FieldProfiles, s.Profiles, checkProfileName); err != nil {
 		return Selection{}, err
 	}
-	if s.Accounts, err = normalize("--accounts", s.Accounts, checkAccountID("--accounts")); err != nil {
+	if s.Accounts, err = normalize(FieldAccounts, s.Accounts, checkAccountID(FieldAccounts)); err != nil {
 		return Selection{}, err
 	}
-	if s.ExcludeAccounts, err = normalize("--exclude-accounts", s.ExcludeAccounts, checkAccountID("--exclude-accounts")); err != nil {
+	if s.ExcludeAccounts, err = normalize(FieldExcludeAccounts, s.ExcludeAccounts, checkAccountID(FieldExcludeAccounts)); err != nil {
 		return Selection{}, err
 	}
 	for _, id := range s.Accounts {
 		if slices.Contains(s.ExcludeAccounts, id) {
-			return Selection{}, &provision.InputError{Flag: "--exclude-accounts", Value: id, Rule: "is also named by --accounts: keep the account or exclude it, not both"}
+			return Selection{}, &provision.InputError{Field: FieldExcludeAccounts, Value: id, Rule: "is also named by --accounts: keep the account or exclude it, not both"}
 		}
 	}
-	if s.OUs, err = normalize("--ou", s.OUs, func(id string) error { return provision.ValidateOU("--ou", id) }); err != nil {
+	if s.OUs, err = normalize(provision.FieldOU, s.OUs, func(id string) error { return provision.ValidateOU(provision.FieldOU, id) }); err != nil {
 		return Selection{}, err
 	}
 	s.AccountRole = strings.TrimSpace(s.AccountRole)
-	if err := provision.ValidateRoleName("--account-role", s.AccountRole); err != nil {
+	if err := provision.ValidateRoleName(provision.FieldAccountRole, s.AccountRole); err != nil {
 		return Selection{}, err
 	}
 	if s.Parallel < 1 || s.Parallel > MaxParallel {
-		return Selection{}, &provision.InputError{Flag: "--parallel", Value: strconv.Itoa(s.Parallel), Rule: "must be from 1 to " + strconv.Itoa(MaxParallel)}
+		return Selection{}, &provision.InputError{Field: FieldParallel, Value: strconv.Itoa(s.Parallel), Rule: "must be from 1 to " + strconv.Itoa(MaxParallel)}
 	}
 	return s, nil
 }
@@ -105,19 +114,19 @@ func (s Selection) Validate() (Selection, error) {
 func (s Selection) checkSource() error {
 	switch {
 	case len(s.Profiles) > 0 && s.OrgAccounts:
-		return &provision.InputError{Flag: "--profiles and --org-accounts", Rule: "cannot be combined: choose the accounts by profiles or from the organization"}
+		return &provision.InputError{Field: FieldProfiles, With: []provision.Field{FieldOrgAccounts}, Join: "and", Rule: "cannot be combined: choose the accounts by profiles or from the organization"}
 	case len(s.Profiles) == 0 && !s.OrgAccounts:
-		return &provision.InputError{Flag: "--profiles or --org-accounts", Rule: "is required to choose the accounts of a multi-account run"}
+		return &provision.InputError{Field: FieldProfiles, With: []provision.Field{FieldOrgAccounts}, Join: "or", Rule: "is required to choose the accounts of a multi-account run"}
 	}
 	if s.OrgAccounts {
 		return nil
 	}
 	for _, f := range []struct {
-		flag string
-		set  bool
-	}{{"--ou", len(s.OUs) > 0}, {"--accounts", len(s.Accounts) > 0}, {"--exclude-accounts", len(s.ExcludeAccounts) > 0}} {
+		field provision.Field
+		set   bool
+	}{{provision.FieldOU, len(s.OUs) > 0}, {FieldAccounts, len(s.Accounts) > 0}, {FieldExcludeAccounts, len(s.ExcludeAccounts) > 0}} {
 		if f.set {
-			return &provision.InputError{Flag: f.flag, Rule: "needs --org-accounts: it narrows the organization's accounts (with --profiles, name only the profiles to use)"}
+			return &provision.InputError{Field: f.field, Rule: "needs --org-accounts: it narrows the organization's accounts (with --profiles, name only the profiles to use)"}
 		}
 	}
 	return nil
@@ -125,12 +134,12 @@ func (s Selection) checkSource() error {
 
 // normalize trims each value, rejects an empty one, checks the others and
 // drops repeats, keeping the first of each.
-func normalize(flag string, values []string, check func(string) error) ([]string, error) {
+func normalize(field provision.Field, values []string, check func(string) error) ([]string, error) {
 	var out []string
 	for _, v := range values {
 		v = strings.TrimSpace(v)
 		if v == "" {
-			return nil, &provision.InputError{Flag: flag, Rule: "has an empty entry (a stray comma?)"}
+			return nil, &provision.InputError{Field: field, Rule: "has an empty entry (a stray comma?)"}
 		}
 		if err := check(v); err != nil {
 			return nil, err
@@ -142,10 +151,10 @@ func normalize(flag string, values []string, check func(string) error) ([]string
 	return out, nil
 }
 
-func checkAccountID(flag string) func(string) error {
+func checkAccountID(field provision.Field) func(string) error {
 	return func(id string) error {
 		if !accountIDPattern.MatchString(id) {
-			return &provision.InputError{Flag: flag, Value: id, Rule: "must be a 12-digit AWS account ID"}
+			return &provision.InputError{Field: field, Value: id, Rule: "must be a 12-digit AWS account ID"}
 		}
 		return nil
 	}
@@ -163,7 +172,7 @@ func checkProfileName(name string) error {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	})
 	if bad {
-		return &provision.InputError{Flag: "--profiles", Value: name, Rule: `a profile name is a word without spaces, quotes, brackets, backslashes, "#" or ";", as the AWS CLI reads it from [profile NAME]`}
+		return &provision.InputError{Field: FieldProfiles, Value: name, Rule: `a profile name is a word without spaces, quotes, brackets, backslashes, "#" or ";", as the AWS CLI reads it from [profile NAME]`}
 	}
 	return nil
 }

@@ -80,8 +80,8 @@ func TestSelectionValidateRejects(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("Validate() error = %v, want an *InputError", err)
 			}
-			if ie.Flag != c.flag || !strings.Contains(ie.Rule, c.contains) {
-				t.Errorf("Validate() = flag %q rule %q, want flag %q and a rule containing %q", ie.Flag, ie.Rule, c.flag, c.contains)
+			if flagOf(ie) != c.flag || !strings.Contains(ie.Rule, c.contains) {
+				t.Errorf("Validate() = flag %q rule %q, want flag %q and a rule containing %q", flagOf(ie), ie.Rule, c.flag, c.contains)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)

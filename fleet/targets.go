@@ -215,9 +215,9 @@ func selectAccounts(accounts []orgtypes.Account, sel Selection) ([]orgtypes.Acco
 		where = "among the active accounts under " + strings.Join(sel.OUs, ", ")
 	}
 	for _, f := range []struct {
-		flag string
-		ids  []string
-	}{{"--accounts", sel.Accounts}, {"--exclude-accounts", sel.ExcludeAccounts}} {
+		field provision.Field
+		ids   []string
+	}{{FieldAccounts, sel.Accounts}, {FieldExcludeAccounts, sel.ExcludeAccounts}} {
 		var unknown []string
 		for _, id := range f.ids {
 			if !listed(id) {
@@ -225,7 +225,7 @@ func selectAccounts(accounts []orgtypes.Account, sel Selection) ([]orgtypes.Acco
 			}
 		}
 		if len(unknown) > 0 {
-			return nil, &provision.InputError{Flag: f.flag, Value: strings.Join(unknown, ","), Rule: "is not " + where}
+			return nil, &provision.InputError{Field: f.field, Value: strings.Join(unknown, ","), Rule: "is not " + where}
 		}
 	}
 	kept := slices.DeleteFunc(accounts, func(a orgtypes.Account) bool {

@@ -275,7 +275,7 @@ func TestOrgTargetsFilters(t *testing.T) {
 				return
 			}
 			var ie *provision.InputError
-			if !errors.As(err, &ie) || ie.Flag != c.errFlag || ie.Value != c.errValue {
+			if !errors.As(err, &ie) || flagOf(ie) != c.errFlag || ie.Value != c.errValue {
 				t.Fatalf("error = %v, want an InputError for %s %s", err, c.errFlag, c.errValue)
 			}
 			if where := map[bool]string{true: "under " + c.ou, false: "organization's active accounts"}[c.ou != ""]; !strings.Contains(err.Error(), where) {

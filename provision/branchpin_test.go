@@ -104,7 +104,7 @@ func randomPin(rng *rand.Rand) string {
 		if rng.IntN(4) == 0 {
 			pin = strings.TrimSuffix(pin, parts[len(parts)-1]) + "*"
 		}
-		if ValidateBranch("--branch", pin) == nil {
+		if ValidateBranch(FieldBranch, pin) == nil {
 			return pin
 		}
 	}
@@ -270,7 +270,7 @@ func TestValidateBranchRules(t *testing.T) {
 		"refs/heads/vcs-ref", "refs/heads/x.lockx", "refs/pull/12/head", "refs/heads/" + strings.Repeat("a", 240),
 	}
 	for _, ref := range accept {
-		if err := ValidateBranch("--branch", ref); err != nil {
+		if err := ValidateBranch(FieldBranch, ref); err != nil {
 			t.Errorf("%q rejected: %v", ref, err)
 		}
 	}
@@ -302,12 +302,12 @@ func TestValidateBranchRules(t *testing.T) {
 		"refs/heads/evil/vcs-ref/refs/heads": "/vcs-ref/",
 	}
 	for ref, rule := range reject {
-		err := ValidateBranch("--branch", ref)
+		err := ValidateBranch(FieldBranch, ref)
 		if err == nil {
 			t.Errorf("%q accepted", ref)
 			continue
 		}
-		if !strings.Contains(err.Error(), rule) || !strings.Contains(err.Error(), "--branch") || strings.Contains(err.Error(), "\n") {
+		if msg := flagText(err); !strings.Contains(msg, rule) || !strings.Contains(msg, "--branch") || strings.Contains(msg, "\n") {
 			t.Errorf("%q: error %q does not name --branch and %q on one line", ref, err, rule)
 		}
 	}
@@ -339,7 +339,7 @@ func TestValidateBranchAgreesWithGit(t *testing.T) {
 			continue
 		}
 		gitOK := exec.Command(gitPath, "check-ref-format", ref).Run() == nil
-		ours := ValidateBranch("--branch", ref) == nil
+		ours := ValidateBranch(FieldBranch, ref) == nil
 		if gitOK != ours {
 			t.Errorf("%q: git check-ref-format accepts=%v, --branch accepts=%v", ref, gitOK, ours)
 		}
@@ -361,7 +361,7 @@ func FuzzValidateBranch(f *testing.F) {
 	}
 	provider := policy.ProviderARN("aws", "123456789012", testOrg)
 	f.Fuzz(func(t *testing.T, pin string) {
-		if err := ValidateBranch("--branch", pin); err != nil {
+		if err := ValidateBranch(FieldBranch, pin); err != nil {
 			inputError(t, err, "--branch")
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error %q spans lines", err)

@@ -16,7 +16,7 @@ import (
 func inputError(t *testing.T, err error, flag string) {
 	t.Helper()
 	var ie *InputError
-	if !errors.As(err, &ie) || ie.Flag != flag {
+	if !errors.As(err, &ie) || flagOf(ie) != flag {
 		t.Fatalf("error %v (%T) is not an *InputError for %s", err, err, flag)
 	}
 }
@@ -26,7 +26,7 @@ func FuzzValidateUUID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		got, err := ValidateUUID("--org-id", in)
+		got, err := ValidateUUID(FieldOrgID, in)
 		if err != nil {
 			inputError(t, err, "--org-id")
 			return
@@ -37,7 +37,7 @@ func FuzzValidateUUID(f *testing.F) {
 		if !strings.EqualFold(got, strings.TrimSpace(in)) {
 			t.Fatalf("ValidateUUID(%q) = %q, not the input normalized", in, got)
 		}
-		again, err := ValidateUUID("--org-id", got)
+		again, err := ValidateUUID(FieldOrgID, got)
 		if err != nil || again != got {
 			t.Fatalf("ValidateUUID is not idempotent on %q: %q, %v", got, again, err)
 		}
@@ -96,7 +96,7 @@ func FuzzParseImage(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		img, err := ParseImage("--image", in)
+		img, err := ParseImage(FieldImage, in)
 		if err != nil {
 			inputError(t, err, "--image")
 			return
@@ -104,7 +104,7 @@ func FuzzParseImage(f *testing.F) {
 		if got := img.String(); got != in {
 			t.Fatalf("String() = %q, want the input %q back", got, in)
 		}
-		back, err := ParseImage("--image", img.String())
+		back, err := ParseImage(FieldImage, img.String())
 		if err != nil || back != img {
 			t.Fatalf("String() %q parses to %+v, %v; want %+v", img.String(), back, err, img)
 		}
@@ -123,7 +123,7 @@ func FuzzParseRoleARN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		r, err := ParseRoleARN("--role-arn", in)
+		r, err := ParseRoleARN(FieldRoleARN, in)
 		if err != nil {
 			inputError(t, err, "--role-arn")
 			return
@@ -137,7 +137,7 @@ func FuzzParseRoleARN(f *testing.F) {
 				t.Fatalf("accepted byte %#x in %q", in[i], in)
 			}
 		}
-		if !accountPattern.MatchString(r.Account) || !knownPartitions[r.Partition] || ValidateRoleName("--role-name", r.Name) != nil {
+		if !accountPattern.MatchString(r.Account) || !knownPartitions[r.Partition] || ValidateRoleName(FieldRoleName, r.Name) != nil {
 			t.Fatalf("accepted %q as %+v", in, r)
 		}
 	})
@@ -151,7 +151,7 @@ func FuzzParseTag(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		key, val, err := ParseTag("--tag", in)
+		key, val, err := ParseTag(FieldTag, in)
 		if err != nil {
 			inputError(t, err, "--tag")
 			return
@@ -171,7 +171,7 @@ func FuzzParseTag(f *testing.F) {
 		case strings.ContainsAny(key, "\x00,;\"'*?\\"):
 			t.Fatalf("accepted key %q with a character IAM refuses", key)
 		}
-		tags, err := ParseTags("--tag", []string{in})
+		tags, err := ParseTags(FieldTag, []string{in})
 		if err != nil || len(tags) != 1 || tags[key] != val {
 			t.Fatalf("ParseTags([%q]) = %v, %v", in, tags, err)
 		}

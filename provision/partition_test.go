@@ -85,7 +85,7 @@ func TestObserveRefusesRepositoryInOtherPartition(t *testing.T) {
 	}
 	obs, err := Observe(context.Background(), f.clients(), spec)
 	var ie *InputError
-	if !errors.As(err, &ie) || ie.Flag != "--repo" || obs != nil {
+	if !errors.As(err, &ie) || ie.Field != FieldRepo || obs != nil {
 		t.Fatalf("Observe = %v, %v; want an *InputError for --repo", obs, err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "partition aws-cn") || !strings.Contains(msg, "partition aws (caller arn:aws:iam::123456789012:user/admin)") {

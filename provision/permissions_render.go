@@ -19,29 +19,29 @@ var (
 func (scope OperatorScope) Validate(commands []string) (OperatorScope, error) {
 	for _, c := range commands {
 		if !slices.Contains([]string{CommandSetup, CommandPlan, CommandDestroy, CommandRegistry, CommandOrgAccounts}, c) {
-			return scope, &InputError{Flag: "--command", Value: c, Rule: "must be setup, plan, destroy, registry (the --registry-profile identity), org-accounts (the identity that lists the organization's accounts and assumes the account role) or circleci (the CircleCI API calls)"}
+			return scope, &InputError{Field: FieldCommand, Value: c, Rule: "must be setup, plan, destroy, registry (the --registry-profile identity), org-accounts (the identity that lists the organization's accounts and assumes the account role) or circleci (the CircleCI API calls)"}
 		}
 	}
 	if scope.AccountRole != "" {
-		if err := ValidateRoleName("--account-role", scope.AccountRole); err != nil {
+		if err := ValidateRoleName(FieldAccountRole, scope.AccountRole); err != nil {
 			return scope, err
 		}
 	}
 	if scope.OrgID != "" {
-		org, err := ValidateUUID("--org-id", scope.OrgID)
+		org, err := ValidateUUID(FieldOrgID, scope.OrgID)
 		if err != nil {
 			return scope, err
 		}
 		scope.OrgID = org
 	}
 	if a := scope.Account; a != "" && a != "*" && !accountIDPattern.MatchString(a) {
-		return scope, &InputError{Flag: "--account-id", Value: a, Rule: "must be a 12-digit AWS account ID"}
+		return scope, &InputError{Field: FieldAccountID, Value: a, Rule: "must be a 12-digit AWS account ID"}
 	}
 	if !partitionPattern.MatchString(scope.Partition) {
-		return scope, &InputError{Flag: "--partition", Value: scope.Partition, Rule: "must be an AWS partition such as aws, aws-cn or aws-us-gov"}
+		return scope, &InputError{Field: FieldPartition, Value: scope.Partition, Rule: "must be an AWS partition such as aws, aws-cn or aws-us-gov"}
 	}
 	// A pattern is a role name with "*" wildcards.
-	if err := ValidateRoleName("--role-name", strings.ReplaceAll(scope.RoleName, "*", "x")); err != nil {
+	if err := ValidateRoleName(FieldRoleName, strings.ReplaceAll(scope.RoleName, "*", "x")); err != nil {
 		return scope, err
 	}
 	return scope, nil

@@ -126,7 +126,7 @@ func TestOperatorScopeValidate(t *testing.T) {
 		switch {
 		case c.flag == "" && err != nil:
 			t.Errorf("Validate(%+v, %v) = %v, want no error", c.scope, c.commands, err)
-		case c.flag != "" && (!errors.As(err, &ie) || ie.Flag != c.flag):
+		case c.flag != "" && (!errors.As(err, &ie) || flagOf(ie) != c.flag):
 			t.Errorf("Validate(%+v, %v) = %v, want an InputError for %s", c.scope, c.commands, err, c.flag)
 		}
 	}

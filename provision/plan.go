@@ -436,7 +436,7 @@ func suggestPrefixes(inputs []string, fit int) []string {
 // pull the snippet configures would be denied.
 func (p *Plan) image() (string, error) {
 	if p.Spec.Image != "" {
-		img, err := ParseImage("--image", p.Spec.Image)
+		img, err := ParseImage(FieldImage, p.Spec.Image)
 		if err != nil {
 			return "", err
 		}
@@ -446,7 +446,7 @@ func (p *Plan) image() (string, error) {
 				return img.String(), nil
 			}
 		}
-		return "", &InputError{Flag: "--image", Value: p.Spec.Image, Rule: "its repository is not among the --repo values, so the role could not pull it"}
+		return "", &InputError{Field: FieldImage, Value: p.Spec.Image, Rule: "its repository is not among the --repo values, so the role could not pull it"}
 	}
 	for _, r := range p.Repositories {
 		repo, err := ParseRepository(r.Input)
@@ -458,7 +458,7 @@ func (p *Plan) image() (string, error) {
 			Domain: registryDomain(cmp.Or(repo.Partition, p.Partition)), Repository: repo.Name, Tag: "latest",
 		}.String(), nil
 	}
-	return "", &InputError{Flag: "--image", Rule: "is required when every --repo is a prefix/* pattern"}
+	return "", &InputError{Field: FieldImage, Rule: "is required when every --repo is a prefix/* pattern"}
 }
 
 func (p *Plan) planProvider() error {

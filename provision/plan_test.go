@@ -251,7 +251,7 @@ func TestPlan(t *testing.T) {
 			}
 			p, err := planFor(t, f, s)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if err == nil || !strings.Contains(flagText(err), tt.wantErr) {
 					t.Fatalf("NewPlan() error = %v, want one containing %q", err, tt.wantErr)
 				}
 				if w := f.writes(); len(w) > 0 {

@@ -344,7 +344,7 @@ func TestAccessPushGrantsPushActions(t *testing.T) {
 	}
 	_, err = Spec{OrgID: testOrg, Repositories: []string{"app"}, ProjectIDs: []string{testProject}, Region: "us-east-1", Access: "admin"}.Validate()
 	var in *InputError
-	if !errors.As(err, &in) || in.Flag != "--access" {
+	if !errors.As(err, &in) || in.Field != FieldAccess {
 		t.Errorf("Validate with --access admin: %v", err)
 	}
 }

@@ -482,7 +482,7 @@ func TestParseTags(t *testing.T) {
 		{nil, nil},
 	}
 	for _, tt := range ok {
-		got, err := ParseTags("--tag", tt.in)
+		got, err := ParseTags(FieldTag, tt.in)
 		if err != nil || !maps.Equal(got, tt.want) {
 			t.Errorf("ParseTags(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
@@ -508,13 +508,13 @@ func TestParseTags(t *testing.T) {
 		{tagValues(49), "at most 48 tags"},
 	}
 	for _, tt := range bad {
-		_, err := ParseTags("--tag", tt.in)
+		_, err := ParseTags(FieldTag, tt.in)
 		var inputErr *InputError
-		if !errors.As(err, &inputErr) || inputErr.Flag != "--tag" || !strings.Contains(err.Error(), tt.rule) {
+		if !errors.As(err, &inputErr) || inputErr.Field != FieldTag || !strings.Contains(err.Error(), tt.rule) {
 			t.Errorf("ParseTags(%q) error = %v, want an InputError for --tag saying %q", tt.in, err, tt.rule)
 		}
 	}
-	if _, err := ParseTags("--tag", tagValues(48)); err != nil {
+	if _, err := ParseTags(FieldTag, tagValues(48)); err != nil {
 		t.Errorf("48 tags: %v", err)
 	}
 }
@@ -544,7 +544,7 @@ func TestValidateTags(t *testing.T) {
 		s.Tags = tags
 		_, err := s.Validate()
 		var inputErr *InputError
-		if !errors.As(err, &inputErr) || inputErr.Flag != "--tag" {
+		if !errors.As(err, &inputErr) || inputErr.Field != FieldTag {
 			t.Errorf("%s: Validate error = %v, want an InputError for --tag", name, err)
 		}
 	}

@@ -27,29 +27,29 @@ type Repository struct {
 // name prefix ending in "/*", or an ARN
 // arn:<partition>:ecr:<region>:<account>:repository/<name or prefix/*>.
 func ParseRepository(value string) (Repository, error) {
-	const flag = "--repo"
+	const field = FieldRepo
 	v := strings.TrimSpace(value)
 	repo := Repository{Input: v}
 	name := v
 	if strings.HasPrefix(v, "arn:") {
 		a, err := arn.Parse(v)
 		if err != nil {
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: "is not an ARN: " + err.Error()}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: "is not an ARN: " + err.Error()}
 		}
 		rule := "a repository ARN looks like arn:aws:ecr:us-east-1:123456789012:repository/NAME"
 		switch {
 		case !knownPartitions[a.Partition]:
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + fmt.Sprintf(" (unknown partition %q)", a.Partition)}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: rule + fmt.Sprintf(" (unknown partition %q)", a.Partition)}
 		case a.Service != "ecr":
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + fmt.Sprintf(" (service is %q, not ecr)", a.Service)}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: rule + fmt.Sprintf(" (service is %q, not ecr)", a.Service)}
 		case !regionPattern.MatchString(a.Region):
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (missing or malformed region)"}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: rule + " (missing or malformed region)"}
 		case RegionPartition(a.Region) != a.Partition:
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (region " + a.Region + " is in partition " + RegionPartition(a.Region) + ", not " + a.Partition + ")"}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: rule + " (region " + a.Region + " is in partition " + RegionPartition(a.Region) + ", not " + a.Partition + ")"}
 		case !accountPattern.MatchString(a.AccountID):
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (account must be 12 digits)"}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: rule + " (account must be 12 digits)"}
 		case !strings.HasPrefix(a.Resource, "repository/"):
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: rule + " (resource must start with repository/)"}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: rule + " (resource must start with repository/)"}
 		}
 		repo.Partition, repo.Region, repo.Account = a.Partition, a.Region, a.AccountID
 		name = strings.TrimPrefix(a.Resource, "repository/")
@@ -57,12 +57,12 @@ func ParseRepository(value string) (Repository, error) {
 	repo.Name = name
 	if strings.HasSuffix(name, "*") {
 		if !repoPrefixPattern.MatchString(name) || len(name) > 256 {
-			return Repository{}, &InputError{Flag: flag, Value: value, Rule: "a pattern is a repository name prefix ending in /*, such as team/*"}
+			return Repository{}, &InputError{Field: field, Value: value, Rule: "a pattern is a repository name prefix ending in /*, such as team/*"}
 		}
 		repo.Pattern = true
 		return repo, nil
 	}
-	if err := ValidateRepositoryName(flag, name); err != nil {
+	if err := ValidateRepositoryName(field, name); err != nil {
 		return Repository{}, err
 	}
 	return repo, nil
@@ -106,25 +106,25 @@ var (
 
 // ParseImage parses a private ECR image URI. A tag or a digest is optional;
 // without either, Docker pulls :latest.
-func ParseImage(flag, value string) (Image, error) {
+func ParseImage(field Field, value string) (Image, error) {
 	rule := "an ECR image looks like 123456789012.dkr.ecr.us-east-1.amazonaws.com/NAME:TAG"
 	m := imagePattern.FindStringSubmatch(value)
 	if m == nil {
-		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule}
+		return Image{}, &InputError{Field: field, Value: value, Rule: rule}
 	}
 	img := Image{Account: m[1], FIPS: m[2] != "", Region: m[3], Domain: m[4], Repository: m[5], Tag: m[6], Digest: m[7]}
 	switch {
 	case !regionPattern.MatchString(img.Region):
-		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (malformed region " + img.Region + ")"}
+		return Image{}, &InputError{Field: field, Value: value, Rule: rule + " (malformed region " + img.Region + ")"}
 	case registryDomain(img.Partition()) != img.Domain:
 		// A registry in China is under amazonaws.com.cn, and only there.
-		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (region " + img.Region + " is in partition " + img.Partition() + ", whose registries are under " + registryDomain(img.Partition()) + ", not " + img.Domain + ")"}
+		return Image{}, &InputError{Field: field, Value: value, Rule: rule + " (region " + img.Region + " is in partition " + img.Partition() + ", whose registries are under " + registryDomain(img.Partition()) + ", not " + img.Domain + ")"}
 	case len(img.Repository) < 2 || len(img.Repository) > 256 || !repoNamePattern.MatchString(img.Repository):
-		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (repository name must follow ECR's rules)"}
+		return Image{}, &InputError{Field: field, Value: value, Rule: rule + " (repository name must follow ECR's rules)"}
 	case img.Tag != "" && !tagPattern.MatchString(img.Tag):
-		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')"}
+		return Image{}, &InputError{Field: field, Value: value, Rule: rule + " (a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')"}
 	case m[7] != "" && !digestRegexp.MatchString(img.Digest):
-		return Image{}, &InputError{Flag: flag, Value: value, Rule: rule + " (a digest is sha256: followed by 64 lowercase hex digits)"}
+		return Image{}, &InputError{Field: field, Value: value, Rule: rule + " (a digest is sha256: followed by 64 lowercase hex digits)"}
 	}
 	return img, nil
 }

@@ -81,14 +81,14 @@ func (s *Spec) FillResolution(res *circleci.Resolution) {
 // CircleCI resolves it.
 func ValidateIdentity(orgID, roleName string) error {
 	if strings.TrimSpace(orgID) == "" {
-		return &InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview), slug or name"}
+		return &InputError{Field: FieldOrgID, Rule: "is required: the CircleCI organization ID (Organization Settings → Overview), slug or name"}
 	}
 	if isID(orgID) {
-		if _, err := ValidateUUID("--org-id", orgID); err != nil {
+		if _, err := ValidateUUID(FieldOrgID, orgID); err != nil {
 			return err
 		}
 	}
-	return ValidateRoleName("--role-name", roleName)
+	return ValidateRoleName(FieldRoleName, roleName)
 }
 
 // Resolved is what CircleCI said about an organization and its projects,

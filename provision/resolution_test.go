@@ -89,7 +89,7 @@ func TestValidateIdentity(t *testing.T) {
 			switch {
 			case tt.wantFlag == "" && err != nil:
 				t.Fatalf("ValidateIdentity() = %v, want nil", err)
-			case tt.wantFlag != "" && (!errors.As(err, &input) || input.Flag != tt.wantFlag):
+			case tt.wantFlag != "" && (!errors.As(err, &input) || flagOf(input) != tt.wantFlag):
 				t.Fatalf("ValidateIdentity() = %v, want an InputError for %s", err, tt.wantFlag)
 			}
 		})

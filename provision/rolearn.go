@@ -25,10 +25,10 @@ var rolePathPattern = regexp.MustCompile(`^(?:/|/[!-~]{1,510}/)$`)
 // service iam with an empty region, a 12-digit account, and role/ followed
 // by an optional path and a role name by IAM's rules. An ARN of anything
 // else is an *InputError for flag.
-func ParseRoleARN(flag, value string) (RoleARN, error) {
+func ParseRoleARN(field Field, value string) (RoleARN, error) {
 	rule := "an IAM role ARN looks like arn:aws:iam::123456789012:role/NAME or arn:aws:iam::123456789012:role/PATH/NAME"
 	fail := func(why string) (RoleARN, error) {
-		return RoleARN{}, &InputError{Flag: flag, Value: value, Rule: rule + " (" + why + ")"}
+		return RoleARN{}, &InputError{Field: field, Value: value, Rule: rule + " (" + why + ")"}
 	}
 	parts := strings.SplitN(value, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
@@ -54,7 +54,7 @@ func ParseRoleARN(flag, value string) (RoleARN, error) {
 	if !rolePathPattern.MatchString(path) {
 		return fail("a path is printable ASCII without spaces between slashes, at most 512 characters")
 	}
-	if err := ValidateRoleName(flag, name); err != nil {
+	if err := ValidateRoleName(field, name); err != nil {
 		return fail("a role name is 1 to 64 characters of letters, digits and _+=,.@-")
 	}
 	return RoleARN{Partition: partition, Account: account, Path: path, Name: name}, nil

@@ -23,7 +23,7 @@ func TestParseRoleARNAccepts(t *testing.T) {
 		{"arn:aws:iam::123456789012:role/" + strings.Repeat("p", 510) + "/x", RoleARN{"aws", "123456789012", "/" + strings.Repeat("p", 510) + "/", "x"}},
 	}
 	for _, tt := range tests {
-		got, err := ParseRoleARN("--role-arn", tt.in)
+		got, err := ParseRoleARN(FieldRoleARN, tt.in)
 		if err != nil {
 			t.Errorf("ParseRoleARN(%q): %v", tt.in, err)
 			continue
@@ -74,7 +74,7 @@ func TestParseRoleARNRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseRoleARN("--role-arn", tt.in)
+			_, err := ParseRoleARN(FieldRoleARN, tt.in)
 			inputError(t, err, "--role-arn")
 			if !strings.Contains(err.Error(), tt.rule) {
 				t.Errorf("error %q does not state %q", err, tt.rule)

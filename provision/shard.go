@@ -208,11 +208,11 @@ const shardReadBound = 8
 // admits any requested project.
 func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error) {
 	if spec.AllProjects {
-		return nil, &InputError{Flag: "--shard", Rule: "does not apply to --all-projects, whose trust policy does not grow with projects"}
+		return nil, &InputError{Field: FieldShard, Rule: "does not apply to --all-projects, whose trust policy does not grow with projects"}
 	}
 	base := spec.RoleName
-	if err := ValidateRoleName("--role-name", ShardRoleName(base, maxShards)); err != nil {
-		return nil, &InputError{Flag: "--role-name", Value: base, Rule: "leaves no room for the -N suffix of --shard (at most 60 characters)"}
+	if err := ValidateRoleName(FieldRoleName, ShardRoleName(base, maxShards)); err != nil {
+		return nil, &InputError{Field: FieldRoleName, Value: base, Rule: "leaves no room for the -N suffix of --shard (at most 60 characters)"}
 	}
 	first := spec
 	first.RoleName = ShardRoleName(base, 1)

@@ -16,7 +16,7 @@ func (p *Plan) Snippet() (string, error) {
 func SnippetFor(image, roleARN, region string, access policy.Access) (string, error) {
 	s := templates.Snippet{Image: image, RoleARN: roleARN, Region: region}
 	if access == policy.AccessPush {
-		img, err := ParseImage("--image", image)
+		img, err := ParseImage(FieldImage, image)
 		if err != nil {
 			return "", err
 		}

@@ -179,7 +179,7 @@ func validateAudiences(audiences []Audience, orgID string) ([]Audience, error) {
 			case a.Source != "":
 				rule = "from " + a.Source + ": " + rule
 			}
-			return nil, &InputError{Flag: "audience", Value: a.Value, Rule: rule}
+			return nil, &InputError{Field: FieldAudience, Value: a.Value, Rule: rule}
 		}
 		if a.Value == orgID {
 			continue
@@ -193,28 +193,82 @@ func validateAudiences(audiences []Audience, orgID string) ([]Audience, error) {
 		out = append(out, a)
 	}
 	if 1+len(out) > MaxClientIDs {
-		return nil, &InputError{Flag: "audience", Value: fmt.Sprintf("%d audiences", 1+len(out)), Rule: fmt.Sprintf("an IAM OIDC provider holds at most %d client IDs, the organization ID included", MaxClientIDs)}
+		return nil, &InputError{Field: FieldAudience, Value: fmt.Sprintf("%d audiences", 1+len(out)), Rule: fmt.Sprintf("an IAM OIDC provider holds at most %d client IDs, the organization ID included", MaxClientIDs)}
 	}
 	slices.SortFunc(out, func(a, b Audience) int { return strings.Compare(a.Value, b.Value) })
 	return out, nil
 }
 
+// Field names one input of a run, such as the organization ID. The engine
+// reports invalid input by field; a front end names each field its own way
+// (the command line by its flag, the wizard by its question).
+type Field string
+
+// The fields of a setup, plan, verify, destroy or export run, and of the
+// permissions a run needs. The multi-account fields are fleet's.
+const (
+	FieldOrgID            Field = "org-id"
+	FieldProjectID        Field = "project-id"
+	FieldAllProjects      Field = "all-projects"
+	FieldProjectCondition Field = "project-condition"
+	FieldRepo             Field = "repo"
+	FieldImage            Field = "image"
+	FieldRegion           Field = "region"
+	FieldRoleName         Field = "role-name"
+	FieldRoleARN          Field = "role-arn"
+	FieldBranch           Field = "branch"
+	FieldTag              Field = "tag"
+	FieldAccess           Field = "access"
+	FieldAudience         Field = "audience"
+	FieldShard            Field = "shard"
+	FieldToken            Field = "token"
+	FieldClaims           Field = "claims"
+	FieldAssume           Field = "assume"
+	FieldCommand          Field = "command"
+	FieldAccountRole      Field = "account-role"
+	FieldAccountID        Field = "account-id"
+	FieldPartition        Field = "partition"
+	FieldProfile          Field = "profile"
+	FieldOU               Field = "ou"
+)
+
 // InputError is an invalid input, reported before any AWS call. Front ends
 // map it to exit status 2.
 type InputError struct {
-	// Flag is the command-line flag that carries the input, e.g. "--org-id".
-	Flag string
+	// Field is the input at fault.
+	Field Field
+	// With names the other fields of a rule about several inputs together,
+	// as in "profiles and org-accounts cannot be combined"; Join ("and",
+	// "or", or "," for a list) joins their names.
+	With []Field
+	Join string
 	// Value is the offending value; empty when a value is missing.
 	Value string
 	// Rule says what a valid value looks like.
 	Rule string
 }
 
+// Error names the fields by their own names.
 func (e *InputError) Error() string {
-	if e.Value == "" {
-		return e.Flag + " " + e.Rule
+	return e.Describe(func(f Field) string { return string(f) })
+}
+
+// Describe renders the error with each field named by name, as a front end
+// names its inputs.
+func (e *InputError) Describe(name func(Field) string) string {
+	names := []string{name(e.Field)}
+	for _, f := range e.With {
+		names = append(names, name(f))
 	}
-	return fmt.Sprintf("invalid %s %q: %s", e.Flag, e.Value, e.Rule)
+	sep := " " + e.Join + " "
+	if e.Join == "," {
+		sep = ", "
+	}
+	subject := strings.Join(names, sep)
+	if e.Value == "" {
+		return subject + " " + e.Rule
+	}
+	return fmt.Sprintf("invalid %s %q: %s", subject, e.Value, e.Rule)
 }
 
 var (
@@ -237,25 +291,25 @@ var (
 
 // ValidateUUID checks a CircleCI organization or project ID and returns it
 // in the lowercase form CircleCI puts in its tokens.
-func ValidateUUID(flag, value string) (string, error) {
+func ValidateUUID(field Field, value string) (string, error) {
 	v := strings.ToLower(strings.TrimSpace(value))
 	if !uuidPattern.MatchString(v) {
 		rule := "must be a UUID such as 2ce1a0c6-3b4e-4f1a-9a55-3d2f0e6c1b7d"
-		if flag == "--org-id" {
+		if field == FieldOrgID {
 			rule += " (CircleCI: Organization Settings → Overview; not a project ID or the VCS slug)"
 		} else {
 			rule += " (CircleCI: Project Settings → Overview)"
 		}
-		return "", &InputError{Flag: flag, Value: value, Rule: rule}
+		return "", &InputError{Field: field, Value: value, Rule: rule}
 	}
 	return v, nil
 }
 
 // ValidateRoleName checks an IAM role name: 1 to 64 characters of letters,
 // digits and _+=,.@-.
-func ValidateRoleName(flag, name string) error {
+func ValidateRoleName(field Field, name string) error {
 	if !roleNamePattern.MatchString(name) || !isASCII(name) {
-		return &InputError{Flag: flag, Value: name, Rule: "an IAM role name is 1 to 64 characters of letters, digits and _+=,.@-"}
+		return &InputError{Field: field, Value: name, Rule: "an IAM role name is 1 to 64 characters of letters, digits and _+=,.@-"}
 	}
 	return nil
 }
@@ -264,29 +318,29 @@ func ValidateRoleName(flag, name string) error {
 // (r-...) of AWS Organizations: the one rule of every --ou, whether it
 // narrows the accounts of a multi-account run or names where a stack set
 // deploys.
-func ValidateOU(flag, id string) error {
+func ValidateOU(field Field, id string) error {
 	if !parentIDPattern.MatchString(id) {
-		return &InputError{Flag: flag, Value: id, Rule: "must be an organizational unit ID (ou- then 4 to 32 lowercase letters or digits, -, and 8 to 32 more) or a root ID (r- then 4 to 32 lowercase letters or digits)"}
+		return &InputError{Field: field, Value: id, Rule: "must be an organizational unit ID (ou- then 4 to 32 lowercase letters or digits, -, and 8 to 32 more) or a root ID (r- then 4 to 32 lowercase letters or digits)"}
 	}
 	return nil
 }
 
 // ValidateRegion checks the shape of an AWS region code.
-func ValidateRegion(flag, region string) error {
+func ValidateRegion(field Field, region string) error {
 	if region == "" {
-		return &InputError{Flag: flag, Rule: "is required: no region is configured; pass --region, or set AWS_REGION or a region in the profile"}
+		return &InputError{Field: field, Rule: "is required: no region is configured; pass --region, or set AWS_REGION or a region in the profile"}
 	}
 	if !regionPattern.MatchString(region) {
-		return &InputError{Flag: flag, Value: region, Rule: "must be an AWS region code such as us-east-1"}
+		return &InputError{Field: field, Value: region, Rule: "must be an AWS region code such as us-east-1"}
 	}
 	return nil
 }
 
 // ValidateRepositoryName checks an ECR repository name: 2 to 256 characters
 // matching ECR's pattern (lowercase components separated by "/").
-func ValidateRepositoryName(flag, name string) error {
+func ValidateRepositoryName(field Field, name string) error {
 	if len(name) < 2 || len(name) > 256 || !repoNamePattern.MatchString(name) {
-		return &InputError{Flag: flag, Value: name, Rule: "an ECR repository name is 2 to 256 characters: lowercase letters and digits, separated by single '.', '_', '-' or '/'"}
+		return &InputError{Field: field, Value: name, Rule: "an ECR repository name is 2 to 256 characters: lowercase letters and digits, separated by single '.', '_', '-' or '/'"}
 	}
 	return nil
 }
@@ -311,12 +365,12 @@ func isASCII(s string) bool {
 // documents are JSON), has no "${" (IAM would expand a policy variable
 // instead of matching it), and has no /vcs-ref/ or /vcs-origin/ segment,
 // which policy.BranchPinGuard makes unmatchable.
-func ValidateBranch(flag, ref string) error {
+func ValidateBranch(field Field, ref string) error {
 	rule := branchRule(ref)
 	if rule == "" {
 		return nil
 	}
-	return &InputError{Flag: flag, Value: ref, Rule: "must be a full git ref such as refs/heads/main or refs/tags/v* (* and ? are wildcards), " + rule}
+	return &InputError{Field: field, Value: ref, Rule: "must be a full git ref such as refs/heads/main or refs/tags/v* (* and ? are wildcards), " + rule}
 }
 
 // branchRule returns the first rule ref breaks, or "".
@@ -365,18 +419,18 @@ func (s Spec) CheckPartition(partition, source string) error {
 			return err
 		}
 		if repo.Partition != "" && repo.Partition != partition {
-			return &InputError{Flag: "--repo", Value: r, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull from it", repo.Partition, partition, source)}
+			return &InputError{Field: FieldRepo, Value: r, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull from it", repo.Partition, partition, source)}
 		}
 	}
 	if s.Image == "" {
 		return nil
 	}
-	img, err := ParseImage("--image", s.Image)
+	img, err := ParseImage(FieldImage, s.Image)
 	if err != nil {
 		return err
 	}
 	if img.Partition() != partition {
-		return &InputError{Flag: "--image", Value: s.Image, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull it", img.Partition(), partition, source)}
+		return &InputError{Field: FieldImage, Value: s.Image, Rule: fmt.Sprintf("is in partition %s, but the account is in partition %s (%s): a role there can never pull it", img.Partition(), partition, source)}
 	}
 	return nil
 }
@@ -402,12 +456,12 @@ func validateRepositories(inputs []string) ([]string, error) {
 func validateProjects(ids []string, orgID string) ([]string, error) {
 	var out []string
 	for _, p := range ids {
-		id, err := ValidateUUID("--project-id", p)
+		id, err := ValidateUUID(FieldProjectID, p)
 		if err != nil {
 			return nil, err
 		}
 		if id == orgID {
-			return nil, &InputError{Flag: "--project-id", Value: p, Rule: "is the organization ID; a project ID is on Project Settings → Overview"}
+			return nil, &InputError{Field: FieldProjectID, Value: p, Rule: "is the organization ID; a project ID is on Project Settings → Overview"}
 		}
 		if !slices.Contains(out, id) {
 			out = append(out, id)
@@ -424,22 +478,22 @@ func (s Spec) Validate() (Spec, error) {
 	out := s
 	var err error
 	if strings.TrimSpace(s.OrgID) == "" {
-		return Spec{}, &InputError{Flag: "--org-id", Rule: "is required: the CircleCI organization ID (Organization Settings → Overview)"}
+		return Spec{}, &InputError{Field: FieldOrgID, Rule: "is required: the CircleCI organization ID (Organization Settings → Overview)"}
 	}
-	if out.OrgID, err = ValidateUUID("--org-id", s.OrgID); err != nil {
+	if out.OrgID, err = ValidateUUID(FieldOrgID, s.OrgID); err != nil {
 		return Spec{}, err
 	}
 	if len(s.Repositories) == 0 {
-		return Spec{}, &InputError{Flag: "--repo", Rule: "is required: at least one ECR repository name, ARN or prefix/*"}
+		return Spec{}, &InputError{Field: FieldRepo, Rule: "is required: at least one ECR repository name, ARN or prefix/*"}
 	}
 	if out.Repositories, err = validateRepositories(s.Repositories); err != nil {
 		return Spec{}, err
 	}
 	switch {
 	case s.AllProjects && len(s.ProjectIDs) > 0:
-		return Spec{}, &InputError{Flag: "--all-projects", Rule: "cannot be combined with --project-id; choose specific projects or the whole organization"}
+		return Spec{}, &InputError{Field: FieldAllProjects, Rule: "cannot be combined with --project-id; choose specific projects or the whole organization"}
 	case !s.AllProjects && len(s.ProjectIDs) == 0:
-		return Spec{}, &InputError{Flag: "--project-id", Rule: "is required: at least one CircleCI project ID, or --all-projects to admit every project of the organization"}
+		return Spec{}, &InputError{Field: FieldProjectID, Rule: "is required: at least one CircleCI project ID, or --all-projects to admit every project of the organization"}
 	}
 	if out.ProjectIDs, err = validateProjects(s.ProjectIDs, out.OrgID); err != nil {
 		return Spec{}, err
@@ -449,14 +503,14 @@ func (s Spec) Validate() (Spec, error) {
 	switch s.ProjectCondition {
 	case "", policy.ClaimKey, policy.Sub:
 	default:
-		return Spec{}, &InputError{Flag: "--project-condition", Value: string(s.ProjectCondition), Rule: "must be claim (the oidc.circleci.com/project-id claim, recommended) or sub"}
+		return Spec{}, &InputError{Field: FieldProjectCondition, Value: string(s.ProjectCondition), Rule: "must be claim (the oidc.circleci.com/project-id claim, recommended) or sub"}
 	}
 	if s.AllProjects && s.ProjectCondition == policy.ClaimKey {
-		return Spec{}, &InputError{Flag: "--project-condition", Value: string(s.ProjectCondition), Rule: "does not apply to --all-projects, which restricts sub to org/<ORG>/project/*"}
+		return Spec{}, &InputError{Field: FieldProjectCondition, Value: string(s.ProjectCondition), Rule: "does not apply to --all-projects, which restricts sub to org/<ORG>/project/*"}
 	}
 	out.Branches = nil
 	for _, b := range s.Branches {
-		if err := ValidateBranch("--branch", b); err != nil {
+		if err := ValidateBranch(FieldBranch, b); err != nil {
 			return Spec{}, err
 		}
 		if !slices.Contains(out.Branches, b) {
@@ -466,10 +520,10 @@ func (s Spec) Validate() (Spec, error) {
 	if out.RoleName == "" {
 		out.RoleName = DefaultRoleName
 	}
-	if err := ValidateRoleName("--role-name", out.RoleName); err != nil {
+	if err := ValidateRoleName(FieldRoleName, out.RoleName); err != nil {
 		return Spec{}, err
 	}
-	if err := ValidateRegion("--region", s.Region); err != nil {
+	if err := ValidateRegion(FieldRegion, s.Region); err != nil {
 		return Spec{}, err
 	}
 	switch s.Access {
@@ -477,9 +531,9 @@ func (s Spec) Validate() (Spec, error) {
 		out.Access = policy.AccessPull
 	case policy.AccessPull, policy.AccessPush:
 	default:
-		return Spec{}, &InputError{Flag: "--access", Value: string(s.Access), Rule: "must be pull (the default) or push (pull plus the actions that push images)"}
+		return Spec{}, &InputError{Field: FieldAccess, Value: string(s.Access), Rule: "must be pull (the default) or push (pull plus the actions that push images)"}
 	}
-	if err := validateTags("--tag", s.Tags); err != nil {
+	if err := validateTags(FieldTag, s.Tags); err != nil {
 		return Spec{}, err
 	}
 	out.Tags = maps.Clone(s.Tags)
@@ -488,14 +542,14 @@ func (s Spec) Validate() (Spec, error) {
 		return Spec{}, err
 	}
 	if s.Image != "" {
-		if _, err := ParseImage("--image", s.Image); err != nil {
+		if _, err := ParseImage(FieldImage, s.Image); err != nil {
 			return Spec{}, err
 		}
 	} else if !slices.ContainsFunc(out.Repositories, func(r string) bool {
 		repo, _ := ParseRepository(r)
 		return !repo.Pattern
 	}) {
-		return Spec{}, &InputError{Flag: "--image", Rule: "is required when every --repo is a prefix/* pattern: name the image the snippet should pull"}
+		return Spec{}, &InputError{Field: FieldImage, Rule: "is required when every --repo is a prefix/* pattern: name the image the snippet should pull"}
 	}
 	return out, nil
 }

@@ -99,8 +99,8 @@ func TestValidateRejects(t *testing.T) {
 			if !errors.As(err, &inputErr) {
 				t.Fatalf("Validate() error = %v, want *InputError", err)
 			}
-			if inputErr.Flag != tt.flag {
-				t.Errorf("flag = %q, want %q (error: %v)", inputErr.Flag, tt.flag, err)
+			if flagOf(inputErr) != tt.flag {
+				t.Errorf("flag = %q, want %q (error: %v)", flagOf(inputErr), tt.flag, err)
 			}
 			if !strings.Contains(err.Error(), tt.rule) {
 				t.Errorf("error %q does not state the rule %q", err, tt.rule)
@@ -217,9 +217,9 @@ func TestValidateOU(t *testing.T) {
 		"123456789012":                                                  false,
 		"":                                                              false,
 	} {
-		err := ValidateOU("--ou", id)
+		err := ValidateOU(FieldOU, id)
 		var input *InputError
-		if ok != (err == nil) || (!ok && (!errors.As(err, &input) || input.Flag != "--ou")) {
+		if ok != (err == nil) || (!ok && (!errors.As(err, &input) || input.Field != FieldOU)) {
 			t.Errorf("ValidateOU(%q) = %v, want valid %v", id, err, ok)
 		}
 	}

@@ -30,12 +30,12 @@ var iamTagPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 // ParseTag parses one --tag value, KEY=VALUE, splitting at the first "="
 // (so a value may contain "=", a key cannot). The value may be empty. The
 // key and value must follow ValidateTag's rules.
-func ParseTag(flag, value string) (key, val string, err error) {
+func ParseTag(field Field, value string) (key, val string, err error) {
 	key, val, ok := strings.Cut(value, "=")
 	if !ok {
-		return "", "", &InputError{Flag: flag, Value: value, Rule: "must be KEY=VALUE, such as team=platform"}
+		return "", "", &InputError{Field: field, Value: value, Rule: "must be KEY=VALUE, such as team=platform"}
 	}
-	if err := ValidateTag(flag, key, val); err != nil {
+	if err := ValidateTag(field, key, val); err != nil {
 		return "", "", err
 	}
 	return key, val, nil
@@ -48,23 +48,23 @@ func ParseTag(flag, value string) (key, val string, err error) {
 // circleci-ecr-oidc: namespace, which mark ownership and must not be
 // overridden. The prefix checks ignore case because IAM treats role tag
 // keys case-insensitively: "Circleci-Ecr-Oidc:managed" would replace ours.
-func ValidateTag(flag, key, val string) error {
+func ValidateTag(field Field, key, val string) error {
 	shown := key + "=" + val
 	switch {
 	case !utf8.ValidString(key) || !utf8.ValidString(val):
-		return &InputError{Flag: flag, Value: shown, Rule: "is not valid UTF-8"}
+		return &InputError{Field: field, Value: shown, Rule: "is not valid UTF-8"}
 	case key == "":
-		return &InputError{Flag: flag, Value: shown, Rule: "needs a key before the '=': KEY=VALUE"}
+		return &InputError{Field: field, Value: shown, Rule: "needs a key before the '=': KEY=VALUE"}
 	case utf8.RuneCountInString(key) > maxTagKeyLen:
-		return &InputError{Flag: flag, Value: shown, Rule: fmt.Sprintf("a tag key is at most %d characters", maxTagKeyLen)}
+		return &InputError{Field: field, Value: shown, Rule: fmt.Sprintf("a tag key is at most %d characters", maxTagKeyLen)}
 	case utf8.RuneCountInString(val) > maxTagValueLen:
-		return &InputError{Flag: flag, Value: shown, Rule: fmt.Sprintf("a tag value is at most %d characters", maxTagValueLen)}
+		return &InputError{Field: field, Value: shown, Rule: fmt.Sprintf("a tag value is at most %d characters", maxTagValueLen)}
 	case !iamTagPattern.MatchString(key) || !iamTagPattern.MatchString(val):
-		return &InputError{Flag: flag, Value: shown, Rule: "tag keys and values may contain only letters, digits, spaces and _ . : / = + - @"}
+		return &InputError{Field: field, Value: shown, Rule: "tag keys and values may contain only letters, digits, spaces and _ . : / = + - @"}
 	case hasPrefixFold(key, reservedTagPrefix):
-		return &InputError{Flag: flag, Value: shown, Rule: "keys starting with aws: are reserved for AWS"}
+		return &InputError{Field: field, Value: shown, Rule: "keys starting with aws: are reserved for AWS"}
 	case hasPrefixFold(key, ownTagPrefix):
-		return &InputError{Flag: flag, Value: shown, Rule: "keys starting with " + ownTagPrefix + " mark what circleci-ecr-oidc manages and cannot be set"}
+		return &InputError{Field: field, Value: shown, Rule: "keys starting with " + ownTagPrefix + " mark what circleci-ecr-oidc manages and cannot be set"}
 	}
 	return nil
 }
@@ -72,22 +72,22 @@ func ValidateTag(flag, key, val string) error {
 // ParseTags parses repeated --tag values into a map. Two values for the
 // same key (ignoring case, as IAM does for role tags) are an error rather
 // than last-wins, because either choice would silently drop one.
-func ParseTags(flag string, values []string) (map[string]string, error) {
+func ParseTags(field Field, values []string) (map[string]string, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	tags := make(map[string]string, len(values))
 	for _, v := range values {
-		key, val, err := ParseTag(flag, v)
+		key, val, err := ParseTag(field, v)
 		if err != nil {
 			return nil, err
 		}
 		if prev, ok := lookupFold(tags, key); ok {
-			return nil, &InputError{Flag: flag, Value: v, Rule: fmt.Sprintf("repeats the key %q; give each key once", prev)}
+			return nil, &InputError{Field: field, Value: v, Rule: fmt.Sprintf("repeats the key %q; give each key once", prev)}
 		}
 		tags[key] = val
 	}
-	if err := validateTagCount(flag, tags); err != nil {
+	if err := validateTagCount(field, tags); err != nil {
 		return nil, err
 	}
 	return tags, nil
@@ -95,25 +95,25 @@ func ParseTags(flag string, values []string) (map[string]string, error) {
 
 // validateTags checks a tag map as Spec.Validate receives it (from flags or
 // the wizard).
-func validateTags(flag string, tags map[string]string) error {
+func validateTags(field Field, tags map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		if err := ValidateTag(flag, k, tags[k]); err != nil {
+		if err := ValidateTag(field, k, tags[k]); err != nil {
 			return err
 		}
 	}
 	seen := map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if prev, ok := lookupFold(seen, k); ok {
-			return &InputError{Flag: flag, Value: k, Rule: fmt.Sprintf("differs from the key %q only in letter case; IAM treats them as one key", prev)}
+			return &InputError{Field: field, Value: k, Rule: fmt.Sprintf("differs from the key %q only in letter case; IAM treats them as one key", prev)}
 		}
 		seen[k] = ""
 	}
-	return validateTagCount(flag, tags)
+	return validateTagCount(field, tags)
 }
 
-func validateTagCount(flag string, tags map[string]string) error {
+func validateTagCount(field Field, tags map[string]string) error {
 	if limit := MaxTags - len(ownershipTags("")); len(tags) > limit {
-		return &InputError{Flag: flag, Value: fmt.Sprintf("%d tags", len(tags)), Rule: fmt.Sprintf("at most %d tags: IAM allows %d per role, and circleci-ecr-oidc adds its own %d", limit, MaxTags, MaxTags-limit)}
+		return &InputError{Field: field, Value: fmt.Sprintf("%d tags", len(tags)), Rule: fmt.Sprintf("at most %d tags: IAM allows %d per role, and circleci-ecr-oidc adds its own %d", limit, MaxTags, MaxTags-limit)}
 	}
 	return nil
 }

@@ -17,9 +17,9 @@ import (
 // so anything much larger is the wrong file.
 const maxTokenBytes = 64 << 10
 
-// ReadToken reads a token (field is its flag) from a file or, for "-", stdin. Errors never
+// ReadToken reads a token (field is its input) from a file or, for "-", stdin. Errors never
 // quote the content.
-func ReadToken(field, name string, stdin io.Reader) (string, error) {
+func ReadToken(field Field, name string, stdin io.Reader) (string, error) {
 	var r io.Reader
 	if name == "-" {
 		r = stdin
@@ -27,7 +27,7 @@ func ReadToken(field, name string, stdin io.Reader) (string, error) {
 		f, err := os.Open(name)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return "", &InputError{Flag: field, Value: name, Rule: "no such file; save the job's $CIRCLE_OIDC_TOKEN_V2 to a file, or pass - to read stdin"}
+				return "", &InputError{Field: field, Value: name, Rule: "no such file; save the job's $CIRCLE_OIDC_TOKEN_V2 to a file, or pass - to read stdin"}
 			}
 			return "", fmt.Errorf("read token file %s: %w", name, err)
 		}
@@ -40,7 +40,7 @@ func ReadToken(field, name string, stdin io.Reader) (string, error) {
 		return "", fmt.Errorf("read token from %s: %w", TokenSource(name), err)
 	}
 	if len(data) > maxTokenBytes {
-		return "", &InputError{Flag: field, Value: TokenSource(name), Rule: fmt.Sprintf("is larger than %d KiB; a CircleCI token is about 1 KB", maxTokenBytes>>10)}
+		return "", &InputError{Field: field, Value: TokenSource(name), Rule: fmt.Sprintf("is larger than %d KiB; a CircleCI token is about 1 KB", maxTokenBytes>>10)}
 	}
 	return string(data), nil
 }

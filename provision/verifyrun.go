@@ -34,9 +34,9 @@ type VerifyRequest struct {
 func (r *VerifyRequest) CheckCombination() error {
 	switch {
 	case r.TokenFile != "" && r.Claims != "":
-		return &InputError{Flag: "--claims", Rule: "cannot be combined with --token; check a real token or a synthetic one"}
+		return &InputError{Field: FieldClaims, Rule: "cannot be combined with --token; check a real token or a synthetic one"}
 	case r.Assume && r.TokenFile == "":
-		return &InputError{Flag: "--assume", Rule: "needs --token: STS only accepts a token CircleCI signed, never a synthetic one"}
+		return &InputError{Field: FieldAssume, Rule: "needs --token: STS only accepts a token CircleCI signed, never a synthetic one"}
 	}
 	return nil
 }
@@ -48,16 +48,16 @@ func (r *VerifyRequest) DecodeToken(stdin io.Reader, orgID string) error {
 	var err error
 	switch {
 	case r.TokenFile != "":
-		if r.rawToken, err = ReadToken("--token", r.TokenFile, stdin); err != nil {
+		if r.rawToken, err = ReadToken(FieldToken, r.TokenFile, stdin); err != nil {
 			return err
 		}
 		if r.claims, err = token.Parse(r.rawToken); err != nil {
-			return &InputError{Flag: "--token", Value: TokenSource(r.TokenFile), Rule: err.Error()}
+			return &InputError{Field: FieldToken, Value: TokenSource(r.TokenFile), Rule: err.Error()}
 		}
 	case r.Claims != "":
-		org, _ := ValidateUUID("--org-id", orgID)
+		org, _ := ValidateUUID(FieldOrgID, orgID)
 		if r.claims, err = token.FromKeyValues(token.WithOrg(r.Claims, org)); err != nil {
-			return &InputError{Flag: "--claims", Rule: err.Error()}
+			return &InputError{Field: FieldClaims, Rule: err.Error()}
 		}
 	}
 	return nil

@@ -26,7 +26,7 @@ func TestVerifyRequestCheckCombination(t *testing.T) {
 			switch {
 			case tt.wantFlag == "" && err != nil:
 				t.Fatalf("CheckCombination() = %v, want nil", err)
-			case tt.wantFlag != "" && (!errors.As(err, &input) || input.Flag != tt.wantFlag):
+			case tt.wantFlag != "" && (!errors.As(err, &input) || flagOf(input) != tt.wantFlag):
 				t.Fatalf("CheckCombination() = %v, want an InputError for %s", err, tt.wantFlag)
 			}
 		})
@@ -53,7 +53,7 @@ func TestVerifyRequestDecodeToken(t *testing.T) {
 			switch {
 			case tt.wantFlag == "" && err != nil:
 				t.Fatalf("DecodeToken() = %v, want nil", err)
-			case tt.wantFlag != "" && (!errors.As(err, &input) || input.Flag != tt.wantFlag):
+			case tt.wantFlag != "" && (!errors.As(err, &input) || flagOf(input) != tt.wantFlag):
 				t.Fatalf("DecodeToken() = %v, want an InputError for %s", err, tt.wantFlag)
 			}
 			if tt.req.Claims != "" && tt.wantFlag == "" && tt.req.claims.OrgID() != org {

@@ -89,7 +89,7 @@ func (w *Wizard) pickOrg(ctx context.Context, spec *provision.Spec) (bool, error
 		return false, nil
 	}
 	o := orgs[choice]
-	id, err := provision.ValidateUUID("--org-id", o.ID)
+	id, err := provision.ValidateUUID(provision.FieldOrgID, o.ID)
 	if err != nil {
 		return false, fmt.Errorf("organization %s: CircleCI answered an ID that is not a UUID: %w", o.Slug, err)
 	}
@@ -137,7 +137,7 @@ func projectLabels(projects []Project) (names []string, labels map[string]Projec
 // lookupProject resolves one typed project value: an ID is taken as it
 // is; a slug is looked up (once) and must belong to the organization.
 func (w *Wizard) lookupProject(ctx context.Context, v, orgID, orgSlug string) (Project, error) {
-	id, idErr := provision.ValidateUUID("--project-id", v)
+	id, idErr := provision.ValidateUUID(provision.FieldProjectID, v)
 	if idErr == nil {
 		return Project{ID: id}, nil
 	}
@@ -160,7 +160,7 @@ func (w *Wizard) lookupProject(ctx context.Context, v, orgID, orgSlug string) (P
 	if !strings.EqualFold(p.OrgID, orgID) {
 		return Project{}, fmt.Errorf("%s belongs to organization %s, not to %s", v, cmp.Or(p.OrgSlug, p.OrgID), cmp.Or(orgSlug, orgID))
 	}
-	if _, err := provision.ValidateUUID("--project-id", p.ID); err != nil {
+	if _, err := provision.ValidateUUID(provision.FieldProjectID, p.ID); err != nil {
 		return Project{}, fmt.Errorf("%s: CircleCI answered an ID that is not a UUID", v)
 	}
 	p.ID = strings.ToLower(p.ID)

@@ -228,7 +228,7 @@ func (w *Wizard) askRegion(ctx context.Context, spec *provision.Spec, _ Identity
 			if s == "" && current != "" {
 				return nil
 			}
-			return fieldError(provision.ValidateRegion("--region", s))
+			return fieldError(provision.ValidateRegion(provision.FieldRegion, s))
 		})
 	if err := w.run(ctx, huh.NewGroup(fields...)); err != nil {
 		return err
@@ -241,7 +241,7 @@ func (w *Wizard) askRegion(ctx context.Context, spec *provision.Spec, _ Identity
 const orgHint = "CircleCI → Organization Settings → Overview → Organization ID. Not a project ID, and not the VCS slug such as gh/acme."
 
 func checkOrgID(s string) error {
-	_, err := provision.ValidateUUID("--org-id", s)
+	_, err := provision.ValidateUUID(provision.FieldOrgID, s)
 	return fieldError(err)
 }
 
@@ -274,7 +274,7 @@ func (w *Wizard) askOrgID(ctx context.Context, spec *provision.Spec, _ Identity,
 	if err := w.run(ctx, huh.NewGroup(fields...)); err != nil {
 		return err
 	}
-	id, err := provision.ValidateUUID("--org-id", value.Get())
+	id, err := provision.ValidateUUID(provision.FieldOrgID, value.Get())
 	if err != nil {
 		return err
 	}
@@ -571,7 +571,7 @@ func (w *Wizard) projectGroups(ctx context.Context, spec *provision.Spec) ([]*hu
 func parseProjects(s, orgID string) ([]string, error) {
 	var out []string
 	for _, v := range splitList(s) {
-		id, err := provision.ValidateUUID("--project-id", v)
+		id, err := provision.ValidateUUID(provision.FieldProjectID, v)
 		if err != nil {
 			return nil, fieldError(err)
 		}
@@ -598,7 +598,7 @@ func (w *Wizard) askRoleName(ctx context.Context, spec *provision.Spec, _ Identi
 			if s == "" {
 				return nil // keeps the default
 			}
-			return fieldError(provision.ValidateRoleName("--role-name", s))
+			return fieldError(provision.ValidateRoleName(provision.FieldRoleName, s))
 		})
 	if err := w.run(ctx, huh.NewGroup(fields...)); err != nil {
 		return err
@@ -661,7 +661,7 @@ func defaultImage(repos []string, id Identity, region string) string {
 // checkImage refuses an image the role could not pull, which the plan
 // would refuse after the review.
 func checkImage(s string, repos []string, id Identity, region string) error {
-	img, err := provision.ParseImage("--image", s)
+	img, err := provision.ParseImage(provision.FieldImage, s)
 	if err != nil {
 		return fieldError(err)
 	}
@@ -697,13 +697,13 @@ func splitList(s string) []string {
 }
 
 // fieldError shortens an *provision.InputError for display under a field,
-// where the flag name would only confuse.
+// where the field name would only confuse.
 func fieldError(err error) error {
 	var in *provision.InputError
 	if !errors.As(err, &in) {
 		return err
 	}
-	if in.Value == "" || in.Flag == "--org-id" || in.Flag == "--region" || in.Flag == "--role-name" {
+	if in.Value == "" || in.Field == provision.FieldOrgID || in.Field == provision.FieldRegion || in.Field == provision.FieldRoleName {
 		return errors.New(in.Rule)
 	}
 	return fmt.Errorf("%s: %s", in.Value, in.Rule)
@@ -762,7 +762,7 @@ func projectsVerdict(orgID string, slugs bool) func(string) (string, bool) {
 	return func(s string) (string, bool) {
 		var ids []string
 		for _, v := range splitList(s) {
-			id, err := provision.ValidateUUID("--project-id", v)
+			id, err := provision.ValidateUUID(provision.FieldProjectID, v)
 			switch {
 			case err != nil && slugs && strings.Count(v, "/") == 2:
 				id = v

@@ -304,7 +304,7 @@ func TestFillRefusesGivenFlagsInOtherPartition(t *testing.T) {
 		Repositories: []string{"app", "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"}}
 	_, out, err := fill(t, aws, spec, given, answers())
 	var ie *provision.InputError
-	if !errors.As(err, &ie) || ie.Flag != "--repo" || !strings.Contains(err.Error(), "partition aws-cn") {
+	if !errors.As(err, &ie) || ie.Field != provision.FieldRepo || !strings.Contains(err.Error(), "partition aws-cn") {
 		t.Fatalf("Fill = %v, want the --repo partition error\n%s", err, out)
 	}
 }

@@ -55,7 +55,7 @@ func (f *accountFlags) on() bool {
 // which --profiles excludes.
 func (f *accountFlags) check(profile string) error {
 	if len(f.profiles) > 0 && profile != "" {
-		return &provision.InputError{Flag: "--profiles and --profile", Rule: "cannot be combined: --profiles names the profile of every account"}
+		return &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{provision.FieldProfile}, Join: "and", Rule: "cannot be combined: --profiles names the profile of every account"}
 	}
 	_, err := f.selection().Validate()
 	return err
@@ -77,8 +77,8 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 		// failure.
 		cfg, err := awsconfig.Load(ctx, name, region, attempts.LoadOptions()...)
 		var input *provision.InputError
-		if errors.As(err, &input) && input.Flag == "--profile" {
-			input.Flag = "--profiles"
+		if errors.As(err, &input) && input.Field == provision.FieldProfile {
+			input.Field = fleet.FieldProfiles
 		}
 		return cfg, err
 	}
@@ -86,9 +86,14 @@ func (f *accountFlags) targets(ctx context.Context, profile, region string, atte
 }
 
 // planAccounts reads every target and plans in it with plan, at most
-// --parallel at once. An interruption while reading ends the command.
+// --parallel at once. An interruption while reading ends the command. An
+// account's invalid input, such as a --repo ARN in another partition, is
+// reported by its flag, as run reports the command's own.
 func (f *accountFlags) planAccounts(ctx context.Context, io IOStreams, targets []fleet.Target, plan func(context.Context, fleet.Target) (fleet.AccountPlan, error)) (*fleet.Operation, error) {
-	return fleet.ReadAndPlan(ctx, targets, f.parallel, io.ErrOut, plan)
+	return fleet.ReadAndPlan(ctx, targets, f.parallel, io.ErrOut, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
+		p, err := plan(ctx, t)
+		return p, flagNamed(err)
+	})
 }
 
 // accountOp is a single-account operation as one account of a

@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, io IOStreams) int {
 		code = exitError
 	}
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(io.ErrOut, "Error: %s\n", err)
+		fmt.Fprintf(io.ErrOut, "Error: %s\n", errorText(err))
 		if hint := hintFor(err); hint != "" {
 			fmt.Fprintf(io.ErrOut, "Hint: %s\n", hint)
 		}

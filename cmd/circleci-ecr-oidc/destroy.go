@@ -89,7 +89,7 @@ is then 1.`,
 
 func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
-		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
+		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
 	}
 	if err := provision.ValidateIdentity(opts.OrgID, opts.RoleName); err != nil {
 		return err
@@ -98,7 +98,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 		return err
 	}
 	if opts.Region != "" {
-		if err := provision.ValidateRegion("--region", opts.Region); err != nil {
+		if err := provision.ValidateRegion(provision.FieldRegion, opts.Region); err != nil {
 			return err
 		}
 	}
@@ -191,7 +191,7 @@ func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) erro
 // is taken as it is, without a request.
 func destroyOrg(ctx context.Context, opts *destroyOptions) (string, error) {
 	if isID(opts.OrgID) {
-		return provision.ValidateUUID("--org-id", opts.OrgID)
+		return provision.ValidateUUID(provision.FieldOrgID, opts.OrgID)
 	}
 	res, err := resolveCircleCI(ctx, opts.IO.ErrOut, opts.CircleCIHost, opts.OrgID, nil)
 	if err != nil {
@@ -239,7 +239,7 @@ func (o *destroyOp) finish(_ context.Context, res *provision.Result, err error) 
 
 // record notes the outcome in the JSON result and returns it.
 func (o *destroyOp) record(res *provision.Result, err error) any {
-	o.out.Record(res, err)
+	o.out.Record(res, flagNamed(err))
 	return o.out
 }
 

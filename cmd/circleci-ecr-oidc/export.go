@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -84,15 +83,15 @@ its only AWS call, and the other formats do not take these flags.`,
 func runExport(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
 	if opts.Format == "" {
-		return &provision.InputError{Flag: "--format", Rule: "is required: terraform, cloudformation or cloudformation-stackset"}
+		return &provision.InputError{Field: fieldFormat, Rule: "is required: terraform, cloudformation or cloudformation-stackset"}
 	}
 	format, err := export.ParseFormat(opts.Format)
 	if err != nil {
-		return &provision.InputError{Flag: "--format", Value: opts.Format, Rule: "must be terraform, cloudformation or cloudformation-stackset"}
+		return &provision.InputError{Field: fieldFormat, Value: opts.Format, Rule: "must be terraform, cloudformation or cloudformation-stackset"}
 	}
 	accounts := opts.readAccounts()
 	if accounts != nil && format != export.CloudFormationStackSet {
-		return &provision.InputError{Flag: "--profiles or --org-accounts", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
+		return &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{fleet.FieldOrgAccounts}, Join: "or", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
 	}
 	if err := export.CheckOUs(format, f.accounts.ous); err != nil {
 		return err
@@ -160,7 +159,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
 	if m := f.missing(); len(m) > 0 {
-		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: "is required"}
+		return missingError(m, "is required")
 	}
 	if err := checkCircleCIHost(f.circleciHost); err != nil {
 		return err

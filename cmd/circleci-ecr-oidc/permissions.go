@@ -53,11 +53,11 @@ CircleCI API calls instead, and the token they need.`,
 
 func runPermissions(opts *permissionsOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
-		return &provision.InputError{Flag: "--output", Value: opts.Output, Rule: "must be text or json"}
+		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
 	}
 	if slices.Contains(opts.Commands, commandCircleCI) {
 		if len(opts.Commands) > 1 {
-			return &provision.InputError{Flag: "--command", Value: strings.Join(opts.Commands, ","), Rule: "circleci prints the CircleCI API calls, not an IAM policy: give it alone"}
+			return &provision.InputError{Field: provision.FieldCommand, Value: strings.Join(opts.Commands, ","), Rule: "circleci prints the CircleCI API calls, not an IAM policy: give it alone"}
 		}
 		if opts.Output == "json" {
 			return circleci.WriteCallsJSON(opts.IO.Out)

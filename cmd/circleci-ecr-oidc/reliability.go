@@ -21,7 +21,7 @@ func (v *tagsValue) String() string { return "[" + strings.Join(v.raw, ",") + "]
 func (v *tagsValue) Type() string { return "stringArray" }
 
 func (v *tagsValue) Set(s string) error {
-	tags, err := provision.ParseTags("--tag", append(v.raw[:len(v.raw):len(v.raw)], s))
+	tags, err := provision.ParseTags(provision.FieldTag, append(v.raw[:len(v.raw):len(v.raw)], s))
 	if err != nil {
 		var ie *provision.InputError
 		if errors.As(err, &ie) {

@@ -40,7 +40,7 @@ func checkCircleCIHost(host string) error {
 	if _, err := circleci.ValidateHost(host, "--circleci-host"); err != nil {
 		var he *circleci.HostError
 		if errors.As(err, &he) {
-			return &provision.InputError{Flag: "--circleci-host", Value: he.Value, Rule: he.Rule}
+			return &provision.InputError{Field: fieldCircleCIHost, Value: he.Value, Rule: he.Rule}
 		}
 		return err
 	}
@@ -113,9 +113,9 @@ func circleciError(err error) error {
 	)
 	switch {
 	case errors.As(err, &slug):
-		return &provision.InputError{Flag: circleciFlag(slug.Field), Value: slug.Value, Rule: slug.Rule}
+		return &provision.InputError{Field: circleciField(slug.Field), Value: slug.Value, Rule: slug.Rule}
 	case errors.As(err, &tokenReq):
-		return &usageError{fmt.Errorf("%s: %w", circleciFlag(tokenReq.Field), err)}
+		return &usageError{fmt.Errorf("%s: %w", flagName(circleciField(tokenReq.Field)), err)}
 	case errors.As(err, &conflict):
 		return &usageError{fmt.Errorf("--project-id: %w", err)}
 	case errors.As(err, &host):
@@ -124,10 +124,10 @@ func circleciError(err error) error {
 	return err
 }
 
-// circleciFlag is the flag of a circleci error's field.
-func circleciFlag(field string) string {
+// circleciField is the input of a circleci error's field.
+func circleciField(field string) provision.Field {
 	if strings.HasPrefix(field, "project") {
-		return "--project-id"
+		return provision.FieldProjectID
 	}
-	return "--org-id"
+	return provision.FieldOrgID
 }

@@ -36,7 +36,7 @@ with the same inputs changes nothing.`,
 	root.Flags().StringVarP(&versionOutput, "output", "o", "text", "output format of --version: text or json")
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if versionOutput != "text" && versionOutput != "json" {
-			return &provision.InputError{Flag: "--output", Value: versionOutput, Rule: "must be text or json"}
+			return &provision.InputError{Field: fieldOutput, Value: versionOutput, Rule: "must be text or json"}
 		}
 		if !showVersion {
 			if cmd.Flags().Changed("output") {
@@ -131,18 +131,23 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 }
 
 // missing lists the required flags that were not given.
-func (f *specFlags) missing() []string {
-	var m []string
+func (f *specFlags) missing() []provision.Field {
+	var m []provision.Field
 	if f.orgID == "" {
-		m = append(m, "--org-id")
+		m = append(m, provision.FieldOrgID)
 	}
 	if len(f.repos) == 0 {
-		m = append(m, "--repo")
+		m = append(m, provision.FieldRepo)
 	}
 	if len(f.projectIDs) == 0 && !f.allProjects {
-		m = append(m, "--project-id or --all-projects")
+		m = append(m, fieldProjectIDOrAllProjects)
 	}
 	return m
+}
+
+// missingError reports the missing fields m, in a list.
+func missingError(m []provision.Field, rule string) error {
+	return &provision.InputError{Field: m[0], With: m[1:], Join: ",", Rule: rule}
 }
 
 // spec is the desired state the flags give, with the organization and
@@ -171,7 +176,7 @@ func (f *specFlags) spec(region string) provision.Spec {
 
 func (f *specFlags) validateOutput() error {
 	if f.output != "text" && f.output != "json" {
-		return &provision.InputError{Flag: "--output", Value: f.output, Rule: "must be text or json"}
+		return &provision.InputError{Field: fieldOutput, Value: f.output, Rule: "must be text or json"}
 	}
 	return nil
 }
@@ -183,8 +188,8 @@ func (f *specFlags) validateOutput() error {
 func loadRegistryClients(ctx context.Context, f *specFlags) (func(region string) provision.RegistryAPI, error) {
 	cfg, err := awsconfig.Load(ctx, f.registryProfile, f.region, f.maxAttempts.LoadOptions()...)
 	var input *provision.InputError
-	if errors.As(err, &input) && input.Flag == "--profile" {
-		input.Flag = "--registry-profile"
+	if errors.As(err, &input) && input.Field == provision.FieldProfile {
+		input.Field = fieldRegistryProfile
 		input.Rule += " (it holds the credentials of the registry account)"
 	}
 	if err != nil {

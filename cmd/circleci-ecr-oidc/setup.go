@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -225,7 +224,7 @@ func (o *setupOp) record(res *provision.Result, err error) any {
 	if o.opts.planOnly {
 		o.out.RecordPlan()
 	} else {
-		o.out.Record(res, err)
+		o.out.Record(res, flagNamed(err))
 	}
 	return o.out
 }
@@ -314,10 +313,10 @@ func (f *specFlags) check() error {
 		if f.accounts.on() {
 			rule = "is required with --profiles or --org-accounts (the wizard sets up one account)"
 		}
-		return &provision.InputError{Flag: strings.Join(m, ", "), Rule: rule}
+		return missingError(m, rule)
 	}
 	if f.keepUnusedRoles && !f.shard {
-		return &provision.InputError{Flag: "--keep-unused-roles", Rule: "applies only with --shard, whose unused roles it keeps"}
+		return &provision.InputError{Field: fieldKeepUnusedRoles, Rule: "applies only with --shard, whose unused roles it keeps"}
 	}
 	if err := checkCircleCIHost(f.circleciHost); err != nil {
 		return err
@@ -326,7 +325,7 @@ func (f *specFlags) check() error {
 		return err
 	}
 	if f.region != "" {
-		if err := provision.ValidateRegion("--region", f.region); err != nil {
+		if err := provision.ValidateRegion(provision.FieldRegion, f.region); err != nil {
 			return err
 		}
 	}

@@ -93,7 +93,7 @@ func (o *shardOp) record(res *provision.Result, err error) any {
 	if o.opts.planOnly {
 		o.out.RecordPlan(o.plan)
 	} else {
-		o.out.Record(res, err)
+		o.out.Record(res, flagNamed(err))
 	}
 	return o.out
 }
@@ -103,7 +103,7 @@ func (o *shardOp) record(res *provision.Result, err error) any {
 func finishSharded(opts *setupOptions, out *provision.ShardedReport, err error) error {
 	if opts.Flags.output == "json" {
 		if err != nil {
-			out.Error = err.Error()
+			out.Error = errorText(err)
 		}
 		return writeJSONThen(opts.IO, out, err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -142,7 +141,7 @@ func checkVerifyFlags(opts *verifyOptions) error {
 		return err
 	}
 	if f.registryProfile != "" {
-		return &provision.InputError{Flag: "--registry-profile", Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
+		return &provision.InputError{Field: fieldRegistryProfile, Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
 	}
 	if err := req.CheckCombination(); err != nil {
 		return err
@@ -155,7 +154,7 @@ func checkVerifyFlags(opts *verifyOptions) error {
 			if req.WithToken {
 				rule += " (or leave out --repo and --project-id to check only the token)"
 			}
-			return &provision.InputError{Flag: strings.Join(m, ", "), Rule: rule}
+			return missingError(m, rule)
 		}
 		if _, err := f.probe("us-east-1").Validate(); err != nil {
 			return err
@@ -164,7 +163,7 @@ func checkVerifyFlags(opts *verifyOptions) error {
 		return err
 	}
 	if f.region != "" {
-		if err := provision.ValidateRegion("--region", f.region); err != nil {
+		if err := provision.ValidateRegion(provision.FieldRegion, f.region); err != nil {
 			return err
 		}
 	}
@@ -178,10 +177,10 @@ func checkVerifyFlags(opts *verifyOptions) error {
 // compared, else only the organization, the role and the region.
 func verifySpec(f *specFlags, region string, withState bool) (provision.Spec, error) {
 	if !withState {
-		if err := provision.ValidateRegion("--region", region); err != nil {
+		if err := provision.ValidateRegion(provision.FieldRegion, region); err != nil {
 			return provision.Spec{}, err
 		}
-		org, _ := provision.ValidateUUID("--org-id", f.spec(region).OrgID)
+		org, _ := provision.ValidateUUID(provision.FieldOrgID, f.spec(region).OrgID)
 		return provision.Spec{OrgID: org, RoleName: f.roleName, Region: region}, nil
 	}
 	spec, err := f.spec(region).Validate()
