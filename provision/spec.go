@@ -405,6 +405,13 @@ func branchRule(ref string) string {
 	return ""
 }
 
+// CheckRegionPartition refuses, before any AWS call, a --repo ARN or an
+// --image in another partition than the region's, which is the partition of
+// the account the credentials reach through it.
+func (s Spec) CheckRegionPartition() error {
+	return s.CheckPartition(RegionPartition(s.Region), "region "+s.Region)
+}
+
 // CheckPartition refuses a --repo ARN or an --image in another partition
 // than the account's: the role lives in the account's partition, and a grant
 // on a repository elsewhere can never match, nor can the role pull an image

@@ -63,6 +63,24 @@ func (r *VerifyRequest) DecodeToken(stdin io.Reader, orgID string) error {
 	return nil
 }
 
+// Spec is what verify reads for in s.Region: the whole spec, validated,
+// when the state is compared, else only the organization, the role and the
+// region.
+func (r *VerifyRequest) Spec(s Spec) (Spec, error) {
+	if !r.WithState {
+		if err := ValidateRegion(FieldRegion, s.Region); err != nil {
+			return Spec{}, err
+		}
+		org, _ := ValidateUUID(FieldOrgID, s.OrgID)
+		return Spec{OrgID: org, RoleName: s.RoleName, Region: s.Region}, nil
+	}
+	spec, err := s.Validate()
+	if err != nil {
+		return Spec{}, err
+	}
+	return spec, spec.CheckRegionPartition()
+}
+
 // VerifyAccount reads the account of cfg and clients and checks it against
 // spec and the decoded token; with Assume it says on notes when it presents
 // the token to STS. It never writes.

@@ -62,3 +62,43 @@ func TestVerifyRequestDecodeToken(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifyRequestSpec(t *testing.T) {
+	cnRepo := "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"
+	tests := []struct {
+		name      string
+		withState bool
+		edit      func(*Spec)
+		want      Spec
+		wantField Field
+	}{
+		{"identity only", false, func(s *Spec) { s.OrgID = strings.ToUpper(testOrg); s.RoleName = "r" }, Spec{OrgID: testOrg, RoleName: "r", Region: "us-east-1"}, ""},
+		{"identity only, no region", false, func(s *Spec) { s.Region = "" }, Spec{}, FieldRegion},
+		{"identity only ignores the repositories", false, func(s *Spec) { s.Repositories = []string{cnRepo} }, Spec{OrgID: testOrg, Region: "us-east-1"}, ""},
+		{"state, invalid spec", true, func(s *Spec) { s.Repositories = nil }, Spec{}, FieldRepo},
+		{"state, repository in another partition", true, func(s *Spec) { s.Repositories = []string{cnRepo} }, Spec{}, FieldRepo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validSpec()
+			tt.edit(&s)
+			r := &VerifyRequest{WithState: tt.withState}
+			got, err := r.Spec(s)
+			if tt.wantField != "" {
+				var input *InputError
+				if !errors.As(err, &input) || input.Field != tt.wantField {
+					t.Fatalf("Spec() = %v, want an InputError for %s", err, tt.wantField)
+				}
+				return
+			}
+			if err != nil || got.OrgID != tt.want.OrgID || got.RoleName != tt.want.RoleName || got.Region != tt.want.Region || len(got.Repositories) != 0 {
+				t.Errorf("Spec() = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+	// With the state compared the spec is the validated whole.
+	got, err := (&VerifyRequest{WithState: true}).Spec(validSpec())
+	if err != nil || got.RoleName != DefaultRoleName || len(got.Repositories) != 1 {
+		t.Errorf("Spec() = %+v, %v; want the validated spec", got, err)
+	}
+}

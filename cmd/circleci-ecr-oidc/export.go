@@ -119,7 +119,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRegionPartition(spec); err != nil {
+	if err := spec.CheckRegionPartition(); err != nil {
 		return err
 	}
 	var hasProvider map[string]bool

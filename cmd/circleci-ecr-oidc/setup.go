@@ -365,7 +365,7 @@ func (f *specFlags) specFor(region string) (provision.Spec, error) {
 	if err != nil {
 		return provision.Spec{}, err
 	}
-	return spec, checkRegionPartition(spec)
+	return spec, spec.CheckRegionPartition()
 }
 
 // clientsFor builds the engine's clients from cfg, with the registry
@@ -380,13 +380,6 @@ func (f *specFlags) clientsFor(ctx context.Context, cfg aws.Config) (provision.C
 		}
 	}
 	return clients, nil
-}
-
-// checkRegionPartition refuses, before any AWS call, a --repo ARN or an
-// --image in another partition than the region's, which is the partition of
-// the account the credentials reach through it.
-func checkRegionPartition(spec provision.Spec) error {
-	return spec.CheckPartition(provision.RegionPartition(spec.Region), "region "+spec.Region)
 }
 
 // writeResult prints the outcome: JSON as one object, or in text the

@@ -86,7 +86,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	spec, err := verifySpec(f, cfg.Region, req.WithState)
+	spec, err := req.Spec(f.spec(cfg.Region))
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func verifyAccounts(ctx context.Context, opts *verifyOptions) error {
 		return err
 	}
 	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		spec, err := verifySpec(f, t.Config.Region, opts.Request.WithState)
+		spec, err := opts.Request.Spec(f.spec(t.Config.Region))
 		if err != nil {
 			return nil, err
 		}
@@ -171,23 +171,6 @@ func checkVerifyFlags(opts *verifyOptions) error {
 		return f.accounts.check(f.profile)
 	}
 	return nil
-}
-
-// verifySpec is what verify reads for: the whole spec when the state is
-// compared, else only the organization, the role and the region.
-func verifySpec(f *specFlags, region string, withState bool) (provision.Spec, error) {
-	if !withState {
-		if err := provision.ValidateRegion(provision.FieldRegion, region); err != nil {
-			return provision.Spec{}, err
-		}
-		org, _ := provision.ValidateUUID(provision.FieldOrgID, f.spec(region).OrgID)
-		return provision.Spec{OrgID: org, RoleName: f.roleName, Region: region}, nil
-	}
-	spec, err := f.spec(region).Validate()
-	if err != nil {
-		return provision.Spec{}, err
-	}
-	return spec, checkRegionPartition(spec)
 }
 
 // writeVerify writes the report, as JSON or text, and returns the exit
