@@ -7,7 +7,7 @@
 //
 //   - [Selection] holds the multi-account flags; [Selection.Validate]
 //     checks them before any AWS call and reports a bad one as a
-//     *provision.InputError naming the flag.
+//     *provision.InputError naming the field.
 //   - [Targets] turns a selection into the accounts to act in, each with
 //     an aws.Config whose credentials are its profile's or an AssumeRole
 //     provider's. A profile that fails to load is that target's failure,

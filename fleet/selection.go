@@ -72,7 +72,7 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Validate checks the selection before any AWS call and returns it
 // normalized: names and IDs trimmed, repeats dropped (the first kept). A bad
-// value is a *provision.InputError naming the flag and the rule: exactly
+// value is a *provision.InputError naming the field and the rule: exactly
 // one of --profiles and --org-accounts; --ou, --accounts and
 // --exclude-accounts only with --org-accounts; profile names the AWS CLI can
 // read; 12-digit account IDs, none both kept and excluded; OU or root IDs;

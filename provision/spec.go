@@ -480,7 +480,7 @@ func validateProjects(ids []string, orgID string) ([]string, error) {
 // Validate checks every field exactly as AWS and CircleCI define it and
 // returns the normalized spec (lowercased UUIDs, duplicates removed, the
 // default role name and project condition filled in). The first problem is
-// returned as an *InputError naming its flag.
+// returned as an *InputError naming its field.
 func (s Spec) Validate() (Spec, error) {
 	out := s
 	var err error
