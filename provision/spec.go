@@ -412,6 +412,17 @@ func (s Spec) CheckRegionPartition() error {
 	return s.CheckPartition(RegionPartition(s.Region), "region "+s.Region)
 }
 
+// ValidateInRegion is the validated spec, whose partition must be its
+// region's: a --repo ARN or an --image of another partition is refused
+// before any AWS call.
+func (s Spec) ValidateInRegion() (Spec, error) {
+	spec, err := s.Validate()
+	if err != nil {
+		return Spec{}, err
+	}
+	return spec, spec.CheckRegionPartition()
+}
+
 // CheckPartition refuses a --repo ARN or an --image in another partition
 // than the account's: the role lives in the account's partition, and a grant
 // on a repository elsewhere can never match, nor can the role pull an image

@@ -224,3 +224,30 @@ func TestValidateOU(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateInRegion(t *testing.T) {
+	for _, tt := range []struct {
+		name, region, repo, wantRule string
+	}{
+		{"same partition", "us-east-1", "arn:aws:ecr:us-west-2:123456789012:repository/app", ""},
+		{"China repository, commercial region", "us-east-1", "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app", "is in partition aws-cn, but the account is in partition aws (region us-east-1)"},
+		{"commercial repository, GovCloud region", "us-gov-west-1", "arn:aws:ecr:us-east-1:123456789012:repository/app", "is in partition aws, but the account is in partition aws-us-gov (region us-gov-west-1)"},
+		{"invalid spec", "moon-1", "app", "must be an AWS region code"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validSpec()
+			s.Region, s.Repositories = tt.region, []string{tt.repo}
+			got, err := s.ValidateInRegion()
+			if tt.wantRule == "" {
+				if err != nil || got.RoleName != DefaultRoleName {
+					t.Fatalf("ValidateInRegion() = %+v, %v; want the validated spec", got, err)
+				}
+				return
+			}
+			var input *InputError
+			if !errors.As(err, &input) || !strings.Contains(input.Rule, tt.wantRule) {
+				t.Errorf("ValidateInRegion() error = %v, want an InputError whose rule contains %q", err, tt.wantRule)
+			}
+		})
+	}
+}

@@ -74,11 +74,7 @@ func (r *VerifyRequest) Spec(s Spec) (Spec, error) {
 		org, _ := ValidateUUID(FieldOrgID, s.OrgID)
 		return Spec{OrgID: org, RoleName: s.RoleName, Region: s.Region}, nil
 	}
-	spec, err := s.Validate()
-	if err != nil {
-		return Spec{}, err
-	}
-	return spec, spec.CheckRegionPartition()
+	return s.ValidateInRegion()
 }
 
 // VerifyAccount reads the account of cfg and clients and checks it against

@@ -118,7 +118,7 @@ func planSetupAccounts(ctx context.Context, opts *setupOptions) (operation, erro
 		return nil, err
 	}
 	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		spec, err := f.specFor(t.Config.Region)
+		spec, err := f.spec(t.Config.Region).ValidateInRegion()
 		if err != nil {
 			return nil, err
 		}
@@ -292,7 +292,7 @@ func prepareSpec(ctx context.Context, errOut io.Writer, f *specFlags) (provision
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	spec, err := f.specFor(cfg.Region)
+	spec, err := f.spec(cfg.Region).ValidateInRegion()
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
@@ -356,16 +356,6 @@ func (f *specFlags) accountTargets(ctx context.Context, errOut io.Writer) ([]fle
 	}
 	targets, err := f.accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
 	return targets, registry, err
-}
-
-// specFor is the validated spec in region, whose partition must be the
-// repositories' and the image's.
-func (f *specFlags) specFor(region string) (provision.Spec, error) {
-	spec, err := f.spec(region).Validate()
-	if err != nil {
-		return provision.Spec{}, err
-	}
-	return spec, spec.CheckRegionPartition()
 }
 
 // clientsFor builds the engine's clients from cfg, with the registry
