@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
@@ -178,7 +179,7 @@ func (op *Operation) Rows() []Row {
 		switch {
 		case a.err != nil:
 		case a.res != nil:
-			r.Status = fmt.Sprintf("applied %d change(s)", len(a.res.Applied))
+			r.Status = doneStatus(a.res.Applied)
 		case r.Changes > 0:
 			r.Status = "pending"
 		case r.Changes == 0:
@@ -187,6 +188,19 @@ func (op *Operation) Rows() []Row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// doneStatus is the status of an account whose changes were made: deleted
+// resources for a destroy (every change a deletion), applied changes
+// otherwise.
+func doneStatus(applied []provision.Change) string {
+	notDeletion := func(c provision.Change) bool {
+		return c.Action != provision.ActionDelete && c.Action != provision.ActionDetach && c.Action != provision.ActionRemoveStatement
+	}
+	if len(applied) > 0 && !slices.ContainsFunc(applied, notDeletion) {
+		return fmt.Sprintf("deleted %d resource(s)", len(applied))
+	}
+	return fmt.Sprintf("applied %d change(s)", len(applied))
 }
 
 // WriteSummary writes the summary table of Rows.

@@ -272,3 +272,22 @@ func TestReadAndPlan(t *testing.T) {
 		t.Errorf("interrupted: ReadAndPlan() = %v, want the interruption", err)
 	}
 }
+
+// TestDoneStatus words a destroy's outcome as deletions and everything
+// else, a setup that also removes a shard role included, as changes.
+func TestDoneStatus(t *testing.T) {
+	ch := func(a provision.Action) provision.Change { return provision.Change{Action: a} }
+	for _, tt := range []struct {
+		applied []provision.Change
+		want    string
+	}{
+		{[]provision.Change{ch(provision.ActionDelete), ch(provision.ActionDetach), ch(provision.ActionRemoveStatement)}, "deleted 3 resource(s)"},
+		{[]provision.Change{ch(provision.ActionCreate), ch(provision.ActionDelete)}, "applied 2 change(s)"},
+		{[]provision.Change{ch(provision.ActionCreate)}, "applied 1 change(s)"},
+		{nil, "applied 0 change(s)"},
+	} {
+		if got := doneStatus(tt.applied); got != tt.want {
+			t.Errorf("doneStatus(%v) = %q, want %q", tt.applied, got, tt.want)
+		}
+	}
+}

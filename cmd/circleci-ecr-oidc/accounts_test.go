@@ -280,6 +280,9 @@ func TestSetupEveryOrgAccount(t *testing.T) {
 	if gone.code != 0 {
 		t.Fatalf("destroy exit %d\nstderr: %s", gone.code, gone.stderr)
 	}
+	if !strings.Contains(gone.stdout, "deleted 3 resource(s)") || strings.Contains(gone.stdout, "applied ") {
+		t.Errorf("destroy's summary does not say what it deleted:\n%s", gone.stdout)
+	}
 	for _, m := range w.org.Members {
 		switch m.Name {
 		case "charlie":
