@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
@@ -129,8 +128,8 @@ func orgTargets(ctx context.Context, base aws.Config, orgAPI OrganizationsAPI, s
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		var err error
-		callerAccount, partition, err = callerIdentity(gctx, stsAPI)
+		id, err := provision.CallerIdentity(gctx, stsAPI)
+		callerAccount, partition = id.Account, id.Partition
 		return err
 	})
 	g.Go(func() error {
@@ -159,19 +158,6 @@ func orgTargets(ctx context.Context, base aws.Config, orgAPI OrganizationsAPI, s
 		targets = append(targets, t)
 	}
 	return targets, nil
-}
-
-// callerIdentity returns the caller's account and partition.
-func callerIdentity(ctx context.Context, api provision.STSAPI) (account, partition string, err error) {
-	out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", "", fmt.Errorf("read the caller's identity: %w", err)
-	}
-	parsed, err := arn.Parse(aws.ToString(out.Arn))
-	if err != nil {
-		return "", "", fmt.Errorf("read the caller's identity: parse ARN %q: %w", aws.ToString(out.Arn), err)
-	}
-	return aws.ToString(out.Account), parsed.Partition, nil
 }
 
 // roleCredentials builds the configuration of each account reached through

@@ -324,6 +324,13 @@ func (f *specFlags) check() error {
 	if _, err := f.probe("us-east-1").Validate(); err != nil {
 		return err
 	}
+	return f.checkRegionAndAccounts()
+}
+
+// checkRegionAndAccounts validates --region, when given, and the
+// multi-account flags, when any is: the checks that close every command's
+// flag validation.
+func (f *specFlags) checkRegionAndAccounts() error {
 	if f.region != "" {
 		if err := provision.ValidateRegion(provision.FieldRegion, f.region); err != nil {
 			return err

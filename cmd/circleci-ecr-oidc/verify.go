@@ -162,15 +162,7 @@ func checkVerifyFlags(opts *verifyOptions) error {
 	} else if err := provision.ValidateIdentity(f.orgID, f.roleName); err != nil {
 		return err
 	}
-	if f.region != "" {
-		if err := provision.ValidateRegion(provision.FieldRegion, f.region); err != nil {
-			return err
-		}
-	}
-	if f.accounts.on() {
-		return f.accounts.check(f.profile)
-	}
-	return nil
+	return f.checkRegionAndAccounts()
 }
 
 // writeVerify writes the report, as JSON or text, and returns the exit
