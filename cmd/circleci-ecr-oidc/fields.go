@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -72,53 +70,9 @@ func flagName(field provision.Field) string {
 
 // errorText is err's message with every input error in it naming flags
 // rather than fields.
-func errorText(err error) string {
-	msg := err.Error()
-	for _, in := range inputErrors(err) {
-		msg = strings.Replace(msg, in.Error(), in.Describe(flagName), 1)
-	}
-	return msg
-}
-
-// inputErrors are the input errors in err's tree, outermost first.
-func inputErrors(err error) []*provision.InputError {
-	var found []*provision.InputError
-	var walk func(error)
-	walk = func(err error) {
-		if in, ok := err.(*provision.InputError); ok {
-			found = append(found, in)
-			return
-		}
-		switch e := err.(type) {
-		case interface{ Unwrap() error }:
-			if inner := e.Unwrap(); inner != nil {
-				walk(inner)
-			}
-		case interface{ Unwrap() []error }:
-			for _, inner := range e.Unwrap() {
-				walk(inner)
-			}
-		}
-	}
-	walk(err)
-	return found
-}
+func errorText(err error) string { return provision.DescribeInputs(err, flagName) }
 
 // flagNamed returns err with its input errors naming flags, for a message
 // printed elsewhere than run's, such as one account's in a multi-account
 // report; errors.As still finds the input error.
-func flagNamed(err error) error {
-	if err == nil || len(inputErrors(err)) == 0 {
-		return err
-	}
-	return &namedError{err: err, text: errorText(err)}
-}
-
-// namedError is an error whose message names flags.
-type namedError struct {
-	err  error
-	text string
-}
-
-func (e *namedError) Error() string { return e.text }
-func (e *namedError) Unwrap() error { return e.err }
+func flagNamed(err error) error { return provision.NameInputs(err, flagName) }
