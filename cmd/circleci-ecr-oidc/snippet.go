@@ -18,27 +18,7 @@ func newCmdSnippet(io IOStreams) *cobra.Command {
     --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if roleARN == "" {
-				return &provision.InputError{Field: provision.FieldRoleARN, Rule: "is required: the ARN of the role CircleCI assumes"}
-			}
-			role, err := provision.ParseRoleARN(provision.FieldRoleARN, roleARN)
-			if err != nil {
-				return err
-			}
-			if image == "" {
-				return &provision.InputError{Field: provision.FieldImage, Rule: "is required: the ECR image URI the job runs in"}
-			}
-			img, err := provision.ParseImage(provision.FieldImage, image)
-			if err != nil {
-				return err
-			}
-			if img.Partition() != role.Partition {
-				return &provision.InputError{Field: provision.FieldImage, Value: image, Rule: fmt.Sprintf("is in partition %s, but --role-arn is in partition %s: a role can only pull from registries in its own partition", img.Partition(), role.Partition)}
-			}
-			if a := policy.Access(access); a != policy.AccessPull && a != policy.AccessPush {
-				return &provision.InputError{Field: provision.FieldAccess, Value: access, Rule: "must be pull (a job that runs in the image) or push (a job that builds and pushes it)"}
-			}
-			s, err := provision.SnippetFor(img.String(), role.String(), img.Region, policy.Access(access))
+			s, err := provision.SnippetRequest{RoleARN: roleARN, Image: image, Access: policy.Access(access)}.Snippet()
 			if err != nil {
 				return err
 			}
