@@ -66,6 +66,9 @@ const (
 	// but its own. Its actions add to those of the command it runs; the
 	// account role needs the command's actions in every account.
 	CommandOrgAccounts = "org-accounts"
+	// CommandCircleCI is not a command: it prints the CircleCI API calls
+	// (circleci.Calls) and the token they need instead of an IAM policy.
+	CommandCircleCI = "circleci"
 )
 
 // DefaultAccountRole is the role a multi-account run assumes in each

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 )
 
 var (
@@ -45,6 +47,30 @@ func (scope OperatorScope) Validate(commands []string) (OperatorScope, error) {
 		return scope, err
 	}
 	return scope, nil
+}
+
+// WriteFor writes what the permissions command prints for commands: the
+// operator policy alone (asJSON), or for people the actions and the policy.
+// CommandCircleCI, given alone, prints the CircleCI API calls and the
+// token they need instead, as a list or as JSON.
+func (scope OperatorScope) WriteFor(w io.Writer, commands []string, asJSON bool) error {
+	if slices.Contains(commands, CommandCircleCI) {
+		if len(commands) > 1 {
+			return &InputError{Field: FieldCommand, Value: strings.Join(commands, ","), Rule: "circleci prints the CircleCI API calls, not an IAM policy: give it alone"}
+		}
+		if asJSON {
+			return circleci.WriteCallsJSON(w)
+		}
+		return circleci.WriteCallsText(w)
+	}
+	scope, err := scope.Validate(commands)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return WriteOperatorPolicy(w, scope, commands)
+	}
+	return WritePermissions(w, scope, commands)
 }
 
 // WriteOperatorPolicy writes the operator policy for commands, alone.

@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -129,5 +131,34 @@ func TestOperatorScopeValidate(t *testing.T) {
 		case c.flag != "" && (!errors.As(err, &ie) || flagOf(ie) != c.flag):
 			t.Errorf("Validate(%+v, %v) = %v, want an InputError for %s", c.scope, c.commands, err, c.flag)
 		}
+	}
+}
+
+func TestOperatorScopeWriteFor(t *testing.T) {
+	scope := OperatorScope{Partition: "aws", Account: "*", RoleName: DefaultOperatorRoleName}
+	var buf bytes.Buffer
+	if err := scope.WriteFor(&buf, []string{CommandCircleCI, CommandSetup}, false); err == nil {
+		t.Fatal("circleci with setup: no error")
+	} else if in := (*InputError)(nil); !errors.As(err, &in) || in.Field != FieldCommand || !strings.Contains(in.Rule, "give it alone") {
+		t.Fatalf("circleci with setup: error %v, want an input error of the command", err)
+	}
+	buf.Reset()
+	if err := scope.WriteFor(&buf, []string{CommandCircleCI}, true); err != nil || !json.Valid(buf.Bytes()) {
+		t.Fatalf("circleci as JSON: %v, %q", err, buf.String())
+	}
+	buf.Reset()
+	if err := scope.WriteFor(&buf, []string{CommandPlan}, true); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Statement []struct{ Action any } }
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Statement) == 0 {
+		t.Fatalf("plan's policy as JSON: %v, %q", err, buf.String())
+	}
+	buf.Reset()
+	if err := scope.WriteFor(&buf, []string{CommandPlan}, false); err != nil || !strings.Contains(buf.String(), "IAM actions circleci-ecr-oidc calls for plan") {
+		t.Fatalf("plan's permissions as text: %v, %q", err, buf.String())
+	}
+	if err := scope.WriteFor(&buf, []string{"deploy"}, false); err == nil {
+		t.Fatal("unknown command: no error")
 	}
 }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"slices"
-	"strings"
-
 	"github.com/spf13/cobra"
 
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -17,10 +13,6 @@ type permissionsOptions struct {
 	Commands []string
 	Scope    provision.OperatorScope
 }
-
-// commandCircleCI is the --command value that prints the CircleCI API
-// calls (circleci.Calls) instead of an IAM policy.
-const commandCircleCI = "circleci"
 
 func newCmdPermissions(io IOStreams) *cobra.Command {
 	opts := &permissionsOptions{IO: io}
@@ -55,21 +47,5 @@ func runPermissions(opts *permissionsOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
 	}
-	if slices.Contains(opts.Commands, commandCircleCI) {
-		if len(opts.Commands) > 1 {
-			return &provision.InputError{Field: provision.FieldCommand, Value: strings.Join(opts.Commands, ","), Rule: "circleci prints the CircleCI API calls, not an IAM policy: give it alone"}
-		}
-		if opts.Output == "json" {
-			return circleci.WriteCallsJSON(opts.IO.Out)
-		}
-		return circleci.WriteCallsText(opts.IO.Out)
-	}
-	scope, err := opts.Scope.Validate(opts.Commands)
-	if err != nil {
-		return err
-	}
-	if opts.Output == "json" {
-		return provision.WriteOperatorPolicy(opts.IO.Out, scope, opts.Commands)
-	}
-	return provision.WritePermissions(opts.IO.Out, scope, opts.Commands)
+	return opts.Scope.WriteFor(opts.IO.Out, opts.Commands, opts.Output == "json")
 }
