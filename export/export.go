@@ -160,13 +160,20 @@ func renderDocuments(data *templates.Export, plan *provision.Plan, roleName stri
 	return nil
 }
 
-// ParseFormat checks a --format value.
+// FieldFormat is the export's format, the one input setup does not have.
+const FieldFormat provision.Field = "format"
+
+// ParseFormat checks a format value. The error is a *provision.InputError
+// of FieldFormat, also when the value is missing.
 func ParseFormat(s string) (Format, error) {
+	if s == "" {
+		return "", &provision.InputError{Field: FieldFormat, Rule: "is required: " + formatList()}
+	}
 	f := Format(strings.ToLower(strings.TrimSpace(s)))
 	if slices.Contains(Formats, f) {
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown export format %q; use %s", s, formatList())
+	return "", &provision.InputError{Field: FieldFormat, Value: s, Rule: "must be " + formatList()}
 }
 
 // formatList names the formats for messages: "a, b or c".

@@ -2,6 +2,7 @@ package export
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -140,8 +141,15 @@ func TestParseFormat(t *testing.T) {
 			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
 		}
 	}
-	if _, err := ParseFormat("pulumi"); err == nil {
-		t.Error("ParseFormat(pulumi) succeeded")
+	for in, want := range map[string]string{
+		"pulumi": `invalid format "pulumi": must be terraform, cloudformation or cloudformation-stackset`,
+		"":       "format is required: terraform, cloudformation or cloudformation-stackset",
+	} {
+		_, err := ParseFormat(in)
+		var input *provision.InputError
+		if !errors.As(err, &input) || input.Field != FieldFormat || err.Error() != want {
+			t.Errorf("ParseFormat(%q) error = %v, want an input error of the format: %s", in, err, want)
+		}
 	}
 }
 

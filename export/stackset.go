@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -56,6 +57,17 @@ func CheckOUs(format Format, ous []string) error {
 		return &provision.InputError{Field: provision.FieldOU, Rule: fmt.Sprintf("names %d organizational units; a stack set operation takes at most %d: name their parent instead", n, MaxOUs)}
 	}
 	return nil
+}
+
+// CheckSelection checks, for format, the inputs that pick accounts: whether
+// the export reads accounts (fleet.FieldProfiles or fleet.FieldOrgAccounts
+// given) and the OUs (CheckOUs). Only the StackSet export reads accounts,
+// for whether each has the provider; the others make no AWS call.
+func CheckSelection(format Format, readsAccounts bool, ous []string) error {
+	if readsAccounts && format != CloudFormationStackSet {
+		return &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{fleet.FieldOrgAccounts}, Join: "or", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
+	}
+	return CheckOUs(format, ous)
 }
 
 // uniqueOUs returns ous without repetitions, in the order given.

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,58 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
+
+// Destination is where an export goes and what it says about it.
+type Destination struct {
+	// Dir is the directory to write the files into; "" writes them to Out.
+	Dir string
+	Out io.Writer
+	// Notes receives what is not the export: the trust policy's size
+	// warning, the paths written, the next steps and the StackSet's
+	// deployment commands.
+	Notes io.Writer
+	// OUs are where a StackSet export deploys.
+	OUs []string
+	// HasProvider is StackSetDeployment's: nil unless the accounts were
+	// read.
+	HasProvider map[string]bool
+}
+
+// Write renders the export of a validated spec in format and writes it to
+// d: the files, then for a StackSet the commands that deploy it. Too many
+// repositories for the default quotas is a *QuotaError.
+func Write(format Format, spec provision.Spec, d Destination) error {
+	WarnTrustPolicySize(d.Notes, spec)
+	files, err := Render(format, spec)
+	var quota *provision.PermissionsQuotaError
+	if errors.As(err, &quota) {
+		return &QuotaError{Err: quota}
+	}
+	if err != nil {
+		return err
+	}
+	if d.Dir == "" {
+		for _, file := range files {
+			if _, err := fmt.Fprint(d.Out, file.Content); err != nil {
+				return fmt.Errorf("write export: %w", err)
+			}
+		}
+	} else if err := WriteFiles(d.Dir, format, files, d.Notes); err != nil {
+		return err
+	}
+	if format != CloudFormationStackSet {
+		return nil
+	}
+	notes, err := StackSetNotes(StackSetDeployment{
+		Region: spec.Region, OUs: d.OUs, HasProvider: d.HasProvider,
+		TemplatePath: filepath.Join(d.Dir, files[0].Name), TemplateBytes: len(files[0].Content),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(d.Notes, notes)
+	return err
+}
 
 // WriteFiles writes files into dir, created if missing (files of the same
 // name are replaced), and says on notes each path written and what to run

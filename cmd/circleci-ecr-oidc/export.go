@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -82,18 +80,12 @@ its only AWS call, and the other formats do not take these flags.`,
 
 func runExport(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
-	if opts.Format == "" {
-		return &provision.InputError{Field: fieldFormat, Rule: "is required: terraform, cloudformation or cloudformation-stackset"}
-	}
 	format, err := export.ParseFormat(opts.Format)
 	if err != nil {
-		return &provision.InputError{Field: fieldFormat, Value: opts.Format, Rule: "must be terraform, cloudformation or cloudformation-stackset"}
+		return err
 	}
 	accounts := opts.readAccounts()
-	if accounts != nil && format != export.CloudFormationStackSet {
-		return &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{fleet.FieldOrgAccounts}, Join: "or", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
-	}
-	if err := export.CheckOUs(format, f.accounts.ous); err != nil {
+	if err := export.CheckSelection(format, accounts != nil, f.accounts.ous); err != nil {
 		return err
 	}
 	if accounts != nil {
@@ -105,21 +97,8 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err := checkExportSpecFlags(ctx, opts); err != nil {
 		return err
 	}
-	region := f.region
-	if region == "" {
-		// Only the configured default region is read (environment or
-		// profile); loading the configuration makes no AWS call.
-		cfg, err := awsconfig.Load(ctx, f.profile, "")
-		if err != nil {
-			return err
-		}
-		region = cfg.Region
-	}
-	spec, err := f.spec(region).Validate()
+	spec, err := exportSpec(ctx, f)
 	if err != nil {
-		return err
-	}
-	if err := spec.CheckRegionPartition(); err != nil {
 		return err
 	}
 	var hasProvider map[string]bool
@@ -129,28 +108,37 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 			return readErr
 		}
 	}
-	export.WarnTrustPolicySize(opts.IO.ErrOut, spec)
-	files, err := export.Render(format, spec)
-	var quota *provision.PermissionsQuotaError
+	err = export.Write(format, spec, export.Destination{
+		Dir: opts.OutDir, Out: opts.IO.Out, Notes: opts.IO.ErrOut, OUs: f.accounts.ous, HasProvider: hasProvider,
+	})
+	var quota *export.QuotaError
 	if errors.As(err, &quota) {
 		// Too many repositories is a problem of the input: exit 2.
-		return &usageError{err: &export.QuotaError{Err: quota}}
+		return &usageError{err: err}
 	}
 	if err != nil {
 		return err
 	}
-	if opts.OutDir == "" {
-		for _, file := range files {
-			if _, err := fmt.Fprint(opts.IO.Out, file.Content); err != nil {
-				return fmt.Errorf("write export: %w", err)
-			}
+	return readErr
+}
+
+// exportSpec is the validated spec of the flags in --region, else in the
+// configured default region: only that is read (environment or profile);
+// loading the configuration makes no AWS call.
+func exportSpec(ctx context.Context, f *specFlags) (provision.Spec, error) {
+	region := f.region
+	if region == "" {
+		cfg, err := awsconfig.Load(ctx, f.profile, "")
+		if err != nil {
+			return provision.Spec{}, err
 		}
-		return errors.Join(printStackSetCommands(opts, format, spec.Region, files[0], hasProvider), readErr)
+		region = cfg.Region
 	}
-	if err := export.WriteFiles(opts.OutDir, format, files, opts.IO.ErrOut); err != nil {
-		return err
+	spec, err := f.spec(region).Validate()
+	if err != nil {
+		return provision.Spec{}, err
 	}
-	return errors.Join(printStackSetCommands(opts, format, spec.Region, files[0], hasProvider), readErr)
+	return spec, spec.CheckRegionPartition()
 }
 
 // checkExportSpecFlags checks setup's flags as export takes them, then
@@ -168,25 +156,6 @@ func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 		return err
 	}
 	return f.resolveCircleCI(ctx, opts.IO.ErrOut)
-}
-
-// printStackSetCommands prints on stderr, after a StackSet export, the
-// commands that deploy it to --ou, with the provider override for the
-// accounts that hasProvider (nil unless the accounts were read) says have
-// it; nothing for the other formats.
-func printStackSetCommands(opts *exportOptions, format export.Format, region string, template export.File, hasProvider map[string]bool) error {
-	if format != export.CloudFormationStackSet {
-		return nil
-	}
-	notes, err := export.StackSetNotes(export.StackSetDeployment{
-		Region: region, OUs: opts.Flags.accounts.ous, HasProvider: hasProvider,
-		TemplatePath: filepath.Join(opts.OutDir, template.Name), TemplateBytes: len(template.Content),
-	})
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprint(opts.IO.ErrOut, notes)
-	return err
 }
 
 // readProviderAccounts reads, in each account of --org-accounts or

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -9,7 +10,6 @@ import (
 // missing-flag error names together.
 const (
 	fieldOutput                 provision.Field = "output"
-	fieldFormat                 provision.Field = "format"
 	fieldConfigFile             provision.Field = "config-file"
 	fieldKeepUnusedRoles        provision.Field = "keep-unused-roles"
 	fieldCircleCIHost           provision.Field = "circleci-host"
@@ -52,7 +52,7 @@ var flagNames = map[provision.Field]string{
 	fleet.FieldParallel:        "--parallel",
 
 	fieldOutput:                 "--output",
-	fieldFormat:                 "--format",
+	export.FieldFormat:          "--format",
 	fieldConfigFile:             "--config-file",
 	fieldKeepUnusedRoles:        "--keep-unused-roles",
 	fieldCircleCIHost:           "--circleci-host",
