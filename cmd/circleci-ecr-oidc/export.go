@@ -98,24 +98,24 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	}
 	if accounts != nil {
 		// Before checkExportSpecFlags, which may ask CircleCI.
-		if err := accounts.check(f.profile); err != nil {
+		if err := accounts.check(f.Profile); err != nil {
 			return err
 		}
 	}
 	if err := checkExportSpecFlags(ctx, opts); err != nil {
 		return err
 	}
-	region := f.region
+	region := f.Region
 	if region == "" {
 		// Only the configured default region is read (environment or
 		// profile); loading the configuration makes no AWS call.
-		cfg, err := awsconfig.Load(ctx, f.profile, "")
+		cfg, err := awsconfig.Load(ctx, f.Profile, "")
 		if err != nil {
 			return err
 		}
 		region = cfg.Region
 	}
-	spec, err := f.spec(region).Validate()
+	spec, err := f.Spec(region).Validate()
 	if err != nil {
 		return err
 	}
@@ -158,16 +158,13 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 // IDs, so that the export admits them. No token and IDs: no request.
 func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
-	if m := f.missing(); len(m) > 0 {
-		return missingError(m, "is required")
+	if m := f.Missing(); len(m) > 0 {
+		return provision.MissingError(m, "is required")
 	}
-	if err := checkCircleCIHost(f.circleciHost); err != nil {
+	if err := f.CheckGiven("us-east-1"); err != nil {
 		return err
 	}
-	if _, err := f.probe("us-east-1").Validate(); err != nil {
-		return err
-	}
-	return f.resolveCircleCI(ctx, opts.IO.ErrOut)
+	return f.Resolve(ctx, opts.IO.ErrOut)
 }
 
 // printStackSetCommands prints on stderr, after a StackSet export, the
@@ -196,7 +193,7 @@ func printStackSetCommands(opts *exportOptions, format export.Format, region str
 // not be. With --profiles, --ou only says where the stack set deploys.
 func readProviderAccounts(ctx context.Context, opts *exportOptions, accounts *accountFlags, spec provision.Spec) (map[string]bool, error) {
 	f := &opts.Flags
-	targets, err := accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	targets, err := accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
 	if err != nil {
 		return nil, err
 	}
