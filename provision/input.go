@@ -192,8 +192,8 @@ type DestroyInput struct {
 	CircleCIHost string
 }
 
-// Check validates the input before any CircleCI or AWS call.
-func (in DestroyInput) Check() error {
+// CheckInput validates the input before any CircleCI or AWS call.
+func (in DestroyInput) CheckInput() error {
 	if err := ValidateIdentity(in.OrgID, in.RoleName); err != nil {
 		return err
 	}
@@ -206,10 +206,10 @@ func (in DestroyInput) Check() error {
 	return ValidateRegion(FieldRegion, in.Region)
 }
 
-// Org is the organization ID: OrgID, or the ID CircleCI resolves its slug
-// or name to (said on notes). Destroy needs no token audiences, so an ID
-// is taken as it is, without a request.
-func (in DestroyInput) Org(ctx context.Context, notes io.Writer) (string, error) {
+// ResolveOrg is the organization ID: OrgID, or the ID CircleCI resolves
+// its slug or name to (said on notes). Destroy needs no token audiences, so
+// an ID is taken as it is, without a request.
+func (in DestroyInput) ResolveOrg(ctx context.Context, notes io.Writer) (string, error) {
 	if isID(in.OrgID) {
 		return ValidateUUID(FieldOrgID, in.OrgID)
 	}

@@ -117,7 +117,7 @@ func TestInputCheck(t *testing.T) {
 			err := in.Check("because")
 			if tt.wantField == "" {
 				if err != nil {
-					t.Fatalf("Check() = %v, want nil", err)
+					t.Fatalf("CheckInput() = %v, want nil", err)
 				}
 				return
 			}
@@ -197,15 +197,15 @@ func TestDestroyInputCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.in.Check()
+			err := tt.in.CheckInput()
 			if tt.wantErr == "" {
 				if err != nil {
-					t.Errorf("Check() = %v, want nil", err)
+					t.Errorf("CheckInput() = %v, want nil", err)
 				}
 				return
 			}
 			if got := inputErr(t, err); got.Field != tt.wantErr {
-				t.Errorf("Check() = %v, want field %s", err, tt.wantErr)
+				t.Errorf("CheckInput() = %v, want field %s", err, tt.wantErr)
 			}
 		})
 	}
@@ -215,14 +215,14 @@ func TestDestroyInputOrg(t *testing.T) {
 	noCircleCI(t)
 	ctx := context.Background()
 	// An ID needs no token and no request, and is lowercased.
-	org, err := DestroyInput{OrgID: strings.ToUpper(testOrgID)}.Org(ctx, nil)
+	org, err := DestroyInput{OrgID: strings.ToUpper(testOrgID)}.ResolveOrg(ctx, nil)
 	if err != nil || org != testOrgID {
-		t.Errorf("Org() of an ID = %q, %v; want %q", org, err, testOrgID)
+		t.Errorf("ResolveOrg() of an ID = %q, %v; want %q", org, err, testOrgID)
 	}
 	// A slug without a token is bad input of the organization.
-	_, err = DestroyInput{OrgID: "gh/acme"}.Org(ctx, nil)
+	_, err = DestroyInput{OrgID: "gh/acme"}.ResolveOrg(ctx, nil)
 	if got := inputErr(t, err); got.Field != FieldOrgID || !strings.HasPrefix(got.Error(), `org-id: find the ID of organization "gh/acme": looking it up needs a CircleCI API token`) {
-		t.Errorf("Org() of a slug without a token = %q", err)
+		t.Errorf("ResolveOrg() of a slug without a token = %q", err)
 	}
 	// With a token CircleCI resolves it, and what was resolved is said.
 	s := circlecitest.Start(t, "token-1")
@@ -230,9 +230,9 @@ func TestDestroyInputOrg(t *testing.T) {
 	t.Setenv("CIRCLE_TOKEN", "token-1")
 	t.Setenv("CIRCLE_HOST", s.URL)
 	var notes bytes.Buffer
-	org, err = DestroyInput{OrgID: "gh/acme"}.Org(ctx, &notes)
+	org, err = DestroyInput{OrgID: "gh/acme"}.ResolveOrg(ctx, &notes)
 	if err != nil || org != testOrgID || !strings.Contains(notes.String(), "gh/acme") {
-		t.Errorf("Org() of a slug = %q, %v, notes %q; want %q and the slug said", org, err, notes.String(), testOrgID)
+		t.Errorf("ResolveOrg() of a slug = %q, %v, notes %q; want %q and the slug said", org, err, notes.String(), testOrgID)
 	}
 }
 

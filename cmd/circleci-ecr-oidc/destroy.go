@@ -88,7 +88,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
 	}
-	if err := opts.DestroyInput.Check(); err != nil {
+	if err := opts.CheckInput(); err != nil {
 		return err
 	}
 	if opts.Accounts.on() {
@@ -97,7 +97,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 			return err
 		}
 	}
-	org, err := opts.DestroyInput.Org(ctx, opts.IO.ErrOut)
+	org, err := opts.ResolveOrg(ctx, opts.IO.ErrOut)
 	if err != nil {
 		return err
 	}
