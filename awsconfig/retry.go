@@ -1,8 +1,9 @@
 // Package awsconfig builds the AWS SDK configuration every command's clients
 // use: the profile and region, the retry policy (attempts, capped backoff, no
 // retry quota), a time limit per call, the SDK's logging under --debug, and
-// the hints that turn common AWS failures into something a user can act on.
-// It makes no AWS call itself.
+// the hints that turn common AWS failures into something a user can act on;
+// and from it the engine's clients, with those of the registry account's
+// profile (Clients, LoadRegistry). It makes no AWS call itself.
 package awsconfig
 
 import (

@@ -2,10 +2,15 @@ package provision
 
 import (
 	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/buildinfo"
 )
 
 // Placeholders that stand in for missing values, and for slugs and names
@@ -126,4 +131,126 @@ func (r *Resolved) Fill(s *Spec, org string, projects []string) {
 	if res := r.Current(org, projects); res != nil {
 		s.FillResolution(res)
 	}
+}
+
+// Resolve resolves OrgID and ProjectIDs with CircleCI, once for the same
+// values; Check must have passed. Slugs and names become IDs and, with an
+// API token, the token audiences are read; what was resolved is said on
+// notes. A malformed value, or a slug without a token, is an *InputError
+// before any request; CircleCI's refusals are other errors.
+func (in *Input) Resolve(ctx context.Context, notes io.Writer) error {
+	if in.Resolved.Current(in.OrgID, in.ProjectIDs) != nil {
+		return nil
+	}
+	res, err := resolveCircleCI(ctx, notes, in.CircleCIHost, in.OrgID, in.ProjectIDs)
+	if err != nil {
+		return err
+	}
+	in.Resolved.Keep(in.OrgID, in.ProjectIDs, res)
+	return nil
+}
+
+// Resolution is the resolution of the input's current values, for a
+// report: nil when there was no token, so nothing was asked.
+func (in *Input) Resolution() *circleci.Resolution {
+	res := in.Resolved.Current(in.OrgID, in.ProjectIDs)
+	if res == nil || !res.AudiencesRead {
+		return nil
+	}
+	return res
+}
+
+// ResolveGiven resolves a given organization (with the given projects)
+// before a wizard's questions, so that it lists the projects of its ID;
+// without an organization, a project slug waits for the one the wizard
+// asks for, but is checked now. It returns the CircleCI client for the
+// wizard's look-ups, nil without a token.
+func (in *Input) ResolveGiven(ctx context.Context, notes io.Writer) (*circleci.Client, error) {
+	client, err := circleciClient(in.CircleCIHost)
+	if err != nil {
+		return nil, err
+	}
+	if in.OrgID != "" {
+		return client, in.Resolve(ctx, notes)
+	}
+	if err := circleci.CheckProjects(in.ProjectIDs, client != nil); err != nil {
+		return nil, circleciError(err)
+	}
+	return client, nil
+}
+
+// checkCircleCIHost validates a given CircleCI host before anything is
+// asked.
+func checkCircleCIHost(host string) error {
+	if host == "" {
+		return nil
+	}
+	if _, err := circleci.ValidateHost(host, string(FieldCircleCIHost)); err != nil {
+		var he *circleci.HostError
+		if errors.As(err, &he) {
+			return &InputError{Field: FieldCircleCIHost, Value: he.Value, Rule: he.Rule}
+		}
+		return err
+	}
+	return nil
+}
+
+// resolveCircleCI finds the CircleCI token and host, and resolves org and
+// projects with them (no request without a token when they are IDs).
+func resolveCircleCI(ctx context.Context, notes io.Writer, host, org string, projects []string) (*circleci.Resolution, error) {
+	c, err := circleciClient(host)
+	if err != nil {
+		return nil, err
+	}
+	res, err := circleci.Resolve(ctx, c, org, projects)
+	if err != nil {
+		return nil, circleciError(err)
+	}
+	if err := res.WriteText(notes); err != nil {
+		return nil, fmt.Errorf("write what was resolved: %w", err)
+	}
+	return res, nil
+}
+
+// circleciClient is the client of the CircleCI token and host found in
+// the environment (host, when given, overrides it), nil without a token.
+func circleciClient(host string) (*circleci.Client, error) {
+	c, err := circleci.FromEnvironment(host, circleci.WithUserAgent("circleci-ecr-oidc/"+buildinfo.Current().Version))
+	if err != nil {
+		return nil, circleciError(err)
+	}
+	return c, nil
+}
+
+// circleciError makes what is wrong with the input an *InputError of its
+// field; CircleCI's answers (a rejected token, a project not found,
+// CircleCI unavailable) stay as they are.
+func circleciError(err error) error {
+	var (
+		slug     *circleci.SlugError
+		tokenReq *circleci.TokenRequiredError
+		conflict *circleci.OrgConflictError
+		host     *circleci.HostError
+	)
+	switch {
+	case errors.As(err, &slug):
+		return &InputError{Field: circleciField(slug.Field), Value: slug.Value, Rule: slug.Rule}
+	case errors.As(err, &tokenReq):
+		return &InputError{Field: circleciField(tokenReq.Field), Err: err}
+	case errors.As(err, &conflict):
+		return &InputError{Field: FieldProjectID, Err: err}
+	case errors.As(err, &host):
+		// The host of the environment or the CLI's config file, which
+		// its message names.
+		return &InputError{Err: err}
+	}
+	return err
+}
+
+// circleciField is the field of a circleci error's field.
+func circleciField(field string) Field {
+	if strings.HasPrefix(field, "project") {
+		return FieldProjectID
+	}
+	return FieldOrgID
 }

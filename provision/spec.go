@@ -3,6 +3,12 @@
 // AWS account (Observe, reads only) into a Plan of typed changes, and applies
 // a plan (Apply) in dependency order, running independent steps concurrently.
 //
+// A front end collects an Input (input.go), as given: Input.Check validates
+// it before any call, Input.Resolve has CircleCI turn the organization's and
+// the projects' slugs and names into IDs and token audiences, and
+// Input.Spec gives the Spec for a region. Invalid input is an *InputError
+// naming the Field at fault, which the front end names its own way.
+//
 // The Plan is the one contract between the engine and its front ends: the
 // flags of setup and plan, the wizard's review screen and JSON output all
 // consume the same value. The AWS clients it needs are the narrow interfaces
@@ -246,6 +252,12 @@ type InputError struct {
 	Value string
 	// Rule says what a valid value looks like.
 	Rule string
+	// Err, when set, is what is wrong with the field, said by the package
+	// that found it (such as circleci's "looking it up needs a token");
+	// the message is the field's name, a colon, and Err's message, or
+	// Err's message alone without a Field (an input from the environment
+	// rather than from a field, such as the CircleCI host of CIRCLE_HOST).
+	Err error
 }
 
 // Error names the fields by their own names.
@@ -253,9 +265,18 @@ func (e *InputError) Error() string {
 	return e.Describe(func(f Field) string { return string(f) })
 }
 
+// Unwrap returns Err.
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Describe renders the error with each field named by name, as a front end
 // names its inputs.
 func (e *InputError) Describe(name func(Field) string) string {
+	if e.Err != nil {
+		if e.Field == "" {
+			return e.Err.Error()
+		}
+		return name(e.Field) + ": " + e.Err.Error()
+	}
 	names := []string{name(e.Field)}
 	for _, f := range e.With {
 		names = append(names, name(f))

@@ -8,6 +8,9 @@
 // as the flags (provision.ValidateUUID, ParseRepository, ValidateRoleName),
 // and reviews the same provision.Plan that plan and --output json print.
 //
+// FillInput asks for what a provision.Input leaves out and stores the
+// answers in it, as if they had been given (GivenBy says which were).
+//
 // It makes no AWS calls of its own: the caller's identity and the region's
 // repositories come in as functions (Deps), so it is tested without AWS.
 // So do CircleCI's look-ups (Deps.CircleCI, built from an API client by

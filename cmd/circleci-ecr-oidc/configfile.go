@@ -23,7 +23,7 @@ func checkConfigFile(path string, f *specFlags) error {
 	if f.accounts.on() {
 		return &provision.InputError{Field: fieldConfigFile, Value: path, Rule: "does not apply with --profiles or --org-accounts: a config.yml uses one account's role; run setup --config-file in the account its jobs pull from"}
 	}
-	if f.shard {
+	if f.Shard {
 		// A config.yml is one project's, and under --shard each project's
 		// jobs use the role that admits it: there is no one role to patch in.
 		return &provision.InputError{Field: fieldConfigFile, Value: path, Rule: "does not apply with --shard: each project's jobs use the role that admits it, so paste into each project's config the snippet setup --shard prints for its role"}

@@ -15,13 +15,12 @@ import (
 
 // destroyOptions are destroy's flags and dependencies.
 type destroyOptions struct {
-	IO       IOStreams
-	OrgID    string
-	RoleName string
-	Region   string
-	Profile  string
-	Output   string
-	Yes      bool
+	IO IOStreams
+	// DestroyInput is --org-id, --role-name, --region and --circleci-host.
+	provision.DestroyInput
+	Profile string
+	Output  string
+	Yes     bool
 	// RegistryProfile holds the credentials of the account of foreign
 	// repositories the role was granted, whose policies setup gave a
 	// statement for the role.
@@ -30,8 +29,6 @@ type destroyOptions struct {
 	Adopt bool
 	// MaxAttempts is --max-attempts, as for setup.
 	MaxAttempts awsconfig.Attempts
-	// CircleCIHost is --circleci-host, where an --org-id slug is resolved.
-	CircleCIHost string
 	// Accounts are the multi-account flags, as for setup.
 	Accounts accountFlags
 }
@@ -91,16 +88,8 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
 	}
-	if err := provision.ValidateIdentity(opts.OrgID, opts.RoleName); err != nil {
+	if err := opts.CheckInput(); err != nil {
 		return err
-	}
-	if err := checkCircleCIHost(opts.CircleCIHost); err != nil {
-		return err
-	}
-	if opts.Region != "" {
-		if err := provision.ValidateRegion(provision.FieldRegion, opts.Region); err != nil {
-			return err
-		}
 	}
 	if opts.Accounts.on() {
 		// Before the CircleCI look-up of a slug: bad flags make no call.
@@ -108,7 +97,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 			return err
 		}
 	}
-	org, err := destroyOrg(ctx, opts)
+	org, err := opts.ResolveOrg(ctx, opts.IO.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -125,7 +114,7 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	}
 	clients := provision.NewClients(cfg)
 	if opts.RegistryProfile != "" {
-		if clients.Registry, err = loadRegistryClients(ctx, &specFlags{registryProfile: opts.RegistryProfile, region: cfg.Region, maxAttempts: opts.MaxAttempts}); err != nil {
+		if clients.Registry, err = awsconfig.LoadRegistry(ctx, opts.RegistryProfile, cfg.Region, opts.MaxAttempts); err != nil {
 			return err
 		}
 	}
@@ -158,7 +147,7 @@ func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) erro
 	var registry func(region string) provision.RegistryAPI
 	if opts.RegistryProfile != "" {
 		var err error
-		if registry, err = loadRegistryClients(ctx, &specFlags{registryProfile: opts.RegistryProfile, region: opts.Region, maxAttempts: opts.MaxAttempts}); err != nil {
+		if registry, err = awsconfig.LoadRegistry(ctx, opts.RegistryProfile, opts.Region, opts.MaxAttempts); err != nil {
 			return err
 		}
 	}
@@ -184,20 +173,6 @@ func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) erro
 		return err
 	}
 	return opts.pipeline().run(ctx, &multiOp{accounts: accounts, io: opts.IO, json: opts.Output == "json", deletes: true})
-}
-
-// destroyOrg is the organization ID: --org-id, or the ID CircleCI
-// resolves its slug or name to. Destroy needs no token audiences, so an ID
-// is taken as it is, without a request.
-func destroyOrg(ctx context.Context, opts *destroyOptions) (string, error) {
-	if isID(opts.OrgID) {
-		return provision.ValidateUUID(provision.FieldOrgID, opts.OrgID)
-	}
-	res, err := resolveCircleCI(ctx, opts.IO.ErrOut, opts.CircleCIHost, opts.OrgID, nil)
-	if err != nil {
-		return "", err
-	}
-	return res.Org.ID, nil
 }
 
 // destroyOp is destroy's plan: the deletions, in order, and what is kept.

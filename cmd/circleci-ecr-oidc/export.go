@@ -90,7 +90,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	}
 	if accounts != nil {
 		// Before checkExportSpecFlags, which may ask CircleCI.
-		if err := accounts.check(f.profile); err != nil {
+		if err := accounts.check(f.Profile); err != nil {
 			return err
 		}
 	}
@@ -126,15 +126,15 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 // configured default region: only that is read (environment or profile);
 // loading the configuration makes no AWS call.
 func exportSpec(ctx context.Context, f *specFlags) (provision.Spec, error) {
-	region := f.region
+	region := f.Region
 	if region == "" {
-		cfg, err := awsconfig.Load(ctx, f.profile, "")
+		cfg, err := awsconfig.Load(ctx, f.Profile, "")
 		if err != nil {
 			return provision.Spec{}, err
 		}
 		region = cfg.Region
 	}
-	spec, err := f.spec(region).Validate()
+	spec, err := f.Spec(region).Validate()
 	if err != nil {
 		return provision.Spec{}, err
 	}
@@ -146,16 +146,13 @@ func exportSpec(ctx context.Context, f *specFlags) (provision.Spec, error) {
 // IDs, so that the export admits them. No token and IDs: no request.
 func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
-	if m := f.missing(); len(m) > 0 {
-		return missingError(m, "is required")
+	if m := f.Missing(); len(m) > 0 {
+		return provision.MissingError(m, "is required")
 	}
-	if err := checkCircleCIHost(f.circleciHost); err != nil {
+	if err := f.CheckGiven("us-east-1"); err != nil {
 		return err
 	}
-	if _, err := f.probe("us-east-1").Validate(); err != nil {
-		return err
-	}
-	return f.resolveCircleCI(ctx, opts.IO.ErrOut)
+	return f.Resolve(ctx, opts.IO.ErrOut)
 }
 
 // readProviderAccounts reads, in each account of --org-accounts or
@@ -165,7 +162,7 @@ func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 // not be. With --profiles, --ou only says where the stack set deploys.
 func readProviderAccounts(ctx context.Context, opts *exportOptions, accounts *accountFlags, spec provision.Spec) (map[string]bool, error) {
 	f := &opts.Flags
-	targets, err := accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	targets, err := accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
 	if err != nil {
 		return nil, err
 	}

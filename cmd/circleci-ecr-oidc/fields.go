@@ -9,12 +9,8 @@ import (
 // The fields only the command line has: its own flags, and the pair a
 // missing-flag error names together.
 const (
-	fieldOutput                 provision.Field = "output"
-	fieldConfigFile             provision.Field = "config-file"
-	fieldKeepUnusedRoles        provision.Field = "keep-unused-roles"
-	fieldCircleCIHost           provision.Field = "circleci-host"
-	fieldRegistryProfile        provision.Field = "registry-profile"
-	fieldProjectIDOrAllProjects provision.Field = "project-id or all-projects"
+	fieldOutput     provision.Field = "output"
+	fieldConfigFile provision.Field = "config-file"
 )
 
 // flagNames maps each field to the flag that carries it: the one place
@@ -51,13 +47,13 @@ var flagNames = map[provision.Field]string{
 	fleet.FieldExcludeAccounts: "--exclude-accounts",
 	fleet.FieldParallel:        "--parallel",
 
-	fieldOutput:                 "--output",
-	export.FieldFormat:          "--format",
-	fieldConfigFile:             "--config-file",
-	fieldKeepUnusedRoles:        "--keep-unused-roles",
-	fieldCircleCIHost:           "--circleci-host",
-	fieldRegistryProfile:        "--registry-profile",
-	fieldProjectIDOrAllProjects: "--project-id or --all-projects",
+	fieldOutput:                           "--output",
+	export.FieldFormat:                    "--format",
+	fieldConfigFile:                       "--config-file",
+	provision.FieldKeepUnusedRoles:        "--keep-unused-roles",
+	provision.FieldCircleCIHost:           "--circleci-host",
+	provision.FieldRegistryProfile:        "--registry-profile",
+	provision.FieldProjectIDOrAllProjects: "--project-id or --all-projects",
 }
 
 // flagName is the flag of a field; a field without one keeps its own name.

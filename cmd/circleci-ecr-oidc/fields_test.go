@@ -17,7 +17,7 @@ import (
 func TestErrorTextNamesFlags(t *testing.T) {
 	org := &provision.InputError{Field: provision.FieldOrgID, Value: "x", Rule: "must be a UUID"}
 	both := &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{fleet.FieldOrgAccounts}, Join: "and", Rule: "cannot be combined"}
-	missing := missingError([]provision.Field{provision.FieldOrgID, provision.FieldRepo, fieldProjectIDOrAllProjects}, "is required")
+	missing := provision.MissingError([]provision.Field{provision.FieldOrgID, provision.FieldRepo, provision.FieldProjectIDOrAllProjects}, "is required")
 	for _, tt := range []struct {
 		name string
 		err  error

@@ -12,8 +12,9 @@ import (
 // against IAM's tag rules as it is parsed, so every command that takes the
 // flag refuses a bad tag before any AWS call, with the flag named.
 type tagsValue struct {
-	raw  []string
-	tags map[string]string
+	raw []string
+	// tags is where the parsed tags go: the provision.Input's.
+	tags *map[string]string
 }
 
 func (v *tagsValue) String() string { return "[" + strings.Join(v.raw, ",") + "]" }
@@ -29,6 +30,6 @@ func (v *tagsValue) Set(s string) error {
 		}
 		return err
 	}
-	v.raw, v.tags = append(v.raw, s), tags
+	v.raw, *v.tags = append(v.raw, s), tags
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -70,37 +69,19 @@ func registerMaxAttempts(fs *pflag.FlagSet, v *awsconfig.Attempts) {
 		awsconfig.MinAttempts, awsconfig.MaxAttempts, awsconfig.MaxRetryWait, awsconfig.CallTimeLimit.Minutes(), awsconfig.DefaultAttempts))
 }
 
-// specFlags are the flags of setup and plan that fill a provision.Spec.
+// orgIDUsage is the help of --org-id, the same in every command.
+const orgIDUsage = "CircleCI organization: its ID (a UUID, Organization Settings → Overview), its slug, such as gh/acme, github/acme, bb/acme or circleci/<id>, or its name; a slug or a name is looked up with a CircleCI API token (CIRCLE_TOKEN, CIRCLECI_CLI_TOKEN or the CircleCI CLI's config file)"
+
+func registerCircleCIHost(fs *pflag.FlagSet, v *string) {
+	fs.StringVar(v, "circleci-host", "", "CircleCI host that resolves slugs and gives the token audiences, for a server install (default: CIRCLE_HOST, CIRCLECI_CLI_HOST, the CircleCI CLI's config file, else https://circleci.com)")
+}
+
+// specFlags are the flags of setup and plan: those that fill a
+// provision.Input, and the command line's own.
 type specFlags struct {
-	orgID            string
-	repos            []string
-	projectIDs       []string
-	allProjects      bool
-	projectCondition string
-	branches         []string
-	// shard is registered by setup and plan only (registerShard).
-	shard bool
-	// keepUnusedRoles is --keep-unused-roles (with --shard).
-	keepUnusedRoles bool
-	roleName        string
-	region          string
-	profile         string
-	image           string
-	output          string
-	adopt           bool
-	allowMissing    bool
-	maxAttempts     awsconfig.Attempts
-	tags            tagsValue
-	// access is --access: pull or push.
-	access string
-	// registryProfile is the profile of the registry account that holds
-	// repositories named by ARN in another account (--registry-profile).
-	registryProfile string
-	// circleciHost is --circleci-host, the CircleCI API that resolves
-	// slugs and names and gives the token audiences.
-	circleciHost string
-	// circleci is what resolveCircleCI found for orgID and projectIDs.
-	circleci provision.Resolved
+	provision.Input
+	output      string
+	maxAttempts awsconfig.Attempts
 	// accounts are the multi-account flags: --profiles, --org-accounts...
 	accounts accountFlags
 	// set tells flags given explicitly from defaults.
@@ -109,69 +90,25 @@ type specFlags struct {
 
 func (f *specFlags) register(fs *pflag.FlagSet) {
 	f.set = fs
-	fs.StringVar(&f.orgID, "org-id", "", orgIDUsage)
-	fs.StringSliceVar(&f.repos, "repo", nil, "ECR repository name, repository ARN, or name prefix ending in /* (repeatable, comma-separated)")
-	fs.StringSliceVar(&f.projectIDs, "project-id", nil, "CircleCI project allowed to assume the role: its ID (a UUID, Project Settings → Overview) or its slug, such as gh/acme/app, bitbucket/acme/app or circleci/<org>/<project>, looked up with a CircleCI API token (repeatable, comma-separated)")
-	fs.BoolVar(&f.allProjects, "all-projects", false, "allow every project of the organization instead of --project-id")
-	fs.StringVar(&f.projectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id; the default in the aws partition) or sub (the default where AWS does not document that key: aws-cn, aws-us-gov, ...)")
-	fs.StringArrayVar(&f.branches, "branch", nil, "pin the role to a git ref such as refs/heads/main (repeatable; * and ? are wildcards; V2 tokens only)")
-	fs.StringVar(&f.roleName, "role-name", provision.DefaultRoleName, "IAM role name")
-	fs.StringVar(&f.region, "region", "", "AWS region of the repositories (default: from the profile or AWS_REGION)")
-	fs.StringVar(&f.profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
-	fs.StringVar(&f.image, "image", "", "image URI for the snippet (default: the first named repository at :latest)")
+	fs.StringVar(&f.OrgID, "org-id", "", orgIDUsage)
+	fs.StringSliceVar(&f.Repositories, "repo", nil, "ECR repository name, repository ARN, or name prefix ending in /* (repeatable, comma-separated)")
+	fs.StringSliceVar(&f.ProjectIDs, "project-id", nil, "CircleCI project allowed to assume the role: its ID (a UUID, Project Settings → Overview) or its slug, such as gh/acme/app, bitbucket/acme/app or circleci/<org>/<project>, looked up with a CircleCI API token (repeatable, comma-separated)")
+	fs.BoolVar(&f.AllProjects, "all-projects", false, "allow every project of the organization instead of --project-id")
+	fs.StringVar(&f.ProjectCondition, "project-condition", "", "how projects are restricted: claim (oidc.circleci.com/project-id; the default in the aws partition) or sub (the default where AWS does not document that key: aws-cn, aws-us-gov, ...)")
+	fs.StringArrayVar(&f.Branches, "branch", nil, "pin the role to a git ref such as refs/heads/main (repeatable; * and ? are wildcards; V2 tokens only)")
+	fs.StringVar(&f.RoleName, "role-name", provision.DefaultRoleName, "IAM role name")
+	fs.StringVar(&f.Region, "region", "", "AWS region of the repositories (default: from the profile or AWS_REGION)")
+	fs.StringVar(&f.Profile, "profile", "", "AWS shared config profile (default: the SDK's default chain)")
+	fs.StringVar(&f.Image, "image", "", "image URI for the snippet (default: the first named repository at :latest)")
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
-	fs.BoolVar(&f.adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create, or that a Terraform or CloudFormation export created")
-	fs.BoolVar(&f.allowMissing, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
+	fs.BoolVar(&f.Adopt, "adopt", false, "take over an existing role that circleci-ecr-oidc did not create, or that a Terraform or CloudFormation export created")
+	fs.BoolVar(&f.AllowMissingRepos, "allow-missing-repos", false, "grant repositories that do not exist yet instead of failing")
 	registerMaxAttempts(fs, &f.maxAttempts)
-	fs.Var(&f.tags, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
-	fs.StringVar(&f.access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
-	registerCircleCIHost(fs, &f.circleciHost)
-	fs.StringVar(&f.registryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")
+	fs.Var(&tagsValue{tags: &f.Tags}, "tag", "extra tag KEY=VALUE for the role and provider this tool creates, and for a role it owns (repeatable)")
+	fs.StringVar(&f.Access, "access", string(policy.AccessPull), "what the role may do with the repositories: pull, or push (pull plus the ECR push actions)")
+	registerCircleCIHost(fs, &f.CircleCIHost)
+	fs.StringVar(&f.RegistryProfile, "registry-profile", "", "AWS profile of the account holding --repo ARNs in another account: setup then merges the role's statement into their repository policies")
 	f.accounts.register(fs)
-}
-
-// missing lists the required flags that were not given.
-func (f *specFlags) missing() []provision.Field {
-	var m []provision.Field
-	if f.orgID == "" {
-		m = append(m, provision.FieldOrgID)
-	}
-	if len(f.repos) == 0 {
-		m = append(m, provision.FieldRepo)
-	}
-	if len(f.projectIDs) == 0 && !f.allProjects {
-		m = append(m, fieldProjectIDOrAllProjects)
-	}
-	return m
-}
-
-// missingError reports the missing fields m, in a list.
-func missingError(m []provision.Field, rule string) error {
-	return &provision.InputError{Field: m[0], With: m[1:], Join: ",", Rule: rule}
-}
-
-// spec is the desired state the flags give, with the organization and
-// projects as resolveCircleCI resolved them (IDs, audiences and names) once
-// it has.
-func (f *specFlags) spec(region string) provision.Spec {
-	s := provision.Spec{
-		OrgID:             f.orgID,
-		Repositories:      f.repos,
-		ProjectIDs:        f.projectIDs,
-		AllProjects:       f.allProjects,
-		ProjectCondition:  policy.ProjectCondition(f.projectCondition),
-		Branches:          f.branches,
-		RoleName:          f.roleName,
-		Region:            region,
-		Image:             f.image,
-		Adopt:             f.adopt,
-		AllowMissingRepos: f.allowMissing,
-		KeepUnusedRoles:   f.keepUnusedRoles,
-		Tags:              f.tags.tags,
-		Access:            policy.Access(f.access),
-	}
-	f.circleci.Fill(&s, f.orgID, f.projectIDs)
-	return s
 }
 
 func (f *specFlags) validateOutput() error {
@@ -179,23 +116,6 @@ func (f *specFlags) validateOutput() error {
 		return &provision.InputError{Field: fieldOutput, Value: f.output, Rule: "must be text or json"}
 	}
 	return nil
-}
-
-// loadRegistryClients loads --registry-profile, the credentials (and, in
-// tests, the endpoint_url) of the account holding repositories named by ARN
-// in another account. Like loadAWSConfig it makes no AWS call, so a profile
-// that does not exist is reported as bad input before anything is read.
-func loadRegistryClients(ctx context.Context, f *specFlags) (func(region string) provision.RegistryAPI, error) {
-	cfg, err := awsconfig.Load(ctx, f.registryProfile, f.region, f.maxAttempts.LoadOptions()...)
-	var input *provision.InputError
-	if errors.As(err, &input) && input.Field == provision.FieldProfile {
-		input.Field = fieldRegistryProfile
-		input.Rule += " (it holds the credentials of the registry account)"
-	}
-	if err != nil {
-		return nil, err
-	}
-	return provision.NewRegistryClients(cfg), nil
 }
 
 // awsHint adds to err the hint for a common AWS failure, if there is one.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
@@ -85,7 +84,7 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 	if opts.Flags.accounts.on() {
 		return planSetupAccounts(ctx, opts)
 	}
-	if opts.Flags.shard {
+	if opts.Flags.Shard {
 		sp, clients, err := planShards(ctx, opts.IO, &opts.Flags)
 		if err != nil {
 			return nil, err
@@ -101,7 +100,7 @@ func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
 
 // newSetupOp is the setup of the plan's role.
 func newSetupOp(opts *setupOptions, clients provision.Clients, p *provision.Plan) (*setupOp, error) {
-	out, err := provision.NewSetupReport(p, opts.Flags.resolution())
+	out, err := provision.NewSetupReport(p, opts.Flags.Resolution())
 	if err != nil {
 		return nil, err
 	}
@@ -118,13 +117,13 @@ func planSetupAccounts(ctx context.Context, opts *setupOptions) (operation, erro
 		return nil, err
 	}
 	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		spec, err := f.spec(t.Config.Region).ValidateInRegion()
+		spec, err := f.Spec(t.Config.Region).ValidateInRegion()
 		if err != nil {
 			return nil, err
 		}
 		clients := t.Clients()
 		clients.Registry = registry
-		if f.shard {
+		if f.Shard {
 			sp, err := provision.PlanShards(ctx, clients, spec)
 			if err != nil {
 				return nil, err
@@ -285,59 +284,37 @@ func prepareSpec(ctx context.Context, errOut io.Writer, f *specFlags) (provision
 	if err := f.check(); err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	if err := f.resolveCircleCI(ctx, errOut); err != nil {
+	if err := f.Resolve(ctx, errOut); err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
+	cfg, err := awsconfig.Load(ctx, f.Profile, f.Region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	spec, err := f.spec(cfg.Region).ValidateInRegion()
+	spec, err := f.Spec(cfg.Region).ValidateInRegion()
 	if err != nil {
 		return provision.Spec{}, provision.Clients{}, err
 	}
-	clients, err := f.clientsFor(ctx, cfg)
+	clients, err := awsconfig.Clients(ctx, cfg, f.RegistryProfile, f.Region, f.maxAttempts)
 	return spec, clients, err
 }
 
 // check validates every flag that can be checked before CircleCI is asked
-// and the AWS configuration is loaded (so before the region is known): a
-// bad --repo is reported even when no region is configured, and slugs
-// stand in for IDs (resolveCircleCI checks them).
+// and the AWS configuration is loaded (provision.Input.Check), then the
+// multi-account flags, when any is given.
 func (f *specFlags) check() error {
 	if err := f.validateOutput(); err != nil {
 		return err
 	}
-	if m := f.missing(); len(m) > 0 {
-		rule := "is required (no terminal to ask on, so every required value must come as a flag)"
-		if f.accounts.on() {
-			rule = "is required with --profiles or --org-accounts (the wizard sets up one account)"
-		}
-		return missingError(m, rule)
+	rule := "is required (no terminal to ask on, so every required value must come as a flag)"
+	if f.accounts.on() {
+		rule = "is required with --profiles or --org-accounts (the wizard sets up one account)"
 	}
-	if f.keepUnusedRoles && !f.shard {
-		return &provision.InputError{Field: fieldKeepUnusedRoles, Rule: "applies only with --shard, whose unused roles it keeps"}
-	}
-	if err := checkCircleCIHost(f.circleciHost); err != nil {
+	if err := f.Check(rule); err != nil {
 		return err
-	}
-	if _, err := f.probe("us-east-1").Validate(); err != nil {
-		return err
-	}
-	return f.checkRegionAndAccounts()
-}
-
-// checkRegionAndAccounts validates --region, when given, and the
-// multi-account flags, when any is: the checks that close every command's
-// flag validation.
-func (f *specFlags) checkRegionAndAccounts() error {
-	if f.region != "" {
-		if err := provision.ValidateRegion(provision.FieldRegion, f.region); err != nil {
-			return err
-		}
 	}
 	if f.accounts.on() {
-		return f.accounts.check(f.profile)
+		return f.accounts.check(f.Profile)
 	}
 	return nil
 }
@@ -351,32 +328,15 @@ func (f *specFlags) accountTargets(ctx context.Context, errOut io.Writer) ([]fle
 	if err := f.check(); err != nil {
 		return nil, nil, err
 	}
-	if err := f.resolveCircleCI(ctx, errOut); err != nil {
+	if err := f.Resolve(ctx, errOut); err != nil {
 		return nil, nil, err
 	}
-	var registry func(region string) provision.RegistryAPI
-	if f.registryProfile != "" {
-		var err error
-		if registry, err = loadRegistryClients(ctx, f); err != nil {
-			return nil, nil, err
-		}
+	registry, err := awsconfig.LoadRegistry(ctx, f.RegistryProfile, f.Region, f.maxAttempts)
+	if err != nil {
+		return nil, nil, err
 	}
-	targets, err := f.accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	targets, err := f.accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
 	return targets, registry, err
-}
-
-// clientsFor builds the engine's clients from cfg, with the registry
-// account's when --registry-profile is given; it makes no AWS call.
-func (f *specFlags) clientsFor(ctx context.Context, cfg aws.Config) (provision.Clients, error) {
-	clients := provision.NewClients(cfg)
-	clients.Account = awsconfig.CredentialsAccount(ctx, cfg)
-	if f.registryProfile != "" {
-		var err error
-		if clients.Registry, err = loadRegistryClients(ctx, f); err != nil {
-			return provision.Clients{}, err
-		}
-	}
-	return clients, nil
 }
 
 // writeResult prints the outcome: JSON as one object, or in text the

@@ -12,8 +12,8 @@ import (
 )
 
 func registerShard(fs *pflag.FlagSet, f *specFlags) {
-	fs.BoolVar(&f.shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
-	fs.BoolVar(&f.keepUnusedRoles, "keep-unused-roles", false, "with --shard: keep a role <role-name>-N that no longer admits any requested project, with a trust policy that admits no one, instead of deleting it")
+	fs.BoolVar(&f.Shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
+	fs.BoolVar(&f.KeepUnusedRoles, "keep-unused-roles", false, "with --shard: keep a role <role-name>-N that no longer admits any requested project, with a trust policy that admits no one, instead of deleting it")
 }
 
 // planShards validates the flags and plans every role of a sharded setup.
@@ -48,7 +48,7 @@ func newShardOp(opts *setupOptions, sp *provision.ShardedPlan, clients provision
 	if err != nil {
 		return nil, err
 	}
-	report.CircleCI = opts.Flags.resolution()
+	report.CircleCI = opts.Flags.Resolution()
 	return &shardOp{opts: opts, clients: clients, plan: sp, out: report}, nil
 }
 

@@ -72,21 +72,21 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err := checkVerifyFlags(opts); err != nil {
 		return err
 	}
-	if err := f.resolveCircleCI(ctx, opts.IO.ErrOut); err != nil {
+	if err := f.Resolve(ctx, opts.IO.ErrOut); err != nil {
 		return err
 	}
 	// Decode the token before any AWS call: a bad token is bad input.
-	if err := req.DecodeToken(opts.IO.In, f.spec("").OrgID); err != nil {
+	if err := req.DecodeToken(opts.IO.In, f.Spec("").OrgID); err != nil {
 		return err
 	}
 	if f.accounts.on() {
 		return verifyAccounts(ctx, opts)
 	}
-	cfg, err := awsconfig.Load(ctx, f.profile, f.region, f.maxAttempts.LoadOptions()...)
+	cfg, err := awsconfig.Load(ctx, f.Profile, f.Region, f.maxAttempts.LoadOptions()...)
 	if err != nil {
 		return err
 	}
-	spec, err := req.Spec(f.spec(cfg.Region))
+	spec, err := req.Spec(f.Spec(cfg.Region))
 	if err != nil {
 		return err
 	}
@@ -104,12 +104,12 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 // each account's report under the summary, exit status 1 if any failed.
 func verifyAccounts(ctx context.Context, opts *verifyOptions) error {
 	f := &opts.Flags
-	targets, err := f.accounts.targets(ctx, f.profile, f.region, f.maxAttempts)
+	targets, err := f.accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
 	if err != nil {
 		return err
 	}
 	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		spec, err := opts.Request.Spec(f.spec(t.Config.Region))
+		spec, err := opts.Request.Spec(f.Spec(t.Config.Region))
 		if err != nil {
 			return nil, err
 		}
@@ -131,38 +131,19 @@ func verifyAccounts(ctx context.Context, opts *verifyOptions) error {
 
 // checkVerifyFlags checks verify's flags before anything is read, and
 // notes in the request whether a token is checked and whether the state is
-// compared.
+// compared (provision.VerifyRequest.CheckInput).
 func checkVerifyFlags(opts *verifyOptions) error {
-	f, req := &opts.Flags, &opts.Request
+	f := &opts.Flags
 	if err := f.validateOutput(); err != nil {
 		return err
 	}
-	if err := checkCircleCIHost(f.circleciHost); err != nil {
+	if err := opts.Request.CheckInput(&f.Input); err != nil {
 		return err
 	}
-	if f.registryProfile != "" {
-		return &provision.InputError{Field: fieldRegistryProfile, Rule: "does not apply to verify, which checks the role's account only; run plan with it to check the repository policies"}
+	if f.accounts.on() {
+		return f.accounts.check(f.Profile)
 	}
-	if err := req.CheckCombination(); err != nil {
-		return err
-	}
-	req.WithToken = req.TokenFile != "" || req.Claims != ""
-	req.WithState = !req.WithToken || len(f.repos) > 0 || len(f.projectIDs) > 0 || f.allProjects
-	if req.WithState {
-		if m := f.missing(); len(m) > 0 {
-			rule := "is required to compare the account with what setup would create"
-			if req.WithToken {
-				rule += " (or leave out --repo and --project-id to check only the token)"
-			}
-			return missingError(m, rule)
-		}
-		if _, err := f.probe("us-east-1").Validate(); err != nil {
-			return err
-		}
-	} else if err := provision.ValidateIdentity(f.orgID, f.roleName); err != nil {
-		return err
-	}
-	return f.checkRegionAndAccounts()
+	return nil
 }
 
 // writeVerify writes the report, as JSON or text, and returns the exit
