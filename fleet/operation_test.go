@@ -87,10 +87,16 @@ func (p *fakePlan) Outcome(res *provision.Result, err error) any {
 	return out
 }
 
-func (p *fakePlan) WriteOutcome(w io.Writer) error {
+func (p *fakePlan) WriteOutcome(w, notes io.Writer) error {
 	_, err := fmt.Fprintf(w, "snippet of %s\n", p.account)
+	fmt.Fprintf(notes, "what to do with the snippet of %s\n", p.account)
 	return err
 }
+
+func (p *fakePlan) Confirmation() provision.Confirmation  { return provision.Confirmation{} }
+func (p *fakePlan) WriteDone(io.Writer, provision.Result) {}
+func (p *fakePlan) WriteSummary(io.Writer) error          { return nil }
+func (p *fakePlan) Err() error                            { return nil }
 
 // operationWorld is a run over every kind of account: with changes, without,
 // one that fails to plan, one whose plan is refused, a profile whose
@@ -137,16 +143,18 @@ func TestOperation(t *testing.T) {
 		t.Errorf("pending %d in %d accounts, want 8 in 3 (neither the refused nor the failed count)", op.Pending(), op.Ready())
 	}
 	var out bytes.Buffer
-	if err := op.WriteText(&out); err != nil {
+	if err := op.WritePlan(&out); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var lines []string
-	op.Execute(ctx, func(account string, e provision.Event) {
+	if _, err := op.Execute(ctx, func(e provision.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		lines = append(lines, account+":"+e.Line())
-	})
+		lines = append(lines, e.Line())
+	}); err != nil {
+		t.Fatal(err)
+	}
 	slices.Sort(lines)
 	fmt.Fprintf(&out, "--- progress (sorted)\n%s\n--- final summary\n", strings.Join(lines, "\n"))
 	if err := op.WriteSummary(&out); err != nil {
@@ -158,7 +166,7 @@ func TestOperation(t *testing.T) {
 	if err := op.WriteOutcomes(&out); err != nil {
 		t.Fatal(err)
 	}
-	err := op.Err(ctx)
+	err := op.Err()
 	fmt.Fprintf(&out, "--- error\n%v\n", err)
 	golden.Check(t, filepath.Join("testdata", "operation.txt"), out.Bytes())
 
@@ -206,7 +214,7 @@ func TestOperationNotConfirmed(t *testing.T) {
 			t.Errorf("entry %s (%s): outcome %v, want nothing executed and the error %q", e.Account, e.Name, outcome, wantErr)
 		}
 	}
-	if err := op.Err(ctx); err == nil {
+	if err := op.Err(); err == nil {
 		t.Error("no error for the accounts that failed to plan")
 	}
 }
@@ -226,14 +234,14 @@ func TestOperationInterrupted(t *testing.T) {
 		<-first.started
 		cancel(cause)
 	}()
-	op.Execute(ctx, func(string, provision.Event) {})
+	_, _ = op.Execute(ctx, func(provision.Event) {})
 	rows := op.Rows()
 	for i, want := range []string{"interrupted: stop before all changes were applied: interrupt signal received", "not started: interrupt signal received", "no changes"} {
 		if got := rows[i].status(); got != want {
 			t.Errorf("row %d status %q, want %q", i, got, want)
 		}
 	}
-	err := op.Err(ctx)
+	err := op.Err()
 	if !errors.Is(err, cause) || !strings.Contains(fmt.Sprint(err), "stop with 2 of 3 account(s) not done") {
 		t.Errorf("error %v, want one counting 2 accounts not done and wrapping the cause", err)
 	}
@@ -255,7 +263,7 @@ func TestReadAndPlan(t *testing.T) {
 		return &fakePlan{account: t.AccountID, changes: 1}, nil
 	}
 	var notes bytes.Buffer
-	op, err := ReadAndPlan(t.Context(), targets, 2, &notes, plan)
+	op, err := ReadAndPlan(t.Context(), targets, 2, &notes, nil, plan)
 	if err != nil || op.Pending() != 3 {
 		t.Fatalf("ReadAndPlan() = %v, want 3 pending changes", err)
 	}
@@ -263,12 +271,12 @@ func TestReadAndPlan(t *testing.T) {
 		t.Errorf("notes = %q, want %q", notes.String(), want)
 	}
 	notes.Reset()
-	if _, err := ReadAndPlan(t.Context(), targets[:1], 4, &notes, plan); err != nil || notes.String() != "Reading 1 account(s), 1 at a time...\n" {
+	if _, err := ReadAndPlan(t.Context(), targets[:1], 4, &notes, nil, plan); err != nil || notes.String() != "Reading 1 account(s), 1 at a time...\n" {
 		t.Errorf("one account: %v, notes %q; want at most as many at a time as accounts", err, notes.String())
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := ReadAndPlan(ctx, targets, 2, &notes, plan); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read the accounts: ") {
+	if _, err := ReadAndPlan(ctx, targets, 2, &notes, nil, plan); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read the accounts: ") {
 		t.Errorf("interrupted: ReadAndPlan() = %v, want the interruption", err)
 	}
 }
