@@ -299,3 +299,87 @@ func TestDoneStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestOperationAsOneOperation runs the Operation through the methods a
+// front end runs one account's operation with: one question for every
+// account, the partial results and the note once executed, the final
+// summary before the outcomes, and the accounts' notes left out.
+func TestOperationAsOneOperation(t *testing.T) {
+	ctx := t.Context()
+	targets, plans := operationWorld()
+	var op provision.Operation = PlanEvery(ctx, targets, 2, planWorld(ctx, plans))
+	accounts := op.(*Operation)
+	if op.Account() != "" || op.Changes() != 8 || op.Warnings() != 1 || op.Refusal() != nil {
+		t.Errorf("account %q, %d change(s), %d warning(s), refusal %v; want \"\", 8, 1, nil", op.Account(), op.Changes(), op.Warnings(), op.Refusal())
+	}
+	c := op.Confirmation()
+	if c.Question != "Apply 8 change(s) in 3 account(s)?" || c.Yes != "Yes, apply" || c.Declined != "Nothing was changed." ||
+		c.NoTerminal.Error() != "refuse to apply 8 change(s) in 3 account(s) without confirmation: no terminal to ask on; rerun with --yes to apply" {
+		t.Errorf("confirmation %+v", c)
+	}
+	accounts.Deletes = true
+	c = op.Confirmation()
+	if c.Question != "Delete 8 resource(s) in 3 account(s)?" || c.Yes != "Yes, delete" || c.Declined != "Nothing was deleted." ||
+		c.NoTerminal.Error() != "refuse to delete 8 resource(s) in 3 account(s) without confirmation: no terminal to ask on; rerun with --yes to delete" {
+		t.Errorf("destroy's confirmation %+v", c)
+	}
+
+	var out, notes bytes.Buffer
+	if err := op.WriteOutcome(&out, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "ACCOUNT") || !strings.Contains(out.String(), "snippet of 222222222222") || notes.Len() != 0 {
+		t.Errorf("before Execute, WriteOutcome() wrote\n%s\nand notes %q; want the outcomes alone", out.String(), notes.String())
+	}
+
+	accounts.AppliedNote = provision.NewRolesNote
+	res, err := op.Execute(ctx, func(provision.Event) {})
+	if err != nil {
+		t.Fatalf("Execute() = %v, want the failures left to the accounts", err)
+	}
+	var done bytes.Buffer
+	op.WriteDone(&done, res)
+	if !strings.HasPrefix(done.String(), "666666666666 (staging): put role policy: AccessDenied\nApplied 1 of 3 change(s):") || !strings.HasSuffix(done.String(), provision.NewRolesNote+"\n") {
+		t.Errorf("WriteDone() =\n%s\nwant the partial results, then the note", done.String())
+	}
+	out.Reset()
+	if err := op.WriteOutcome(&out, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "\nACCOUNT") || !strings.Contains(out.String(), "applied 3 change(s)") || !strings.Contains(out.String(), "=== 555555555555 (dev) ===\nsnippet of 555555555555") || notes.Len() != 0 {
+		t.Errorf("after Execute, WriteOutcome() wrote\n%s\nand notes %q; want the final summary, then the outcomes", out.String(), notes.String())
+	}
+	report, _ := op.Outcome(&res, nil).(Report)
+	if len(report.Accounts) != len(targets) {
+		t.Errorf("Outcome() = %+v, want the report of every account", op.Outcome(&res, nil))
+	}
+	var failed *FailedError
+	if !errors.As(op.Err(), &failed) || len(failed.Accounts) != 3 {
+		t.Errorf("Err() = %v, want the 3 accounts that failed", op.Err())
+	}
+}
+
+// TestReadAndPlanDescribes checks that an account's planning error is
+// worded as describe words it, and kept as it is without describe.
+func TestReadAndPlanDescribes(t *testing.T) {
+	targets := []Target{{AccountID: "111111111111", Name: "a"}}
+	bad := &provision.InputError{Field: provision.FieldRepo, Value: "arn:aws-cn:ecr:cn-north-1:1:repository/x", Rule: "is in another partition"}
+	plan := func(context.Context, Target) (AccountPlan, error) { return nil, bad }
+	describe := func(err error) error { return fmt.Errorf("described: %w", err) }
+	for _, tt := range []struct {
+		describe func(error) error
+		want     string
+	}{
+		{describe, "described: " + bad.Error()},
+		{nil, bad.Error()},
+	} {
+		op, err := ReadAndPlan(t.Context(), targets, 1, io.Discard, tt.describe, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := op.Rows()
+		if len(rows) != 1 || rows[0].Err == nil || rows[0].Err.Error() != tt.want || !errors.Is(rows[0].Err, bad) {
+			t.Errorf("row %+v, want the error %q wrapping the input error", rows, tt.want)
+		}
+	}
+}
