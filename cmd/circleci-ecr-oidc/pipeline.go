@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,10 +28,9 @@ type pipeline struct {
 	// nothing in JSON, where finish writes the plan as part of the result.
 	showTo io.Writer
 	// confirm asks the question; nil asks on the terminal with the
-	// wizard's confirm. The wizard's review sets it to show the plan and
-	// then ask, and sets reviewShows so that the plan is shown once.
-	confirm     func(ctx context.Context) (bool, error)
-	reviewShows bool
+	// wizard's confirm. The wizard's review sets it to show the plan, then
+	// ask: the pipeline shows the plan first only without it (or --yes).
+	confirm func(ctx context.Context) (bool, error)
 	// accessible asks with plain line prompts (--accessible).
 	accessible bool
 	// announce, if set, is printed on stderr before the writes start.
@@ -60,7 +60,7 @@ func (pl pipeline) run(ctx context.Context, op provision.Operation) error {
 		shown = true
 		return op.WritePlan(showTo)
 	}
-	if pending <= 0 || pl.yes || !pl.reviewShows {
+	if pending <= 0 || pl.yes || pl.confirm == nil {
 		if err := show(); err != nil {
 			return err
 		}
@@ -128,10 +128,7 @@ func (pl pipeline) finish(ctx context.Context, op provision.Operation, res *prov
 		err = &hintError{err, hinted.Hint}
 	}
 	result := op.Outcome(res, flagNamed(err))
-	status := err
-	if status == nil {
-		status = op.Err()
-	}
+	status := cmp.Or(err, op.Err())
 	if status == nil && pl.planOnly && pl.detailedExitcode && op.Changes() > 0 {
 		status = &silentError{code: exitUsage}
 	}

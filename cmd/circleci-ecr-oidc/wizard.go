@@ -84,7 +84,7 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 		// The plan goes to stderr with the questions, the review shows it
 		// before asking, and the snippet alone goes to stdout.
 		single.Guided = true
-		pl.showTo, pl.reviewShows, pl.announce = opts.IO.ErrOut, true, fmt.Sprintf("Applying %d change(s):", len(single.Plan.Changes))
+		pl.showTo, pl.announce = opts.IO.ErrOut, fmt.Sprintf("Applying %d change(s):", len(single.Plan.Changes))
 		pl.confirm = func(ctx context.Context) (bool, error) { return wz.Review(ctx, single.Plan) }
 	}
 	return pl.run(ctx, op)
