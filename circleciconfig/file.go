@@ -16,6 +16,8 @@ type FilePatch struct {
 	path, file string
 	mode       os.FileMode
 	src, out   []byte
+	// roleARN is the role the patched images pull with.
+	roleARN string
 	// Report says which images change and why others do not.
 	Report Report
 }
@@ -38,7 +40,7 @@ func ReadPatch(path string, t Target) (*FilePatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("patch %s: %w", path, err)
 	}
-	return &FilePatch{path: path, file: file, mode: info.Mode().Perm(), src: src, out: out, Report: rep}, nil
+	return &FilePatch{path: path, file: file, mode: info.Mode().Perm(), src: src, out: out, roleARN: t.RoleARN, Report: rep}, nil
 }
 
 // Path is the file as the user named it.

@@ -17,12 +17,17 @@
 //     the others; the outcomes come back in the targets' order.
 //   - [WriteSummary] prints the table of accounts, changes, warnings and
 //     status; [Entry] is one account's object in the JSON output.
-//   - [PlanEvery] makes the [Operation] a command runs over all the
-//     accounts: each account's single-account operation, planned
-//     concurrently and seen through [AccountPlan], shown as one review,
+//   - [Selection.Find] checks a selection and finds its targets as a
+//     command does, loading each profile with package awsconfig.
+//   - [PlanEvery] (or [ReadAndPlan], as a command runs it) makes the
+//     [Operation] a command runs over all the accounts: each account's
+//     single-account operation (an [AccountPlan], which is a
+//     provision.Operation), planned concurrently, shown as one review,
 //     applied concurrently ([Operation.Execute]) and reported as one
 //     summary and one JSON [Report]. A refusal, a failed plan or a failed
-//     apply is its account's failure.
+//     apply is its account's failure. The Operation is itself a
+//     provision.Operation: the front end runs it as it runs one account's,
+//     with one question for every account.
 //   - [ProviderAccounts] reads only whether each account has the
 //     organization's OIDC provider, for the StackSet export.
 //

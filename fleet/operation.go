@@ -15,38 +15,34 @@ import (
 // AccountPlan is one account's part of a multi-account operation: the
 // operation the front end would run if the account were the only one
 // (setup's, plan's, destroy's, verify's), planned in that account. An
-// Operation shows, applies and reports every account through it.
-type AccountPlan interface {
-	// Account is the ID of the account the plan read.
-	Account() string
-	// Changes is how many writes the plan makes, -1 when the command
-	// makes none by nature (verify); Warnings how many warnings it has.
-	Changes() int
-	Warnings() int
-	// Refusal is why the plan's changes must not be applied (they act on
-	// what a Terraform or CloudFormation export created), or nil. It is
-	// asked only of a plan with changes.
-	Refusal() error
-	// WritePlan writes the plan for people.
-	WritePlan(w io.Writer) error
-	// Execute makes the writes, reporting each on progress.
-	Execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error)
-	// Outcome records what became of the plan and returns the account's
-	// single-account JSON object. res is nil when nothing was executed;
-	// err is the account's failure, or why its changes were not made.
-	Outcome(res *provision.Result, err error) any
-	// WriteOutcome writes for people what the account gives once it is as
-	// the plan wants it (the config.yml snippet), or nothing.
-	WriteOutcome(w io.Writer) error
-}
+// Operation shows, applies and reports every account through it; of its
+// confirmation, notes and summary only the Operation's own are used, and
+// its WriteOutcome's notes are dropped (they would repeat in every
+// account).
+type AccountPlan = provision.Operation
 
 // Operation is a multi-account run as one operation: every account's plan,
 // made concurrently, shown together, confirmed once and applied
 // concurrently. An account that cannot be read, whose plan is refused or
 // whose changes fail is that account's failure and never stops the others.
+//
+// Operation is itself a provision.Operation, so that the front end runs it
+// as it runs one account's.
 type Operation struct {
+	// Deletes says that the accounts' changes are deletions (destroy), for
+	// the question.
+	Deletes bool
+	// AppliedNote is said once changes were applied in some account, such
+	// as provision.NewRolesNote; "" says nothing.
+	AppliedNote string
+
 	parallel int
 	accounts []*accountRun
+	// executed is set once Execute ran.
+	executed bool
+	// stopped is the cause of the context's end when it ended while the
+	// accounts were planned or executed.
+	stopped error
 }
 
 // accountRun is one account of an Operation and how far it got.
@@ -77,7 +73,15 @@ func PlanEvery(ctx context.Context, targets []Target, parallel int, plan func(co
 		}
 		op.accounts = append(op.accounts, a)
 	}
+	op.noteStop(ctx)
 	return op
+}
+
+// noteStop remembers why ctx ended, when it did, for Err.
+func (op *Operation) noteStop(ctx context.Context) {
+	if ctx.Err() != nil {
+		op.stopped = context.Cause(ctx)
+	}
 }
 
 // ready reports whether the account's changes are to be applied.
@@ -116,9 +120,9 @@ func (op *Operation) Ready() int {
 	return n
 }
 
-// WriteText writes the review: the summary table, then each account's plan
+// WritePlan writes the review: the summary table, then each account's plan
 // under a header naming the account.
-func (op *Operation) WriteText(w io.Writer) error {
+func (op *Operation) WritePlan(w io.Writer) error {
 	if err := op.WriteSummary(w); err != nil {
 		return err
 	}
@@ -139,9 +143,11 @@ func (op *Operation) WriteText(w io.Writer) error {
 
 // Execute applies every account that has changes and no failure, at most
 // Parallel at once, reporting each change on progress with the label of its
-// account. A failure stays the account's. Once ctx ends no further account
-// starts, and those in progress stop as a single-account run does.
-func (op *Operation) Execute(ctx context.Context, progress func(account string, e provision.Event)) {
+// account (Event.Account). A failure stays the account's: Execute returns
+// no error, and Err and the summary say which accounts failed. Once ctx
+// ends no further account starts, and those in progress stop as a
+// single-account run does.
+func (op *Operation) Execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error) {
 	var ready []*accountRun
 	var targets []Target
 	for _, a := range op.accounts {
@@ -152,7 +158,10 @@ func (op *Operation) Execute(ctx context.Context, progress func(account string, 
 	}
 	outcomes := runIndexed(ctx, targets, op.parallel, func(ctx context.Context, i int, _ Target) (provision.Result, error) {
 		label := ready[i].label()
-		return ready[i].plan.Execute(ctx, func(e provision.Event) { progress(label, e) })
+		return ready[i].plan.Execute(ctx, func(e provision.Event) {
+			e.Account = label
+			progress(e)
+		})
 	})
 	for i, o := range outcomes {
 		a := ready[i]
@@ -162,6 +171,9 @@ func (op *Operation) Execute(ctx context.Context, progress func(account string, 
 			a.res = &res
 		}
 	}
+	op.executed = true
+	op.noteStop(ctx)
+	return provision.Result{}, nil
 }
 
 // Rows returns the summary's rows as far as the run got: before Execute,
@@ -229,7 +241,7 @@ func (op *Operation) WriteOutcomes(w io.Writer) error {
 			continue
 		}
 		var b bytes.Buffer
-		if err := a.plan.WriteOutcome(&b); err != nil {
+		if err := a.plan.WriteOutcome(&b, io.Discard); err != nil {
 			return err
 		}
 		if b.Len() == 0 {
@@ -270,10 +282,10 @@ func (op *Operation) Report(unapplied error) Report {
 }
 
 // Err is nil when every account succeeded. Otherwise it names the accounts
-// that failed; when ctx ended before every account finished, it says how
-// many did not and wraps ctx's cause, so that the front end exits as
-// interrupted.
-func (op *Operation) Err(ctx context.Context) error {
+// that failed; when the context ended (while planning or executing) before
+// every account finished, it says how many did not and wraps the context's
+// cause, so that the front end exits as interrupted.
+func (op *Operation) Err() error {
 	var failed []string
 	unfinished := 0
 	for _, a := range op.accounts {
@@ -287,8 +299,8 @@ func (op *Operation) Err(ctx context.Context) error {
 	switch {
 	case len(failed) == 0:
 		return nil
-	case unfinished > 0 && ctx.Err() != nil:
-		return fmt.Errorf("stop with %d of %d account(s) not done (the summary says which; running the same command again completes them): %w", unfinished, len(op.accounts), context.Cause(ctx))
+	case unfinished > 0 && op.stopped != nil:
+		return fmt.Errorf("stop with %d of %d account(s) not done (the summary says which; running the same command again completes them): %w", unfinished, len(op.accounts), op.stopped)
 	}
 	return &FailedError{Accounts: failed, Of: len(op.accounts)}
 }
@@ -318,13 +330,85 @@ func (e *FailedError) Error() string {
 }
 
 // ReadAndPlan is PlanEvery as a command runs it: it says on notes how many
-// accounts it reads, and how many at a time. An interruption while reading
-// ends the command.
-func ReadAndPlan(ctx context.Context, targets []Target, parallel int, notes io.Writer, plan func(context.Context, Target) (AccountPlan, error)) (*Operation, error) {
+// accounts it reads, and how many at a time, and words each account's
+// planning error with describe, as the front end names its inputs (nil
+// keeps the errors as they are). An interruption while reading ends the
+// command.
+func ReadAndPlan(ctx context.Context, targets []Target, parallel int, notes io.Writer, describe func(error) error, plan func(context.Context, Target) (AccountPlan, error)) (*Operation, error) {
 	fmt.Fprintf(notes, "Reading %d account(s), %d at a time...\n", len(targets), min(parallel, len(targets)))
-	accounts := PlanEvery(ctx, targets, parallel, plan)
+	accounts := PlanEvery(ctx, targets, parallel, func(ctx context.Context, t Target) (AccountPlan, error) {
+		p, err := plan(ctx, t)
+		if err != nil && describe != nil {
+			err = describe(err)
+		}
+		return p, err
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read the accounts: %w", err)
 	}
 	return accounts, nil
+}
+
+// Account is "": the operation is many accounts'.
+func (op *Operation) Account() string { return "" }
+
+// Changes is Pending: the changes of the accounts to be applied.
+func (op *Operation) Changes() int { return op.Pending() }
+
+// Warnings is how many warnings the accounts' plans have together.
+func (op *Operation) Warnings() int {
+	n := 0
+	for _, a := range op.accounts {
+		if a.plan != nil {
+			n += max(a.plan.Warnings(), 0)
+		}
+	}
+	return n
+}
+
+// Refusal is nil: an account whose plan is refused is that account's
+// failure, shown in the summary, and the others go on.
+func (op *Operation) Refusal() error { return nil }
+
+// Confirmation asks once for every account to be applied.
+func (op *Operation) Confirmation() provision.Confirmation {
+	n, k := op.Pending(), op.Ready()
+	if op.Deletes {
+		return provision.Confirmation{
+			Question: fmt.Sprintf("Delete %d resource(s) in %d account(s)?", n, k), Yes: "Yes, delete", Declined: "Nothing was deleted.",
+			NoTerminal: fmt.Errorf("refuse to delete %d resource(s) in %d account(s) without confirmation: no terminal to ask on; rerun with --yes to delete", n, k),
+		}
+	}
+	return provision.Confirmation{
+		Question: fmt.Sprintf("Apply %d change(s) in %d account(s)?", n, k), Yes: "Yes, apply", Declined: "Nothing was changed.",
+		NoTerminal: fmt.Errorf("refuse to apply %d change(s) in %d account(s) without confirmation: no terminal to ask on; rerun with --yes to apply", n, k),
+	}
+}
+
+// WriteDone writes, once Execute ran, what each account whose changes
+// stopped part way did and did not do, then the AppliedNote when some
+// account had all its changes applied.
+func (op *Operation) WriteDone(w io.Writer, _ provision.Result) {
+	op.WritePartials(w)
+	if op.AppliedNote != "" && op.Applied() > 0 {
+		fmt.Fprintln(w, op.AppliedNote)
+	}
+}
+
+// Outcome is the JSON Report. err is why the changes of the accounts to be
+// applied were not (no confirmation), or nil.
+func (op *Operation) Outcome(_ *provision.Result, err error) any { return op.Report(err) }
+
+// WriteOutcome writes, once Execute ran, the final summary on out; then
+// what every account that is as its plan wants it gives (WriteOutcomes).
+func (op *Operation) WriteOutcome(out, _ io.Writer) error {
+	if op.executed {
+		if _, err := fmt.Fprintln(out); err != nil {
+			return err
+		}
+		if err := op.WriteSummary(out); err != nil {
+			return err
+		}
+	}
+	return op.WriteOutcomes(out)
 }

@@ -87,10 +87,16 @@ func (p *fakePlan) Outcome(res *provision.Result, err error) any {
 	return out
 }
 
-func (p *fakePlan) WriteOutcome(w io.Writer) error {
+func (p *fakePlan) WriteOutcome(w, notes io.Writer) error {
 	_, err := fmt.Fprintf(w, "snippet of %s\n", p.account)
+	fmt.Fprintf(notes, "what to do with the snippet of %s\n", p.account)
 	return err
 }
+
+func (p *fakePlan) Confirmation() provision.Confirmation  { return provision.Confirmation{} }
+func (p *fakePlan) WriteDone(io.Writer, provision.Result) {}
+func (p *fakePlan) WriteSummary(io.Writer) error          { return nil }
+func (p *fakePlan) Err() error                            { return nil }
 
 // operationWorld is a run over every kind of account: with changes, without,
 // one that fails to plan, one whose plan is refused, a profile whose
@@ -137,16 +143,18 @@ func TestOperation(t *testing.T) {
 		t.Errorf("pending %d in %d accounts, want 8 in 3 (neither the refused nor the failed count)", op.Pending(), op.Ready())
 	}
 	var out bytes.Buffer
-	if err := op.WriteText(&out); err != nil {
+	if err := op.WritePlan(&out); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var lines []string
-	op.Execute(ctx, func(account string, e provision.Event) {
+	if _, err := op.Execute(ctx, func(e provision.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		lines = append(lines, account+":"+e.Line())
-	})
+		lines = append(lines, e.Line())
+	}); err != nil {
+		t.Fatal(err)
+	}
 	slices.Sort(lines)
 	fmt.Fprintf(&out, "--- progress (sorted)\n%s\n--- final summary\n", strings.Join(lines, "\n"))
 	if err := op.WriteSummary(&out); err != nil {
@@ -158,7 +166,7 @@ func TestOperation(t *testing.T) {
 	if err := op.WriteOutcomes(&out); err != nil {
 		t.Fatal(err)
 	}
-	err := op.Err(ctx)
+	err := op.Err()
 	fmt.Fprintf(&out, "--- error\n%v\n", err)
 	golden.Check(t, filepath.Join("testdata", "operation.txt"), out.Bytes())
 
@@ -206,7 +214,7 @@ func TestOperationNotConfirmed(t *testing.T) {
 			t.Errorf("entry %s (%s): outcome %v, want nothing executed and the error %q", e.Account, e.Name, outcome, wantErr)
 		}
 	}
-	if err := op.Err(ctx); err == nil {
+	if err := op.Err(); err == nil {
 		t.Error("no error for the accounts that failed to plan")
 	}
 }
@@ -226,14 +234,14 @@ func TestOperationInterrupted(t *testing.T) {
 		<-first.started
 		cancel(cause)
 	}()
-	op.Execute(ctx, func(string, provision.Event) {})
+	_, _ = op.Execute(ctx, func(provision.Event) {})
 	rows := op.Rows()
 	for i, want := range []string{"interrupted: stop before all changes were applied: interrupt signal received", "not started: interrupt signal received", "no changes"} {
 		if got := rows[i].status(); got != want {
 			t.Errorf("row %d status %q, want %q", i, got, want)
 		}
 	}
-	err := op.Err(ctx)
+	err := op.Err()
 	if !errors.Is(err, cause) || !strings.Contains(fmt.Sprint(err), "stop with 2 of 3 account(s) not done") {
 		t.Errorf("error %v, want one counting 2 accounts not done and wrapping the cause", err)
 	}
@@ -255,7 +263,7 @@ func TestReadAndPlan(t *testing.T) {
 		return &fakePlan{account: t.AccountID, changes: 1}, nil
 	}
 	var notes bytes.Buffer
-	op, err := ReadAndPlan(t.Context(), targets, 2, &notes, plan)
+	op, err := ReadAndPlan(t.Context(), targets, 2, &notes, nil, plan)
 	if err != nil || op.Pending() != 3 {
 		t.Fatalf("ReadAndPlan() = %v, want 3 pending changes", err)
 	}
@@ -263,12 +271,12 @@ func TestReadAndPlan(t *testing.T) {
 		t.Errorf("notes = %q, want %q", notes.String(), want)
 	}
 	notes.Reset()
-	if _, err := ReadAndPlan(t.Context(), targets[:1], 4, &notes, plan); err != nil || notes.String() != "Reading 1 account(s), 1 at a time...\n" {
+	if _, err := ReadAndPlan(t.Context(), targets[:1], 4, &notes, nil, plan); err != nil || notes.String() != "Reading 1 account(s), 1 at a time...\n" {
 		t.Errorf("one account: %v, notes %q; want at most as many at a time as accounts", err, notes.String())
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := ReadAndPlan(ctx, targets, 2, &notes, plan); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read the accounts: ") {
+	if _, err := ReadAndPlan(ctx, targets, 2, &notes, nil, plan); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read the accounts: ") {
 		t.Errorf("interrupted: ReadAndPlan() = %v, want the interruption", err)
 	}
 }
@@ -288,6 +296,90 @@ func TestDoneStatus(t *testing.T) {
 	} {
 		if got := doneStatus(tt.applied); got != tt.want {
 			t.Errorf("doneStatus(%v) = %q, want %q", tt.applied, got, tt.want)
+		}
+	}
+}
+
+// TestOperationAsOneOperation runs the Operation through the methods a
+// front end runs one account's operation with: one question for every
+// account, the partial results and the note once executed, the final
+// summary before the outcomes, and the accounts' notes left out.
+func TestOperationAsOneOperation(t *testing.T) {
+	ctx := t.Context()
+	targets, plans := operationWorld()
+	var op provision.Operation = PlanEvery(ctx, targets, 2, planWorld(ctx, plans))
+	accounts := op.(*Operation)
+	if op.Account() != "" || op.Changes() != 8 || op.Warnings() != 1 || op.Refusal() != nil {
+		t.Errorf("account %q, %d change(s), %d warning(s), refusal %v; want \"\", 8, 1, nil", op.Account(), op.Changes(), op.Warnings(), op.Refusal())
+	}
+	c := op.Confirmation()
+	if c.Question != "Apply 8 change(s) in 3 account(s)?" || c.Yes != "Yes, apply" || c.Declined != "Nothing was changed." ||
+		c.NoTerminal.Error() != "refuse to apply 8 change(s) in 3 account(s) without confirmation: no terminal to ask on; rerun with --yes to apply" {
+		t.Errorf("confirmation %+v", c)
+	}
+	accounts.Deletes = true
+	c = op.Confirmation()
+	if c.Question != "Delete 8 resource(s) in 3 account(s)?" || c.Yes != "Yes, delete" || c.Declined != "Nothing was deleted." ||
+		c.NoTerminal.Error() != "refuse to delete 8 resource(s) in 3 account(s) without confirmation: no terminal to ask on; rerun with --yes to delete" {
+		t.Errorf("destroy's confirmation %+v", c)
+	}
+
+	var out, notes bytes.Buffer
+	if err := op.WriteOutcome(&out, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "ACCOUNT") || !strings.Contains(out.String(), "snippet of 222222222222") || notes.Len() != 0 {
+		t.Errorf("before Execute, WriteOutcome() wrote\n%s\nand notes %q; want the outcomes alone", out.String(), notes.String())
+	}
+
+	accounts.AppliedNote = provision.NewRolesNote
+	res, err := op.Execute(ctx, func(provision.Event) {})
+	if err != nil {
+		t.Fatalf("Execute() = %v, want the failures left to the accounts", err)
+	}
+	var done bytes.Buffer
+	op.WriteDone(&done, res)
+	if !strings.HasPrefix(done.String(), "666666666666 (staging): put role policy: AccessDenied\nApplied 1 of 3 change(s):") || !strings.HasSuffix(done.String(), provision.NewRolesNote+"\n") {
+		t.Errorf("WriteDone() =\n%s\nwant the partial results, then the note", done.String())
+	}
+	out.Reset()
+	if err := op.WriteOutcome(&out, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "\nACCOUNT") || !strings.Contains(out.String(), "applied 3 change(s)") || !strings.Contains(out.String(), "=== 555555555555 (dev) ===\nsnippet of 555555555555") || notes.Len() != 0 {
+		t.Errorf("after Execute, WriteOutcome() wrote\n%s\nand notes %q; want the final summary, then the outcomes", out.String(), notes.String())
+	}
+	report, _ := op.Outcome(&res, nil).(Report)
+	if len(report.Accounts) != len(targets) {
+		t.Errorf("Outcome() = %+v, want the report of every account", op.Outcome(&res, nil))
+	}
+	var failed *FailedError
+	if !errors.As(op.Err(), &failed) || len(failed.Accounts) != 3 {
+		t.Errorf("Err() = %v, want the 3 accounts that failed", op.Err())
+	}
+}
+
+// TestReadAndPlanDescribes checks that an account's planning error is
+// worded as describe words it, and kept as it is without describe.
+func TestReadAndPlanDescribes(t *testing.T) {
+	targets := []Target{{AccountID: "111111111111", Name: "a"}}
+	bad := &provision.InputError{Field: provision.FieldRepo, Value: "arn:aws-cn:ecr:cn-north-1:1:repository/x", Rule: "is in another partition"}
+	plan := func(context.Context, Target) (AccountPlan, error) { return nil, bad }
+	describe := func(err error) error { return fmt.Errorf("described: %w", err) }
+	for _, tt := range []struct {
+		describe func(error) error
+		want     string
+	}{
+		{describe, "described: " + bad.Error()},
+		{nil, bad.Error()},
+	} {
+		op, err := ReadAndPlan(t.Context(), targets, 1, io.Discard, tt.describe, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := op.Rows()
+		if len(rows) != 1 || rows[0].Err == nil || rows[0].Err.Error() != tt.want || !errors.Is(rows[0].Err, bad) {
+			t.Errorf("row %+v, want the error %q wrapping the input error", rows, tt.want)
 		}
 	}
 }

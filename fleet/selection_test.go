@@ -149,3 +149,38 @@ func TestSelectionIsSet(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectionCheck checks what Check adds to Validate: --profiles
+// excludes --profile.
+func TestSelectionCheck(t *testing.T) {
+	profiles := Selection{Profiles: []string{"prod"}, AccountRole: DefaultAccountRole, Parallel: DefaultParallel}
+	org := Selection{OrgAccounts: true, AccountRole: DefaultAccountRole, Parallel: DefaultParallel}
+	tests := []struct {
+		name      string
+		sel       Selection
+		profile   string
+		wantField provision.Field
+	}{
+		{"profiles alone", profiles, "", ""},
+		{"profiles and profile", profiles, "admin", FieldProfiles},
+		{"organization with profile", org, "admin", ""},
+		{"invalid selection", Selection{Profiles: []string{"prod"}, AccountRole: DefaultAccountRole, Parallel: 0}, "", FieldParallel},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.sel.Check(tt.profile)
+			var input *provision.InputError
+			switch {
+			case tt.wantField == "" && err != nil:
+				t.Errorf("Check() = %v, want nil", err)
+			case tt.wantField != "" && (!errors.As(err, &input) || input.Field != tt.wantField):
+				t.Errorf("Check() = %v, want an input error naming %s", err, tt.wantField)
+			}
+		})
+	}
+	err := profiles.Check("admin")
+	var input *provision.InputError
+	if errors.As(err, &input) && (len(input.With) != 1 || input.With[0] != provision.FieldProfile) {
+		t.Errorf("Check() = %+v, want profiles named with profile", input)
+	}
+}

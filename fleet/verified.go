@@ -45,5 +45,18 @@ func (v VerifiedAccount) Execute(context.Context, func(provision.Event)) (provis
 // Outcome is the account's report, its entry in the JSON output.
 func (v VerifiedAccount) Outcome(*provision.Result, error) any { return v.Report }
 
+// Confirmation is never asked: verify has nothing to confirm.
+func (v VerifiedAccount) Confirmation() provision.Confirmation { return provision.Confirmation{} }
+
+// WriteDone writes nothing: nothing is executed.
+func (v VerifiedAccount) WriteDone(io.Writer, provision.Result) {}
+
 // WriteOutcome writes nothing: the report was the plan.
-func (v VerifiedAccount) WriteOutcome(io.Writer) error { return nil }
+func (v VerifiedAccount) WriteOutcome(io.Writer, io.Writer) error { return nil }
+
+// WriteSummary writes nothing: the multi-account run's summary is the
+// Operation's.
+func (v VerifiedAccount) WriteSummary(io.Writer) error { return nil }
+
+// Err is nil: the report's problem is the account's planning error.
+func (v VerifiedAccount) Err() error { return nil }

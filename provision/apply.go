@@ -15,6 +15,9 @@ type Event struct {
 	Err error
 	// Message is a progress note such as a propagation wait.
 	Message string
+	// Account labels the account of the change in a run over many
+	// accounts; "" for one account.
+	Account string
 }
 
 // Result says which changes Apply made and which it did not.

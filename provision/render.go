@@ -215,8 +215,18 @@ func (p *Plan) writeRegistryStatements(b *strings.Builder, withDocuments bool) e
 }
 
 // Line is the progress line for the event, as the commands print it on
-// stderr: a message, or a step's end; "" for a step's start.
+// stderr: a message, or a step's end; "" for a step's start. The change of
+// an account of a multi-account run is prefixed with its label and ":".
 func (e Event) Line() string {
+	line := e.line()
+	if line == "" || e.Account == "" {
+		return line
+	}
+	return e.Account + ":" + line
+}
+
+// line is the event's line without its account.
+func (e Event) line() string {
 	switch {
 	case e.Message != "":
 		return "  … " + e.Message

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -87,6 +88,30 @@ func TestWriteTextShowsNames(t *testing.T) {
 	for _, s := range []string{"Organization", "Projects", "Audiences"} {
 		if strings.Contains(b.String(), s) {
 			t.Errorf("a plan from IDs alone shows %q:\n%s", s, b.String())
+		}
+	}
+}
+
+// TestEventLine checks the progress line of each kind of event, alone and
+// labelled with its account in a multi-account run.
+func TestEventLine(t *testing.T) {
+	role := Change{Action: ActionCreate, Resource: ResourceRole, Name: "ci"}
+	tests := []struct {
+		name  string
+		event Event
+		want  string
+	}{
+		{"start", Event{Change: role}, ""},
+		{"done", Event{Change: role, Done: true}, "  ✓ create iam-role ci"},
+		{"failed", Event{Change: role, Done: true, Err: errors.New("AccessDenied")}, "  ✗ create iam-role ci"},
+		{"message", Event{Message: "waiting for IAM"}, "  … waiting for IAM"},
+		{"account's start", Event{Change: role, Account: "111111111111 (prod)"}, ""},
+		{"account's done", Event{Change: role, Done: true, Account: "111111111111 (prod)"}, "111111111111 (prod):  ✓ create iam-role ci"},
+		{"account's message", Event{Message: "waiting for IAM", Account: "dev"}, "dev:  … waiting for IAM"},
+	}
+	for _, tt := range tests {
+		if got := tt.event.Line(); got != tt.want {
+			t.Errorf("%s: Line() = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

@@ -13,6 +13,13 @@
 // flags of setup and plan, the wizard's review screen and JSON output all
 // consume the same value. The AWS clients it needs are the narrow interfaces
 // in aws.go, satisfied by the aws-sdk-go-v2 clients and by test fakes.
+//
+// A front end runs every command's plan as an Operation: it shows the
+// plan, asks its Confirmation, executes it and reports its outcome the same
+// way whatever it writes. PlanSetup makes the setup of one role
+// (SetupOperation) or of a sharded setup (ShardOperation), PlanDestroy a
+// destroy (DestroyOperation); package circleciconfig's FilePatch and
+// package fleet's Operation over many accounts are Operations too.
 package provision
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
@@ -34,16 +33,6 @@ func checkConfigFile(path string, f *specFlags) error {
 	return nil
 }
 
-// thenPatchConfig runs after setup printed its result: when that worked
-// (err is nil) it patches --config-file for the plan's role; otherwise it
-// returns err, so that a failed setup never touches the file.
-func thenPatchConfig(ctx context.Context, opts *setupOptions, p *provision.Plan, err error) error {
-	if err != nil || opts.ConfigFile == "" {
-		return err
-	}
-	return patchConfigFile(ctx, opts, p)
-}
-
 // patchConfigFile shows on stderr the diff that gives the plan's role to
 // every docker image of --config-file in the role's repositories, then
 // writes it through the pipeline: after confirmation on a terminal, or with
@@ -55,39 +44,9 @@ func patchConfigFile(ctx context.Context, opts *setupOptions, p *provision.Plan)
 	if err != nil {
 		return err
 	}
-	pl := opts.pipeline()
+	pl := opts.pipeline(c)
 	pl.showTo = opts.IO.ErrOut
-	return pl.run(ctx, &configOp{patch: c, notes: opts.IO.ErrOut, roleARN: p.RoleARN})
-}
-
-// configOp is the patch of --config-file as a pipeline operation.
-type configOp struct {
-	patch   *circleciconfig.FilePatch
-	notes   io.Writer
-	roleARN string
-}
-
-func (o *configOp) pending() int           { return len(o.patch.Report.Changes) }
-func (o *configOp) show(w io.Writer) error { return o.patch.Show(w, o.notes) }
-func (o *configOp) refusal() error         { return nil }
-
-func (o *configOp) ask() prompt {
-	path := o.patch.Path()
-	return prompt{
-		question: fmt.Sprintf("Write these changes to %s?", path), yes: "Yes, write", declined: fmt.Sprintf("Left %s as it was.", path),
-		noTerminal: fmt.Errorf("refuse to write %s without confirmation: no terminal to ask on; rerun with --yes to write it, or apply the diff above by hand", path),
-	}
-}
-
-func (o *configOp) execute(context.Context, func(provision.Event)) (provision.Result, error) {
-	return provision.Result{}, o.patch.Write()
-}
-
-func (o *configOp) finish(_ context.Context, res *provision.Result, err error) error {
-	if err == nil && res != nil {
-		fmt.Fprintf(o.notes, "Updated %s: %d image(s) now pull with %s.\n", o.patch.Path(), o.pending(), o.roleARN)
-	}
-	return err
+	return pl.run(ctx, c)
 }
 
 // showPlannedConfig prints after plan's output the diff that setup would

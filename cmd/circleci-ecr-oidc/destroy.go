@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -119,25 +117,17 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Reading the role, the provider and the roles that trust it...\n")
-	st, err := provision.ObserveDestroy(ctx, clients, org, opts.RoleName)
+	op, err := provision.PlanDestroy(ctx, clients, org, opts.RoleName, opts.Adopt)
 	if err != nil {
 		return awsHint(err)
 	}
-	return opts.pipeline().run(ctx, newDestroyOp(opts, clients, provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt)))
+	return opts.pipeline().run(ctx, op)
 }
 
 // pipeline is destroy's: the plan on stdout in text, the question on the
 // terminal unless --yes.
 func (opts *destroyOptions) pipeline() pipeline {
-	pl := pipeline{io: opts.IO, yes: opts.Yes}
-	if opts.Output == "text" {
-		pl.showTo = opts.IO.Out
-	}
-	return pl
-}
-
-func newDestroyOp(opts *destroyOptions, clients provision.Clients, p *provision.DestroyPlan) *destroyOp {
-	return &destroyOp{opts: opts, clients: clients, plan: p, out: provision.NewDestroyReport(p)}
+	return pipeline{io: opts.IO, yes: opts.Yes, json: opts.Output == "json"}
 }
 
 // destroyAccounts plans destroy in every account of --profiles or
@@ -162,66 +152,15 @@ func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) erro
 		}
 		clients := t.Clients()
 		clients.Registry = registry
-		st, err := provision.ObserveDestroy(ctx, clients, org, opts.RoleName)
+		op, err := provision.PlanDestroy(ctx, clients, org, opts.RoleName, opts.Adopt)
 		if err != nil {
 			return nil, awsHint(err)
 		}
-		op := newDestroyOp(opts, clients, provision.NewDestroyPlan(org, opts.RoleName, st, opts.Adopt))
-		return accountOp{operation: op, account: op.plan.Account, record: op.record}, nil
+		return op, nil
 	})
 	if err != nil {
 		return err
 	}
-	return opts.pipeline().run(ctx, &multiOp{accounts: accounts, io: opts.IO, json: opts.Output == "json", deletes: true})
-}
-
-// destroyOp is destroy's plan: the deletions, in order, and what is kept.
-type destroyOp struct {
-	opts    *destroyOptions
-	clients provision.Clients
-	plan    *provision.DestroyPlan
-	out     *provision.DestroyReport
-}
-
-func (o *destroyOp) pending() int           { return len(o.plan.Deletes) }
-func (o *destroyOp) show(w io.Writer) error { return o.plan.WriteText(w) }
-func (o *destroyOp) refusal() error         { return o.plan.CheckManagedBy() }
-
-func (o *destroyOp) ask() prompt {
-	n := len(o.plan.Deletes)
-	return prompt{
-		question: fmt.Sprintf("Delete these %d resource(s) from account %s?", n, o.plan.Account), yes: "Yes, delete", declined: "Nothing was deleted.",
-		noTerminal: fmt.Errorf("refuse to delete %d resource(s) without confirmation: no terminal to ask on; rerun with --yes to delete", n),
-	}
-}
-
-func (o *destroyOp) execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error) {
-	return provision.Destroy(ctx, o.clients, o.plan, progress)
-}
-
-func (o *destroyOp) finish(_ context.Context, res *provision.Result, err error) error {
-	o.record(res, err)
-	switch {
-	case err != nil:
-		if strings.Contains(err.Error(), "DeleteConflict") {
-			err = &hintError{err, "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
-		}
-	case res != nil:
-		fmt.Fprintf(o.opts.IO.ErrOut, "Deleted %d resource(s).\n", len(res.Applied))
-	}
-	return writeDestroyJSON(o.opts, o.out, err)
-}
-
-// record notes the outcome in the JSON result and returns it.
-func (o *destroyOp) record(res *provision.Result, err error) any {
-	o.out.Record(res, flagNamed(err))
-	return o.out
-}
-
-// writeDestroyJSON prints out when --output json and returns err unchanged.
-func writeDestroyJSON(opts *destroyOptions, out *provision.DestroyReport, err error) error {
-	if opts.Output != "json" {
-		return err
-	}
-	return writeJSONThen(opts.IO, out, err)
+	accounts.Deletes = true
+	return opts.pipeline().run(ctx, accounts)
 }

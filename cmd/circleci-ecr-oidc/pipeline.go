@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -9,118 +12,154 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/wizard"
 )
 
-// operation is one command's plan, whatever it writes: a role (setup and
-// the wizard), the roles of a sharded setup, a destroy, or a config.yml
-// patch. The pipeline shows, confirms, executes and reports every one of
-// them the same way; an operation only says what differs.
-type operation interface {
-	// pending is how many writes the plan makes; 0 means nothing to do.
-	pending() int
-	// show writes the plan for people.
-	show(w io.Writer) error
-	// refusal is why the plan must not be applied (what an export created
-	// belongs to Terraform or CloudFormation), or nil.
-	refusal() error
-	// ask says how to ask for the confirmation.
-	ask() prompt
-	// execute makes the writes, reporting each on progress.
-	execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error)
-	// finish writes the outcome and returns err. res is nil when nothing
-	// was executed (no changes, a refusal, no confirmation).
-	finish(ctx context.Context, res *provision.Result, err error) error
-}
-
-// prompt is an operation's confirmation: the question, its affirmative
-// answer ("Yes, apply", "Yes, delete"), what to say when the answer is no,
-// and the error when there is no terminal to ask on.
-type prompt struct {
-	question, yes, declined string
-	noTerminal              error
-}
-
-// pipeline runs an operation: show → refuse? → confirm → execute → report
-// (plan: show → report).
-// Validation, questions for what is missing, and the reads and planning
-// that make the operation come before it.
+// pipeline runs an operation, whatever it writes (a role, the roles of a
+// sharded setup, a destroy, a config.yml patch, or any of them in many
+// accounts): show → refuse? → confirm → execute → report (plan: show →
+// report). Validation, questions for what is missing, and the reads and
+// planning that make the operation come before it.
 type pipeline struct {
 	io IOStreams
 	// yes skips the confirmation (--yes).
 	yes bool
-	// showTo receives the plan; nil shows nothing (JSON output, where
-	// finish writes the plan as part of the result).
+	// json reports the outcome as the operation's JSON object on stdout
+	// (--output json), with its summary on stderr.
+	json bool
+	// showTo receives the plan; nil shows it on stdout in text, and
+	// nothing in JSON, where finish writes the plan as part of the result.
 	showTo io.Writer
 	// confirm asks the question; nil asks on the terminal with the
-	// wizard's confirm. The wizard's review sets it to show the plan and
-	// then ask, and sets reviewShows so that the plan is shown once.
-	confirm     func(ctx context.Context, op operation) (bool, error)
-	reviewShows bool
+	// wizard's confirm. The wizard's review sets it to show the plan, then
+	// ask: the pipeline shows the plan first only without it (or --yes).
+	confirm func(ctx context.Context) (bool, error)
 	// accessible asks with plain line prompts (--accessible).
 	accessible bool
 	// announce, if set, is printed on stderr before the writes start.
 	announce string
-	// progress receives each write's start and end; nil prints a line per
-	// write on stderr.
-	progress func(provision.Event)
 	// planOnly stops once the plan is shown (the plan command): finish
 	// gets no result and no error, whatever is pending.
 	planOnly bool
+	// detailedExitcode makes pending changes exit status 2 (plan's
+	// --detailed-exitcode).
+	detailedExitcode bool
+	// then, if set, runs once the outcome is reported, with the command's
+	// error so far, and returns the command's error (setup's --config-file
+	// patch, plan's diff of it).
+	then func(ctx context.Context, err error) error
 }
 
-func (pl pipeline) run(ctx context.Context, op operation) error {
-	pending, shown := op.pending(), false
+func (pl pipeline) run(ctx context.Context, op provision.Operation) error {
+	pending, shown := op.Changes(), false
+	showTo := pl.showTo
+	if showTo == nil && !pl.json {
+		showTo = pl.io.Out
+	}
 	show := func() error {
-		if pl.showTo == nil || shown {
+		if showTo == nil || shown {
 			return nil
 		}
 		shown = true
-		return op.show(pl.showTo)
+		return op.WritePlan(showTo)
 	}
-	if pending == 0 || pl.yes || !pl.reviewShows {
+	if pending <= 0 || pl.yes || pl.confirm == nil {
 		if err := show(); err != nil {
 			return err
 		}
 	}
-	if pending == 0 || pl.planOnly {
-		return op.finish(ctx, nil, nil)
+	if pending <= 0 || pl.planOnly {
+		return pl.finish(ctx, op, nil, nil)
 	}
-	if err := op.refusal(); err != nil {
+	if err := op.Refusal(); err != nil {
 		if serr := show(); serr != nil {
 			return serr
 		}
-		return op.finish(ctx, nil, err)
+		return pl.finish(ctx, op, nil, err)
 	}
 	if !pl.yes {
-		pr := op.ask()
+		c := op.Confirmation()
 		if !pl.io.CanPrompt() {
-			return op.finish(ctx, nil, pr.noTerminal)
+			return pl.finish(ctx, op, nil, c.NoTerminal)
 		}
 		ask := pl.confirm
 		if ask == nil {
-			ask = func(ctx context.Context, _ operation) (bool, error) {
+			ask = func(ctx context.Context) (bool, error) {
 				w := wizard.New(wizard.Deps{}, wizard.Options{In: pl.io.In, Out: pl.io.ErrOut, Accessible: pl.accessible})
-				return w.Confirm(ctx, pr.question, pr.yes)
+				return w.Confirm(ctx, c.Question, c.Yes)
 			}
 		}
-		ok, err := ask(ctx, op)
+		ok, err := ask(ctx)
 		if err != nil {
 			return wizardError(err)
 		}
 		if !ok {
-			fmt.Fprintln(pl.io.ErrOut, pr.declined)
+			fmt.Fprintln(pl.io.ErrOut, c.Declined)
 			return nil
 		}
 	}
 	if pl.announce != "" {
 		fmt.Fprintln(pl.io.ErrOut, pl.announce)
 	}
-	progress := pl.progress
-	if progress == nil {
-		progress = progressPrinter(pl.io)
-	}
-	res, err := op.execute(ctx, progress)
+	// A line per write on stderr. The sink needs no lock of its own, even
+	// when a multi-account run calls it from several accounts at once:
+	// run() serializes every write to stderr.
+	res, err := op.Execute(ctx, func(e provision.Event) {
+		if line := e.Line(); line != "" {
+			fmt.Fprintln(pl.io.ErrOut, line)
+		}
+	})
 	if err != nil {
 		res.WritePartial(pl.io.ErrOut)
-		return op.finish(ctx, &res, awsHint(err))
+		return pl.finish(ctx, op, &res, awsHint(err))
 	}
-	return op.finish(ctx, &res, nil)
+	return pl.finish(ctx, op, &res, nil)
+}
+
+// finish reports the outcome and returns the command's error: err, which
+// is why nothing or not everything was executed (res is nil when nothing
+// was), or the failure the outcome holds; plan's status for pending
+// changes. In JSON the operation's summary goes to stderr and its object
+// to stdout; in text, once it worked, what it gives (the snippet) and, for
+// plan, how to apply.
+func (pl pipeline) finish(ctx context.Context, op provision.Operation, res *provision.Result, err error) error {
+	if res != nil && err == nil {
+		op.WriteDone(pl.io.ErrOut, *res)
+	}
+	var hinted *provision.HintError
+	if errors.As(err, &hinted) {
+		err = &hintError{err, hinted.Hint}
+	}
+	result := op.Outcome(res, flagNamed(err))
+	status := cmp.Or(err, op.Err())
+	if status == nil && pl.planOnly && pl.detailedExitcode && op.Changes() > 0 {
+		status = &silentError{code: exitUsage}
+	}
+	switch {
+	case pl.json:
+		if werr := op.WriteSummary(pl.io.ErrOut); werr != nil {
+			return werr
+		}
+		if result != nil {
+			status = writeJSONThen(pl.io, result, status)
+		}
+	case err == nil:
+		if werr := op.WriteOutcome(pl.io.Out, pl.io.ErrOut); werr != nil {
+			return werr
+		}
+		if pl.planOnly && op.Changes() > 0 {
+			fmt.Fprintln(pl.io.ErrOut, "Run setup with the same flags to apply.")
+		}
+	}
+	if pl.then != nil {
+		return pl.then(ctx, status)
+	}
+	return status
+}
+
+func writeJSONThen(io IOStreams, out any, err error) error {
+	enc := json.NewEncoder(io.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if jerr := enc.Encode(out); jerr != nil {
+		return fmt.Errorf("write JSON output: %w", jerr)
+	}
+	return err
 }

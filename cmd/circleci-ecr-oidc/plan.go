@@ -47,14 +47,5 @@ func runPlan(ctx context.Context, opts *planOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.pipeline().run(ctx, op)
-}
-
-// pendingStatus is plan's outcome when changes are pending: exit status 2
-// under --detailed-exitcode, else none.
-func (opts *planOptions) pendingStatus(pending bool) error {
-	if opts.DetailedExitcode && pending {
-		return &silentError{code: exitUsage}
-	}
-	return nil
+	return opts.pipeline(op).run(ctx, op)
 }

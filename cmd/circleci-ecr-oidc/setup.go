@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
@@ -63,6 +63,11 @@ command again completes only what is missing (docs/multi-account.md).`,
 	return cmd
 }
 
+func registerShard(fs *pflag.FlagSet, f *specFlags) {
+	fs.BoolVar(&f.Shard, "shard", false, "spread the --project-id values over roles <role-name>-1..k, each trust policy within the account's quota")
+	fs.BoolVar(&f.KeepUnusedRoles, "keep-unused-roles", false, "with --shard: keep a role <role-name>-N that no longer admits any requested project, with a trust policy that admits no one, instead of deleting it")
+}
+
 func runSetup(ctx context.Context, opts *setupOptions) error {
 	if err := checkConfigFile(opts.ConfigFile, &opts.Flags); err != nil {
 		return err
@@ -74,43 +79,43 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.pipeline().run(ctx, op)
+	return opts.pipeline(op).run(ctx, op)
 }
 
 // planSetup validates the flags, reads the account and plans the setup:
 // one role, or with --shard every role of the sharded setup; with
-// --profiles or --org-accounts, that in every account.
-func planSetup(ctx context.Context, opts *setupOptions) (operation, error) {
-	if opts.Flags.accounts.on() {
+// --profiles or --org-accounts, that in every account. No AWS call happens
+// before every input is valid.
+func planSetup(ctx context.Context, opts *setupOptions) (provision.Operation, error) {
+	f := &opts.Flags
+	if f.accounts.on() {
 		return planSetupAccounts(ctx, opts)
 	}
-	if opts.Flags.Shard {
-		sp, clients, err := planShards(ctx, opts.IO, &opts.Flags)
-		if err != nil {
-			return nil, err
-		}
-		return newShardOp(opts, sp, clients)
-	}
-	p, clients, err := preparePlan(ctx, opts.IO, &opts.Flags)
+	spec, clients, err := prepareSpec(ctx, opts.IO.ErrOut, f)
 	if err != nil {
 		return nil, err
 	}
-	return newSetupOp(opts, clients, p)
+	if f.Shard {
+		fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s, roles %s-N)...\n", spec.Region, spec.RoleName)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
+	}
+	return opts.plan(ctx, clients, spec)
 }
 
-// newSetupOp is the setup of the plan's role.
-func newSetupOp(opts *setupOptions, clients provision.Clients, p *provision.Plan) (*setupOp, error) {
-	out, err := provision.NewSetupReport(p, opts.Flags.Resolution())
+// plan reads an account and plans spec's setup there, as the flags ask.
+func (opts *setupOptions) plan(ctx context.Context, clients provision.Clients, spec provision.Spec) (provision.Operation, error) {
+	op, err := provision.PlanSetup(ctx, clients, spec, provision.SetupOptions{Shard: opts.Flags.Shard, PlanOnly: opts.planOnly, CircleCI: opts.Flags.Resolution()})
 	if err != nil {
-		return nil, err
+		return nil, planHint(awsHint(err))
 	}
-	return &setupOp{opts: opts, clients: clients, plan: p, out: out}, nil
+	return op, nil
 }
 
 // planSetupAccounts plans setup (or its --shard) in every account of
 // --profiles or --org-accounts: each account's plan is the one setup makes
 // there alone.
-func planSetupAccounts(ctx context.Context, opts *setupOptions) (operation, error) {
+func planSetupAccounts(ctx context.Context, opts *setupOptions) (provision.Operation, error) {
 	f := &opts.Flags
 	targets, registry, err := f.accountTargets(ctx, opts.IO.ErrOut)
 	if err != nil {
@@ -123,150 +128,33 @@ func planSetupAccounts(ctx context.Context, opts *setupOptions) (operation, erro
 		}
 		clients := t.Clients()
 		clients.Registry = registry
-		if f.Shard {
-			sp, err := provision.PlanShards(ctx, clients, spec)
-			if err != nil {
-				return nil, err
-			}
-			op, err := newShardOp(opts, sp, clients)
-			if err != nil {
-				return nil, err
-			}
-			return accountOp{operation: op, account: op.out.Account, warnings: len(op.out.Warnings), planOnly: opts.planOnly,
-				record: op.record, outcome: func(w io.Writer) { op.out.WriteSnippets(w) }}, nil
-		}
-		p, err := observeAndPlan(ctx, clients, spec)
-		if err != nil {
-			return nil, err
-		}
-		op, err := newSetupOp(opts, clients, p)
-		if err != nil {
-			return nil, err
-		}
-		return accountOp{operation: op, account: p.Account, warnings: len(p.Warnings), planOnly: opts.planOnly,
-			record: op.record, outcome: func(w io.Writer) { fmt.Fprintf(w, "\n%s", op.out.Snippet) }}, nil
+		return opts.plan(ctx, clients, spec)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &multiOp{accounts: accounts, io: opts.IO, json: f.output == "json", planOnly: opts.planOnly, pendingStatus: opts.pendingStatus,
-		appliedNote: "The first job may need a retry while IAM propagates new roles (up to about a minute)."}, nil
+	accounts.AppliedNote = provision.NewRolesNote
+	return accounts, nil
 }
 
-// pipeline is setup's: the plan on stdout in text, the question on the
-// terminal unless --yes.
-func (opts *setupOptions) pipeline() pipeline {
-	pl := pipeline{io: opts.IO, yes: opts.Yes, accessible: accessible(opts), planOnly: opts.planOnly}
-	if opts.Flags.output == "text" {
-		pl.showTo = opts.IO.Out
+// pipeline is setup's for op: the plan on stdout in text, the question on
+// the terminal unless --yes. With --config-file, the file's patch (setup)
+// or its diff (plan) follows a role's setup.
+func (opts *setupOptions) pipeline(op provision.Operation) pipeline {
+	pl := pipeline{io: opts.IO, yes: opts.Yes, json: opts.Flags.output == "json", accessible: accessible(opts), planOnly: opts.planOnly, detailedExitcode: opts.DetailedExitcode}
+	if single, ok := op.(*provision.SetupOperation); ok && opts.ConfigFile != "" {
+		pl.then = func(ctx context.Context, err error) error {
+			if opts.planOnly {
+				return showPlannedConfig(opts, single.Plan, err)
+			}
+			if err != nil {
+				// A failed setup never touches the file.
+				return err
+			}
+			return patchConfigFile(ctx, opts, single.Plan)
+		}
 	}
 	return pl
-}
-
-// setupOp is the setup of one role, from the flags or the wizard.
-type setupOp struct {
-	opts    *setupOptions
-	clients provision.Clients
-	plan    *provision.Plan
-	out     *provision.SetupReport
-	// wizard prints the result as the wizard does: the snippet alone on
-	// stdout, the next steps on stderr.
-	wizard bool
-}
-
-func (o *setupOp) pending() int           { return len(o.plan.Changes) }
-func (o *setupOp) show(w io.Writer) error { return o.plan.WriteText(w, o.plan.HasChanges()) }
-func (o *setupOp) refusal() error         { return o.plan.CheckManagedBy() }
-
-func (o *setupOp) ask() prompt {
-	n := len(o.plan.Changes)
-	return prompt{
-		question: fmt.Sprintf("Apply these %d change(s) to account %s?", n, o.plan.Account), yes: "Yes, apply", declined: "Nothing was changed.",
-		noTerminal: fmt.Errorf("refuse to apply %d change(s) without confirmation: no terminal to ask on; rerun with --yes to apply", n),
-	}
-}
-
-func (o *setupOp) execute(ctx context.Context, progress func(provision.Event)) (provision.Result, error) {
-	return provision.Apply(ctx, o.clients.IAM, o.plan, provision.Options{Progress: progress, Registry: o.clients.Registry})
-}
-
-// finish writes the result (JSON, or the snippet) and then, when setup
-// worked, patches --config-file; a failed setup never touches the file.
-func (o *setupOp) finish(ctx context.Context, res *provision.Result, err error) error {
-	if o.opts.planOnly {
-		return o.finishPlan()
-	}
-	streams := o.opts.IO
-	o.record(res, err)
-	if err != nil {
-		if o.opts.Flags.output == "json" {
-			return writeJSONThen(streams, o.out, err)
-		}
-		return err
-	}
-	if res != nil && !o.wizard {
-		fmt.Fprintf(streams.ErrOut, "Applied %d change(s). The first job may need a retry while IAM propagates the new role (up to about a minute).\n", len(res.Applied))
-	}
-	var werr error
-	if o.wizard {
-		werr = wizardResult(o.opts.IO, o.opts.Flags.output, o.out)
-	} else {
-		werr = writeResult(streams, o.opts.Flags.output, o.out, nil)
-	}
-	return thenPatchConfig(ctx, o.opts, o.plan, werr)
-}
-
-// record notes the outcome in the JSON result and returns it: what was not
-// applied, and the error; applied when nothing failed. For plan, applied
-// says whether the account is as setup would leave it.
-func (o *setupOp) record(res *provision.Result, err error) any {
-	if o.opts.planOnly {
-		o.out.RecordPlan()
-	} else {
-		o.out.Record(res, flagNamed(err))
-	}
-	return o.out
-}
-
-// finishPlan is plan's outcome: the JSON result, or in text the hint to
-// apply; then the diff --config-file would get; exit status 2 for pending
-// changes under --detailed-exitcode.
-func (o *setupOp) finishPlan() error {
-	opts, changes := o.opts, o.plan.HasChanges()
-	o.record(nil, nil)
-	pending := opts.pendingStatus(changes)
-	if opts.Flags.output == "json" {
-		return showPlannedConfig(opts, o.plan, writeJSONThen(opts.IO, o.out, pending))
-	}
-	if changes {
-		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to apply.")
-	}
-	return showPlannedConfig(opts, o.plan, pending)
-}
-
-// preparePlan validates the flags, loads the AWS configuration, reads the
-// account and plans. No AWS call happens before every input is valid.
-func preparePlan(ctx context.Context, io IOStreams, f *specFlags) (*provision.Plan, provision.Clients, error) {
-	spec, clients, err := prepareSpec(ctx, io.ErrOut, f)
-	if err != nil {
-		return nil, clients, err
-	}
-	fmt.Fprintf(io.ErrOut, "Reading account state (region %s)...\n", spec.Region)
-	p, err := observeAndPlan(ctx, clients, spec)
-	return p, clients, err
-}
-
-// observeAndPlan reads the account and plans spec there.
-func observeAndPlan(ctx context.Context, clients provision.Clients, spec provision.Spec) (*provision.Plan, error) {
-	obs, err := provision.Observe(ctx, clients, spec)
-	if err != nil {
-		return nil, awsHint(err)
-	}
-	p, err := provision.NewPlan(spec, obs)
-	if err != nil {
-		return nil, planHint(err)
-	}
-	return p, nil
 }
 
 // planHint adds the hint that helps with a refusal to plan.
@@ -337,36 +225,4 @@ func (f *specFlags) accountTargets(ctx context.Context, errOut io.Writer) ([]fle
 	}
 	targets, err := f.accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
 	return targets, registry, err
-}
-
-// writeResult prints the outcome: JSON as one object, or in text the
-// snippet (the pipeline showed the plan). It returns err unchanged.
-func writeResult(io IOStreams, format string, out *provision.SetupReport, err error) error {
-	if format == "json" {
-		return writeJSONThen(io, out, err)
-	}
-	fmt.Fprintf(io.Out, "\n%s", out.Snippet)
-	out.WriteNextStep(io.ErrOut)
-	return err
-}
-
-func writeJSONThen(io IOStreams, out any, err error) error {
-	enc := json.NewEncoder(io.Out)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if jerr := enc.Encode(out); jerr != nil {
-		return fmt.Errorf("write JSON output: %w", jerr)
-	}
-	return err
-}
-
-// progressPrinter returns the progress sink for Apply, Destroy and
-// ApplyShards. It needs no lock of its own: the executor never calls a sink
-// twice at once, and run() serializes every write to stderr.
-func progressPrinter(io IOStreams) func(provision.Event) {
-	return func(e provision.Event) {
-		if line := e.Line(); line != "" {
-			fmt.Fprintln(io.ErrOut, line)
-		}
-	}
 }

@@ -138,6 +138,9 @@ func TestShardRemovingProjectsRevokesThem(t *testing.T) {
 	if !strings.Contains(plan.stdout, "Role "+second+" admits no requested project any more: it is deleted") || !strings.Contains(plan.stdout, "delete iam-role "+second) {
 		t.Errorf("plan does not show the removal:\n%s", plan.stdout)
 	}
+	if !strings.Contains(plan.stderr, "Run setup with the same flags to apply.") {
+		t.Errorf("plan --shard does not say how to apply its changes, as plan does:\n%s", plan.stderr)
+	}
 	e.proxy.Reset()
 	mustRun(t, e.env, 0, append(append([]string{"setup"}, base...), "--project-id", strings.Join(kept, ","), "--yes")...)
 	w := e.proxy.Writes()

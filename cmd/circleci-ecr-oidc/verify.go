@@ -122,11 +122,7 @@ func verifyAccounts(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	pl := pipeline{io: opts.IO}
-	if f.output == "text" {
-		pl.showTo = opts.IO.Out
-	}
-	return pl.run(ctx, &multiOp{accounts: accounts, io: opts.IO, json: f.output == "json"})
+	return pipeline{io: opts.IO, json: f.output == "json"}.run(ctx, accounts)
 }
 
 // checkVerifyFlags checks verify's flags before anything is read, and

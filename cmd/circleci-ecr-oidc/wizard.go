@@ -78,24 +78,15 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	pl := opts.pipeline()
-	if single, ok := op.(*setupOp); ok {
+	pl := opts.pipeline(op)
+	if single, ok := op.(*provision.SetupOperation); ok {
 		// The plan goes to stderr with the questions, the review shows it
 		// before asking, and the snippet alone goes to stdout.
-		single.wizard = true
-		pl.showTo, pl.reviewShows, pl.announce = opts.IO.ErrOut, true, fmt.Sprintf("Applying %d change(s):", len(single.plan.Changes))
-		pl.confirm = func(ctx context.Context, _ operation) (bool, error) { return wz.Review(ctx, single.plan) }
+		single.Guided = true
+		pl.showTo, pl.announce = opts.IO.ErrOut, fmt.Sprintf("Applying %d change(s):", len(single.Plan.Changes))
+		pl.confirm = func(ctx context.Context) (bool, error) { return wz.Review(ctx, single.Plan) }
 	}
 	return pl.run(ctx, op)
-}
-
-// wizardResult prints the role, the snippet (alone on stdout, so that
-// `setup > snippet.yml` captures just it) and the next steps.
-func wizardResult(io IOStreams, format string, out *provision.SetupReport) error {
-	if format == "json" {
-		return writeJSONThen(io, out, nil)
-	}
-	return out.WriteReady(io.Out, io.ErrOut)
 }
 
 // wizardError maps a quit to errAborted (exit 130).
