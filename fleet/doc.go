@@ -17,6 +17,9 @@
 //     the others; the outcomes come back in the targets' order.
 //   - [WriteSummary] prints the table of accounts, changes, warnings and
 //     status; [Entry] is one account's object in the JSON output.
+//   - [Scope] is where a command runs, one account or a selection's;
+//     [Scope.Plan] reads and plans there with a command's single-account
+//     plan function, so that a command has one path for both.
 //   - [Selection.Find] checks a selection and finds its targets as a
 //     command does, loading each profile with package awsconfig.
 //   - [PlanEvery] (or [ReadAndPlan], as a command runs it) makes the

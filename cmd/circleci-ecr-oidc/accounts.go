@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -47,23 +46,20 @@ func (f *accountFlags) on() bool {
 	return f.set != nil && (f.selection().IsSet() || f.set.Changed("account-role") || f.set.Changed("parallel"))
 }
 
-// check validates the flags without any call; profile is --profile,
-// which --profiles excludes.
+// check validates the flags, when any is given, without any call; profile
+// is --profile, which --profiles excludes.
 func (f *accountFlags) check(profile string) error {
+	if !f.on() {
+		return nil
+	}
 	return f.selection().Check(profile)
 }
 
-// targets finds the accounts: the profiles', each loaded as --profile is,
-// or the organization's, listed with the credentials of --profile (or the
-// default chain). Checked flags come first, so a bad one makes no call.
-func (f *accountFlags) targets(ctx context.Context, profile, region string, attempts awsconfig.Attempts) ([]fleet.Target, error) {
-	return f.selection().Find(ctx, profile, region, attempts)
-}
-
-// planAccounts reads every target and plans in it with plan, at most
-// --parallel at once; an account's invalid input, such as a --repo ARN in
-// another partition, is reported by its flag, as run reports the command's
-// own. An interruption while reading ends the command.
-func (f *accountFlags) planAccounts(ctx context.Context, io IOStreams, targets []fleet.Target, plan func(context.Context, fleet.Target) (fleet.AccountPlan, error)) (*fleet.Operation, error) {
-	return fleet.ReadAndPlan(ctx, targets, f.parallel, io.ErrOut, flagNamed, plan)
+// scope is where the command runs: in the accounts these flags select when
+// any is given, else in profile's; registryProfile is --registry-profile.
+func (f *accountFlags) scope(profile, region, registryProfile string, attempts awsconfig.Attempts) fleet.Scope {
+	return fleet.Scope{
+		Many: f.on(), Selection: f.selection(), Profile: profile, Region: region,
+		RegistryProfile: registryProfile, Attempts: attempts,
+	}
 }

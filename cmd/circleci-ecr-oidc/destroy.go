@@ -89,70 +89,22 @@ func runDestroy(ctx context.Context, opts *destroyOptions) error {
 	if err := opts.CheckInput(); err != nil {
 		return err
 	}
-	if opts.Accounts.on() {
-		// Before the CircleCI look-up of a slug: bad flags make no call.
-		if err := opts.Accounts.check(opts.Profile); err != nil {
-			return err
-		}
+	// Before the CircleCI look-up of a slug: bad flags make no call.
+	if err := opts.Accounts.check(opts.Profile); err != nil {
+		return err
 	}
 	org, err := opts.ResolveOrg(ctx, opts.IO.ErrOut)
 	if err != nil {
 		return err
 	}
-	if opts.Accounts.on() {
-		return destroyAccounts(ctx, opts, org)
-	}
-	cfg, err := awsconfig.Load(ctx, opts.Profile, opts.Region, opts.MaxAttempts.LoadOptions()...)
-	if err != nil {
-		return err
-	}
-	if cfg.Region == "" {
-		// IAM is global; STS only needs some region to sign for.
-		cfg.Region = "us-east-1"
-	}
-	clients := provision.NewClients(cfg)
-	if opts.RegistryProfile != "" {
-		if clients.Registry, err = awsconfig.LoadRegistry(ctx, opts.RegistryProfile, cfg.Region, opts.MaxAttempts); err != nil {
-			return err
+	scope := opts.Accounts.scope(opts.Profile, opts.Region, opts.RegistryProfile, opts.MaxAttempts)
+	// IAM is global; STS only needs some region to sign for.
+	scope.DefaultRegion = "us-east-1"
+	op, err := scope.Plan(ctx, opts.IO.ErrOut, flagNamed, func(ctx context.Context, at fleet.Place) (provision.Operation, error) {
+		if !scope.Many {
+			fmt.Fprintf(opts.IO.ErrOut, "Reading the role, the provider and the roles that trust it...\n")
 		}
-	}
-	fmt.Fprintf(opts.IO.ErrOut, "Reading the role, the provider and the roles that trust it...\n")
-	op, err := provision.PlanDestroy(ctx, clients, org, opts.RoleName, opts.Adopt)
-	if err != nil {
-		return awsHint(err)
-	}
-	return opts.pipeline().run(ctx, op)
-}
-
-// pipeline is destroy's: the plan on stdout in text, the question on the
-// terminal unless --yes.
-func (opts *destroyOptions) pipeline() pipeline {
-	return pipeline{io: opts.IO, yes: opts.Yes, json: opts.Output == "json"}
-}
-
-// destroyAccounts plans destroy in every account of --profiles or
-// --org-accounts, each as destroy plans it there alone, and deletes after
-// one confirmation.
-func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) error {
-	var registry func(region string) provision.RegistryAPI
-	if opts.RegistryProfile != "" {
-		var err error
-		if registry, err = awsconfig.LoadRegistry(ctx, opts.RegistryProfile, opts.Region, opts.MaxAttempts); err != nil {
-			return err
-		}
-	}
-	targets, err := opts.Accounts.targets(ctx, opts.Profile, opts.Region, opts.MaxAttempts)
-	if err != nil {
-		return err
-	}
-	accounts, err := opts.Accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		if t.Config.Region == "" {
-			t.Config = t.Config.Copy()
-			t.Config.Region = "us-east-1" // IAM is global, as for one account
-		}
-		clients := t.Clients()
-		clients.Registry = registry
-		op, err := provision.PlanDestroy(ctx, clients, org, opts.RoleName, opts.Adopt)
+		op, err := provision.PlanDestroy(ctx, at.Clients, org, opts.RoleName, opts.Adopt)
 		if err != nil {
 			return nil, awsHint(err)
 		}
@@ -161,6 +113,14 @@ func destroyAccounts(ctx context.Context, opts *destroyOptions, org string) erro
 	if err != nil {
 		return err
 	}
-	accounts.Deletes = true
-	return opts.pipeline().run(ctx, accounts)
+	if many, ok := op.(*fleet.Operation); ok {
+		many.Deletes = true
+	}
+	return opts.pipeline().run(ctx, op)
+}
+
+// pipeline is destroy's: the plan on stdout in text, the question on the
+// terminal unless --yes.
+func (opts *destroyOptions) pipeline() pipeline {
+	return pipeline{io: opts.IO, yes: opts.Yes, json: opts.Output == "json"}
 }

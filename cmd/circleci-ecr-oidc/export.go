@@ -162,7 +162,7 @@ func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 // not be. With --profiles, --ou only says where the stack set deploys.
 func readProviderAccounts(ctx context.Context, opts *exportOptions, accounts *accountFlags, spec provision.Spec) (map[string]bool, error) {
 	f := &opts.Flags
-	targets, err := accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
+	targets, err := accounts.selection().Find(ctx, f.Profile, f.Region, f.maxAttempts)
 	if err != nil {
 		return nil, err
 	}

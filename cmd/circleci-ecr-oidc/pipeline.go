@@ -129,6 +129,11 @@ func (pl pipeline) finish(ctx context.Context, op provision.Operation, res *prov
 	}
 	result := op.Outcome(res, flagNamed(err))
 	status := cmp.Or(err, op.Err())
+	var reported *provision.ReportedError
+	if errors.As(status, &reported) {
+		// The outcome shows what failed: exit status 1 without an error.
+		status = &silentError{code: exitError}
+	}
 	if status == nil && pl.planOnly && pl.detailedExitcode && op.Changes() > 0 {
 		status = &silentError{code: exitUsage}
 	}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -82,59 +80,42 @@ func runSetup(ctx context.Context, opts *setupOptions) error {
 	return opts.pipeline(op).run(ctx, op)
 }
 
-// planSetup validates the flags, reads the account and plans the setup:
-// one role, or with --shard every role of the sharded setup; with
-// --profiles or --org-accounts, that in every account. No AWS call happens
-// before every input is valid.
+// planSetup validates the flags, resolves the CircleCI organization and
+// projects, reads the account and plans the setup: one role, or with
+// --shard every role of the sharded setup; with --profiles or
+// --org-accounts, that in every account, each as setup plans it there
+// alone. No AWS call happens before every input is valid.
 func planSetup(ctx context.Context, opts *setupOptions) (provision.Operation, error) {
 	f := &opts.Flags
-	if f.accounts.on() {
-		return planSetupAccounts(ctx, opts)
-	}
-	spec, clients, err := prepareSpec(ctx, opts.IO.ErrOut, f)
-	if err != nil {
+	if err := f.check(); err != nil {
 		return nil, err
 	}
-	if f.Shard {
-		fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s, roles %s-N)...\n", spec.Region, spec.RoleName)
-	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
-	}
-	return opts.plan(ctx, clients, spec)
-}
-
-// plan reads an account and plans spec's setup there, as the flags ask.
-func (opts *setupOptions) plan(ctx context.Context, clients provision.Clients, spec provision.Spec) (provision.Operation, error) {
-	op, err := provision.PlanSetup(ctx, clients, spec, provision.SetupOptions{Shard: opts.Flags.Shard, PlanOnly: opts.planOnly, CircleCI: opts.Flags.Resolution()})
-	if err != nil {
-		return nil, planHint(awsHint(err))
-	}
-	return op, nil
-}
-
-// planSetupAccounts plans setup (or its --shard) in every account of
-// --profiles or --org-accounts: each account's plan is the one setup makes
-// there alone.
-func planSetupAccounts(ctx context.Context, opts *setupOptions) (provision.Operation, error) {
-	f := &opts.Flags
-	targets, registry, err := f.accountTargets(ctx, opts.IO.ErrOut)
-	if err != nil {
+	if err := f.Resolve(ctx, opts.IO.ErrOut); err != nil {
 		return nil, err
 	}
-	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		spec, err := f.Spec(t.Config.Region).ValidateInRegion()
+	scope := f.accounts.scope(f.Profile, f.Region, f.RegistryProfile, f.maxAttempts)
+	op, err := scope.Plan(ctx, opts.IO.ErrOut, flagNamed, func(ctx context.Context, at fleet.Place) (provision.Operation, error) {
+		spec, err := f.Spec(at.Config.Region).ValidateInRegion()
 		if err != nil {
 			return nil, err
 		}
-		clients := t.Clients()
-		clients.Registry = registry
-		return opts.plan(ctx, clients, spec)
+		switch {
+		case scope.Many:
+		case f.Shard:
+			fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s, roles %s-N)...\n", spec.Region, spec.RoleName)
+		default:
+			fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
+		}
+		op, err := provision.PlanSetup(ctx, at.Clients, spec, provision.SetupOptions{Shard: f.Shard, PlanOnly: opts.planOnly, CircleCI: f.Resolution()})
+		if err != nil {
+			return nil, planHint(awsHint(err))
+		}
+		return op, nil
 	})
-	if err != nil {
-		return nil, err
+	if many, ok := op.(*fleet.Operation); ok {
+		many.AppliedNote = provision.NewRolesNote
 	}
-	accounts.AppliedNote = provision.NewRolesNote
-	return accounts, nil
+	return op, err
 }
 
 // pipeline is setup's for op: the plan on stdout in text, the question on
@@ -165,28 +146,6 @@ func planHint(err error) error {
 	return err
 }
 
-// prepareSpec validates the flags, resolves the CircleCI organization and
-// projects, and builds the AWS clients from the SDK's configuration chain,
-// without any AWS call. Progress goes to errOut.
-func prepareSpec(ctx context.Context, errOut io.Writer, f *specFlags) (provision.Spec, provision.Clients, error) {
-	if err := f.check(); err != nil {
-		return provision.Spec{}, provision.Clients{}, err
-	}
-	if err := f.Resolve(ctx, errOut); err != nil {
-		return provision.Spec{}, provision.Clients{}, err
-	}
-	cfg, err := awsconfig.Load(ctx, f.Profile, f.Region, f.maxAttempts.LoadOptions()...)
-	if err != nil {
-		return provision.Spec{}, provision.Clients{}, err
-	}
-	spec, err := f.Spec(cfg.Region).ValidateInRegion()
-	if err != nil {
-		return provision.Spec{}, provision.Clients{}, err
-	}
-	clients, err := awsconfig.Clients(ctx, cfg, f.RegistryProfile, f.Region, f.maxAttempts)
-	return spec, clients, err
-}
-
 // check validates every flag that can be checked before CircleCI is asked
 // and the AWS configuration is loaded (provision.Input.Check), then the
 // multi-account flags, when any is given.
@@ -201,28 +160,5 @@ func (f *specFlags) check() error {
 	if err := f.Check(rule); err != nil {
 		return err
 	}
-	if f.accounts.on() {
-		return f.accounts.check(f.Profile)
-	}
-	return nil
-}
-
-// accountTargets is the front of every multi-account setup and plan, as
-// prepareSpec is of one account's: the flags checked (no call), the
-// CircleCI organization and projects resolved once for every account, then
-// the accounts found, and the registry account's clients when
-// --registry-profile is given, shared by all.
-func (f *specFlags) accountTargets(ctx context.Context, errOut io.Writer) ([]fleet.Target, func(region string) provision.RegistryAPI, error) {
-	if err := f.check(); err != nil {
-		return nil, nil, err
-	}
-	if err := f.Resolve(ctx, errOut); err != nil {
-		return nil, nil, err
-	}
-	registry, err := awsconfig.LoadRegistry(ctx, f.RegistryProfile, f.Region, f.maxAttempts)
-	if err != nil {
-		return nil, nil, err
-	}
-	targets, err := f.accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
-	return targets, registry, err
+	return f.accounts.check(f.Profile)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -79,50 +78,30 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err := req.DecodeToken(opts.IO.In, f.Spec("").OrgID); err != nil {
 		return err
 	}
-	if f.accounts.on() {
-		return verifyAccounts(ctx, opts)
-	}
-	cfg, err := awsconfig.Load(ctx, f.Profile, f.Region, f.maxAttempts.LoadOptions()...)
-	if err != nil {
-		return err
-	}
-	spec, err := req.Spec(f.Spec(cfg.Region))
-	if err != nil {
-		return err
-	}
-	clients := provision.NewClients(cfg)
-	clients.Account = awsconfig.CredentialsAccount(ctx, cfg)
-	fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
-	out, obs, err := provision.VerifyAccount(ctx, cfg, clients, spec, req, opts.IO.ErrOut)
-	if err != nil {
-		return awsHint(err)
-	}
-	return writeVerify(opts, out, obs)
-}
-
-// verifyAccounts verifies every account of --profiles or --org-accounts:
-// each account's report under the summary, exit status 1 if any failed.
-func verifyAccounts(ctx context.Context, opts *verifyOptions) error {
-	f := &opts.Flags
-	targets, err := f.accounts.targets(ctx, f.Profile, f.Region, f.maxAttempts)
-	if err != nil {
-		return err
-	}
-	accounts, err := f.accounts.planAccounts(ctx, opts.IO, targets, func(ctx context.Context, t fleet.Target) (fleet.AccountPlan, error) {
-		spec, err := opts.Request.Spec(f.Spec(t.Config.Region))
+	scope := f.accounts.scope(f.Profile, f.Region, "", f.maxAttempts)
+	op, err := scope.Plan(ctx, opts.IO.ErrOut, flagNamed, func(ctx context.Context, at fleet.Place) (provision.Operation, error) {
+		spec, err := req.Spec(f.Spec(at.Config.Region))
 		if err != nil {
 			return nil, err
 		}
-		out, obs, err := provision.VerifyAccount(ctx, t.Config, t.Clients(), spec, &opts.Request, opts.IO.ErrOut)
+		if !scope.Many {
+			fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s)...\n", spec.Region)
+		}
+		out, obs, err := provision.VerifyAccount(ctx, at.Config, at.Clients, spec, req, opts.IO.ErrOut)
 		if err != nil {
 			return nil, awsHint(err)
 		}
-		return fleet.VerifiedAccount{Report: out, Observed: obs}, out.Problem()
+		verified := provision.VerifyOperation{Report: out, Observed: obs}
+		if scope.Many {
+			// The account's failure, in the summary.
+			return verified, out.Problem()
+		}
+		return verified, nil
 	})
 	if err != nil {
 		return err
 	}
-	return pipeline{io: opts.IO, json: f.output == "json"}.run(ctx, accounts)
+	return pipeline{io: opts.IO, json: f.output == "json"}.run(ctx, op)
 }
 
 // checkVerifyFlags checks verify's flags before anything is read, and
@@ -136,27 +115,5 @@ func checkVerifyFlags(opts *verifyOptions) error {
 	if err := opts.Request.CheckInput(&f.Input); err != nil {
 		return err
 	}
-	if f.accounts.on() {
-		return f.accounts.check(f.Profile)
-	}
-	return nil
-}
-
-// writeVerify writes the report, as JSON or text, and returns the exit
-// status's error when a check failed (the report says what).
-func writeVerify(opts *verifyOptions, out *provision.VerifyReport, obs *provision.Observed) error {
-	var failed error
-	if !out.OK {
-		failed = &silentError{code: exitError}
-	}
-	if opts.Flags.output == "json" {
-		return writeJSONThen(opts.IO, out, failed)
-	}
-	if err := out.WriteText(opts.IO.Out, obs.Partition, obs.CallerARN); err != nil {
-		return err
-	}
-	if out.State != nil && !out.State.OK() {
-		fmt.Fprintln(opts.IO.ErrOut, "Run setup with the same flags to repair what differs (plan shows the changes first).")
-	}
-	return failed
+	return f.accounts.check(f.Profile)
 }
