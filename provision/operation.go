@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -206,8 +207,18 @@ type SetupOptions struct {
 // PlanSetup reads the account and plans spec's setup there: the role's
 // (a *SetupOperation), or with opts.Shard every role of the sharded setup
 // (a *ShardOperation). Its errors are Observe's, NewPlan's and
-// PlanShards'.
+// PlanShards'; a refusal to change a role this tool does not own
+// (ErrNotOwned) comes as a *HintError saying how to take it over.
 func PlanSetup(ctx context.Context, clients Clients, spec Spec, opts SetupOptions) (Operation, error) {
+	op, err := planSetup(ctx, clients, spec, opts)
+	if errors.Is(err, ErrNotOwned) {
+		return nil, &HintError{Err: err, Hint: "circleci-ecr-oidc only changes roles it created; --adopt replaces the role's trust policy and adds its pull policy and tags"}
+	}
+	return op, err
+}
+
+// planSetup is PlanSetup without the hint.
+func planSetup(ctx context.Context, clients Clients, spec Spec, opts SetupOptions) (Operation, error) {
 	if opts.Shard {
 		sp, err := PlanShards(ctx, clients, spec)
 		if err != nil {

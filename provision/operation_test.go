@@ -182,3 +182,24 @@ func TestPlanSetupErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanSetupHintsAdoptForAForeignRole checks that a role of the same
+// name this tool did not create is refused with the hint to take it over,
+// sharded or not.
+func TestPlanSetupHintsAdoptForAForeignRole(t *testing.T) {
+	for _, shard := range []bool{false, true} {
+		f := newFakeAWS()
+		spec := mustSpec(t, validSpec())
+		name := spec.RoleName
+		if shard {
+			name = ShardRoleName(spec.RoleName, 1)
+		}
+		f.repos["app"] = true
+		f.roles[name] = &fakeRole{trust: `{"Version":"2012-10-17","Statement":[]}`, inline: map[string]string{}}
+		op, err := PlanSetup(context.Background(), f.clients(), spec, SetupOptions{Shard: shard})
+		var hinted *HintError
+		if !errors.As(err, &hinted) || !errors.Is(err, ErrNotOwned) || !strings.Contains(hinted.Hint, "--adopt") || op != nil {
+			t.Errorf("shard %v: PlanSetup() = %v, %v; want ErrNotOwned with the hint to adopt", shard, op, err)
+		}
+	}
+}

@@ -161,9 +161,15 @@ func exitCode(ctx context.Context, err error) int {
 }
 
 func hintFor(err error) string {
-	var h *hintError
-	if errors.As(err, &h) {
+	var (
+		h      *hintError
+		engine *provision.HintError
+	)
+	switch {
+	case errors.As(err, &h):
 		return h.hint
+	case errors.As(err, &engine):
+		return engine.Hint
 	}
 	return ""
 }

@@ -123,10 +123,6 @@ func (pl pipeline) finish(ctx context.Context, op provision.Operation, res *prov
 	if res != nil && err == nil {
 		op.WriteDone(pl.io.ErrOut, *res)
 	}
-	var hinted *provision.HintError
-	if errors.As(err, &hinted) {
-		err = &hintError{err, hinted.Hint}
-	}
 	result := op.Outcome(res, flagNamed(err))
 	status := cmp.Or(err, op.Err())
 	var reported *provision.ReportedError

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -108,7 +107,7 @@ func planSetup(ctx context.Context, opts *setupOptions) (provision.Operation, er
 		}
 		op, err := provision.PlanSetup(ctx, at.Clients, spec, provision.SetupOptions{Shard: f.Shard, PlanOnly: opts.planOnly, CircleCI: f.Resolution()})
 		if err != nil {
-			return nil, planHint(awsHint(err))
+			return nil, awsHint(err)
 		}
 		return op, nil
 	})
@@ -136,14 +135,6 @@ func (opts *setupOptions) pipeline(op provision.Operation) pipeline {
 		}
 	}
 	return pl
-}
-
-// planHint adds the hint that helps with a refusal to plan.
-func planHint(err error) error {
-	if errors.Is(err, provision.ErrNotOwned) {
-		return &hintError{err, "circleci-ecr-oidc only changes roles it created; --adopt replaces the role's trust policy and adds its pull policy and tags"}
-	}
-	return err
 }
 
 // check validates every flag that can be checked before CircleCI is asked
