@@ -52,6 +52,9 @@ func TestSetupPatchesConfigFileEndToEnd(t *testing.T) {
 	if pl.code != 0 || !strings.Contains(pl.stdout, "+          oidc_role_arn: arn:aws:iam::123456789012:role/circleci-ecr-pull") {
 		t.Errorf("plan exit %d\nstdout: %s\nstderr: %s", pl.code, pl.stdout, pl.stderr)
 	}
+	if !strings.Contains(pl.stderr, "Run setup with --config-file "+path+" to write it.\n") {
+		t.Errorf("plan does not say how to write the file; stderr: %s", pl.stderr)
+	}
 	if b, _ := os.ReadFile(path); string(b) != e2eConfig {
 		t.Error("plan wrote the config file")
 	}

@@ -1,17 +1,15 @@
 package main
 
 import (
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
-// The fields only the command line has: its own flags, and the pair a
-// missing-flag error names together.
-const (
-	fieldOutput     provision.Field = "output"
-	fieldConfigFile provision.Field = "config-file"
-)
+// fieldOutput is the one field only the command line has: the output
+// format of its commands.
+const fieldOutput provision.Field = "output"
 
 // flagNames maps each field to the flag that carries it: the one place
 // where the engine's fields become the command line's flags.
@@ -49,7 +47,7 @@ var flagNames = map[provision.Field]string{
 
 	fieldOutput:                           "--output",
 	export.FieldFormat:                    "--format",
-	fieldConfigFile:                       "--config-file",
+	circleciconfig.FieldConfigFile:        "--config-file",
 	provision.FieldKeepUnusedRoles:        "--keep-unused-roles",
 	provision.FieldCircleCIHost:           "--circleci-host",
 	provision.FieldRegistryProfile:        "--registry-profile",

@@ -59,7 +59,7 @@ func TestFlagNamedKeepsTheInputError(t *testing.T) {
 // TestEveryFieldHasAFlag reads the Field constants the engine declares, so
 // that a new field cannot reach the user without its flag.
 func TestEveryFieldHasAFlag(t *testing.T) {
-	for _, dir := range []string{"provision", "fleet", "export"} {
+	for _, dir := range []string{"provision", "fleet", "export", "circleciconfig"} {
 		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +41,7 @@ none failed, 1 when any failed.`,
 // runPlan is setup's path up to the plan, shown (with --config-file, the
 // file's diff too) and never applied.
 func runPlan(ctx context.Context, opts *planOptions) error {
-	if err := checkConfigFile(opts.ConfigFile, &opts.Flags); err != nil {
+	if err := circleciconfig.CheckInput(opts.ConfigFile, opts.Flags.Shard, opts.Flags.accounts.on()); err != nil {
 		return err
 	}
 	op, err := planSetup(ctx, opts)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
@@ -66,7 +67,7 @@ func registerShard(fs *pflag.FlagSet, f *specFlags) {
 }
 
 func runSetup(ctx context.Context, opts *setupOptions) error {
-	if err := checkConfigFile(opts.ConfigFile, &opts.Flags); err != nil {
+	if err := circleciconfig.CheckInput(opts.ConfigFile, opts.Flags.Shard, opts.Flags.accounts.on()); err != nil {
 		return err
 	}
 	if wantsWizard(opts) {
