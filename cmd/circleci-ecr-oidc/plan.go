@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +27,9 @@ none failed, 1 when any failed.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return runPlan(cmd.Context(), opts)
+			// setup's path up to the plan, shown (with --config-file, the
+			// file's diff too) and never applied.
+			return runSetup(cmd.Context(), opts)
 		},
 	}
 	opts.Flags.register(cmd.Flags())
@@ -36,17 +37,4 @@ none failed, 1 when any failed.`,
 	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on any error (invalid input included), as Terraform does")
 	cmd.Flags().StringVar(&opts.ConfigFile, "config-file", "", "show the diff setup --config-file would make to this .circleci/config.yml (never writes it)")
 	return cmd
-}
-
-// runPlan is setup's path up to the plan, shown (with --config-file, the
-// file's diff too) and never applied.
-func runPlan(ctx context.Context, opts *planOptions) error {
-	if err := circleciconfig.CheckInput(opts.ConfigFile, opts.Flags.Shard, opts.Flags.accounts.on()); err != nil {
-		return err
-	}
-	op, err := planSetup(ctx, opts)
-	if err != nil {
-		return err
-	}
-	return opts.pipeline(op).run(ctx, op)
 }

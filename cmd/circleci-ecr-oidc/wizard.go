@@ -14,9 +14,9 @@ import (
 
 // wantsWizard reports whether setup should ask for what the flags left out:
 // only on a terminal, so that CI and pipes keep failing with the list of
-// missing flags.
+// missing flags; never for plan, which only reads.
 func wantsWizard(opts *setupOptions) bool {
-	return len(opts.Flags.Missing()) > 0 && opts.IO.CanPrompt() && !opts.Flags.accounts.on()
+	return len(opts.Flags.Missing()) > 0 && opts.IO.CanPrompt() && !opts.Flags.accounts.on() && !opts.planOnly
 }
 
 // accessible reports whether prompts should be huh's accessible line

@@ -499,6 +499,14 @@ func TestWizardAccessibleStdoutIsOnlyTheSnippet(t *testing.T) {
 	if code != exitUsage || !strings.Contains(stderr.String(), "--org-id, --repo, --project-id or --all-projects") {
 		t.Errorf("no terminal: exit %d, stderr %q", code, stderr.String())
 	}
+
+	// plan never asks, even on a terminal: it names the missing flags.
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"plan"}, IOStreams{In: &lineInput{lines: []string{""}}, Out: &stdout, ErrOut: &stderr, StdinTTY: true, StdoutTTY: true})
+	if code != exitUsage || !strings.Contains(stderr.String(), "--org-id, --repo, --project-id or --all-projects") || stdout.Len() != 0 {
+		t.Errorf("plan on a terminal: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
 }
 
 // TestWizardWithShardAppliesEveryRole: setup --shard on a terminal with a
