@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleciconfig"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -11,55 +8,23 @@ import (
 // format of its commands.
 const fieldOutput provision.Field = "output"
 
-// flagNames maps each field to the flag that carries it: the one place
-// where the engine's fields become the command line's flags.
-var flagNames = map[provision.Field]string{
-	provision.FieldOrgID:            "--org-id",
-	provision.FieldProjectID:        "--project-id",
-	provision.FieldAllProjects:      "--all-projects",
-	provision.FieldProjectCondition: "--project-condition",
-	provision.FieldRepo:             "--repo",
-	provision.FieldImage:            "--image",
-	provision.FieldRegion:           "--region",
-	provision.FieldRoleName:         "--role-name",
-	provision.FieldRoleARN:          "--role-arn",
-	provision.FieldBranch:           "--branch",
-	provision.FieldTag:              "--tag",
-	provision.FieldAccess:           "--access",
-	// The audiences come from CircleCI, not from a flag.
-	provision.FieldAudience:    "audience",
-	provision.FieldShard:       "--shard",
-	provision.FieldToken:       "--token",
-	provision.FieldClaims:      "--claims",
-	provision.FieldAssume:      "--assume",
-	provision.FieldCommand:     "--command",
-	provision.FieldAccountRole: "--account-role",
-	provision.FieldAccountID:   "--account-id",
-	provision.FieldPartition:   "--partition",
-	provision.FieldProfile:     "--profile",
-	provision.FieldOU:          "--ou",
-
-	fleet.FieldProfiles:        "--profiles",
-	fleet.FieldOrgAccounts:     "--org-accounts",
-	fleet.FieldAccounts:        "--accounts",
-	fleet.FieldExcludeAccounts: "--exclude-accounts",
-	fleet.FieldParallel:        "--parallel",
-
-	fieldOutput:                           "--output",
-	export.FieldFormat:                    "--format",
-	circleciconfig.FieldConfigFile:        "--config-file",
-	provision.FieldKeepUnusedRoles:        "--keep-unused-roles",
-	provision.FieldCircleCIHost:           "--circleci-host",
-	provision.FieldRegistryProfile:        "--registry-profile",
-	provision.FieldProjectIDOrAllProjects: "--project-id or --all-projects",
+// flagName is the flag of a field. Each field is named as its flag is, so
+// the flag is "--" and the field's name (TestEveryFieldHasAFlag checks that
+// every field of the engine is a flag of some command), but for the fields
+// in fieldsNamedOtherwise.
+func flagName(field provision.Field) string {
+	if name, ok := fieldsNamedOtherwise[field]; ok {
+		return name
+	}
+	return "--" + string(field)
 }
 
-// flagName is the flag of a field; a field without one keeps its own name.
-func flagName(field provision.Field) string {
-	if flag, ok := flagNames[field]; ok {
-		return flag
-	}
-	return string(field)
+// fieldsNamedOtherwise are the fields that are not one flag.
+var fieldsNamedOtherwise = map[provision.Field]string{
+	// The audiences come from CircleCI, not from a flag.
+	provision.FieldAudience: "audience",
+	// A missing-flag error names the pair together.
+	provision.FieldProjectIDOrAllProjects: "--project-id or --all-projects",
 }
 
 // errorText is err's message with every input error in it naming flags

@@ -12,6 +12,8 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func TestErrorTextNamesFlags(t *testing.T) {
@@ -56,44 +58,65 @@ func TestFlagNamedKeepsTheInputError(t *testing.T) {
 	}
 }
 
-// TestEveryFieldHasAFlag reads the Field constants the engine declares, so
-// that a new field cannot reach the user without its flag.
+// TestEveryFieldHasAFlag reads the Field constants the engine and the
+// command line declare, so that a new field cannot reach the user without
+// its flag: the flag flagName names must be one a command takes.
 func TestEveryFieldHasAFlag(t *testing.T) {
-	for _, dir := range []string{"provision", "fleet", "export", "circleciconfig"} {
-		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
+	flags := map[string]bool{}
+	var collect func(*cobra.Command)
+	collect = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { flags["--"+f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { flags["--"+f.Name] = true })
+		for _, sub := range c.Commands() {
+			collect(sub)
 		}
+	}
+	collect(newRootCmd(IOStreams{}))
+	for _, dir := range []string{"provision", "fleet", "export", "circleciconfig", filepath.Join("cmd", "circleci-ecr-oidc")} {
 		n := 0
-		for _, name := range files {
-			if strings.HasSuffix(name, "_test.go") {
-				continue
+		for field, name := range fieldConstants(t, filepath.Join("..", "..", dir)) {
+			n++
+			for _, flag := range strings.Split(flagName(field), " or ") {
+				if _, otherwise := fieldsNamedOtherwise[field]; !flags[flag] && !(otherwise && !strings.HasPrefix(flag, "--")) {
+					t.Errorf("%s.%s (%q) names flag %q, which no command takes", dir, name, field, flag)
+				}
 			}
-			file, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ast.Inspect(file, func(node ast.Node) bool {
-				spec, ok := node.(*ast.ValueSpec)
-				if !ok || len(spec.Values) != 1 || !isFieldType(spec.Type) {
-					return true
-				}
-				lit, ok := spec.Values[0].(*ast.BasicLit)
-				if !ok {
-					return true
-				}
-				n++
-				field := provision.Field(strings.Trim(lit.Value, `"`))
-				if _, ok := flagNames[field]; !ok {
-					t.Errorf("%s.%s (%q) has no flag in flagNames", dir, spec.Names[0], field)
-				}
-				return true
-			})
 		}
 		if n == 0 {
 			t.Errorf("found no Field constants in %s", dir)
 		}
 	}
+}
+
+// fieldConstants are the Field constants declared in dir's non-test files,
+// with their names.
+func fieldConstants(t *testing.T, dir string) map[provision.Field]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[provision.Field]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(node ast.Node) bool {
+			spec, ok := node.(*ast.ValueSpec)
+			if !ok || len(spec.Values) != 1 || !isFieldType(spec.Type) {
+				return true
+			}
+			if lit, ok := spec.Values[0].(*ast.BasicLit); ok {
+				found[provision.Field(strings.Trim(lit.Value, `"`))] = spec.Names[0].Name
+			}
+			return true
+		})
+	}
+	return found
 }
 
 func isFieldType(expr ast.Expr) bool {
