@@ -1,8 +1,10 @@
 package wizard
 
 import (
+	"cmp"
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -63,4 +65,29 @@ func store(in *provision.Input, s provision.Spec, given Given) {
 	in.ProjectCondition, in.RoleName, in.Region, in.Image = string(s.ProjectCondition), s.RoleName, s.Region, s.Image
 	in.Access = string(s.Access)
 	in.Resolved.Names = s.Names
+}
+
+// Start runs the wizard for what in leaves out, as a front end does once
+// it knows it may ask: it checks the values given first, so that no
+// question is asked around a bad one; resolves a given organization with
+// CircleCI, whose client then lists the organizations and projects to pick
+// from (what was resolved is said on opts.Out); loads the AWS configuration
+// with load for the AWS look-ups; then asks (FillInput). It returns the
+// wizard, for the review of the plan.
+func Start(ctx context.Context, in *provision.Input, given Given, load func(context.Context) (aws.Config, error), opts Options) (*Wizard, error) {
+	if err := in.CheckGiven(cmp.Or(in.Region, "us-east-1")); err != nil {
+		return nil, err
+	}
+	client, err := in.ResolveGiven(ctx, opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deps := AWSLookups(cfg, provision.NewClients(cfg))
+	deps.CircleCI = CircleCILookups(client)
+	w := New(deps, opts)
+	return w, w.FillInput(ctx, in, cfg.Region, given)
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
@@ -94,5 +96,45 @@ func TestFillInput(t *testing.T) {
 	w = New(aws.deps(), Options{In: answers("", orgID), Out: io.Discard, Accessible: true})
 	if err := w.FillInput(context.Background(), &after, "us-east-1", Given{}); !errors.Is(err, ErrAborted) || !reflect.DeepEqual(after, before) {
 		t.Errorf("FillInput() = %v, left %+v; want ErrAborted and the input unchanged", err, after)
+	}
+}
+
+// TestStartChecksBeforeAsking checks that Start refuses a bad given value
+// before it loads the AWS configuration or asks anything, and that a
+// configuration that fails to load stops it before any question.
+func TestStartChecksBeforeAsking(t *testing.T) {
+	t.Setenv("CIRCLE_TOKEN", "")
+	t.Setenv("CIRCLECI_CLI_TOKEN", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	loadFailure := errors.New("load AWS configuration: no profile")
+	for _, tt := range []struct {
+		name      string
+		in        provision.Input
+		wantField provision.Field
+		wantLoad  bool
+	}{
+		{name: "bad repository", in: provision.Input{Repositories: []string{"Bad Repo!"}, RoleName: provision.DefaultRoleName, Access: "pull"}, wantField: provision.FieldRepo},
+		{name: "bad region", in: provision.Input{Region: "mars-1", RoleName: provision.DefaultRoleName, Access: "pull"}, wantField: provision.FieldRegion},
+		{name: "configuration fails", in: provision.Input{RoleName: provision.DefaultRoleName, Access: "pull"}, wantLoad: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			loaded := false
+			var out strings.Builder
+			w, err := Start(t.Context(), &tt.in, Given{}, func(context.Context) (aws.Config, error) {
+				loaded = true
+				return aws.Config{}, loadFailure
+			}, Options{In: strings.NewReader(""), Out: &out, Accessible: true})
+			var input *provision.InputError
+			switch {
+			case tt.wantField != "" && (!errors.As(err, &input) || input.Field != tt.wantField):
+				t.Errorf("Start() error = %v, want an input error of %s", err, tt.wantField)
+			case tt.wantField == "" && !errors.Is(err, loadFailure):
+				t.Errorf("Start() error = %v, want the load's", err)
+			}
+			if loaded != tt.wantLoad || w != nil || out.Len() != 0 {
+				t.Errorf("loaded %v (want %v), wizard %v, asked %q: want nothing asked", loaded, tt.wantLoad, w, out.String())
+			}
+		})
 	}
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/wizard"
@@ -37,12 +37,6 @@ func profileShown(f *specFlags) string {
 	return ""
 }
 
-func newWizard(opts *setupOptions, deps wizard.Deps) *wizard.Wizard {
-	return wizard.New(deps, wizard.Options{
-		In: opts.IO.In, Out: opts.IO.ErrOut, Accessible: accessible(opts), Profile: profileShown(&opts.Flags),
-	})
-}
-
 // runSetupWizard is setup on a terminal with required values missing. The
 // wizard fills the flags that were not given; from there the path is the
 // one the flags take (validate, observe, plan), then the wizard's review,
@@ -53,25 +47,14 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	if err := f.validateOutput(); err != nil {
 		return err
 	}
-	// A bad flag is reported before any question, as without the wizard.
-	if err := f.CheckGiven(cmp.Or(f.Region, "us-east-1")); err != nil {
-		return err
-	}
-	client, err := f.ResolveGiven(ctx, opts.IO.ErrOut)
-	if err != nil {
-		return err
-	}
-	cfg, err := awsconfig.Load(ctx, f.Profile, f.Region, f.maxAttempts.LoadOptions()...)
-	if err != nil {
-		return err
-	}
-	deps := wizard.AWSLookups(cfg, provision.NewClients(cfg))
-	deps.CircleCI = wizard.CircleCILookups(client)
-	wz := newWizard(opts, deps)
 	// --access and --role-name have default values, so only an explicit
 	// flag counts as given.
 	given := wizard.GivenBy(&f.Input, f.set != nil && f.set.Changed("access"), f.set != nil && f.set.Changed("role-name"))
-	if err := wz.FillInput(ctx, &f.Input, cfg.Region, given); err != nil {
+	// A bad flag is reported before any question, as without the wizard.
+	wz, err := wizard.Start(ctx, &f.Input, given, func(ctx context.Context) (aws.Config, error) {
+		return awsconfig.Load(ctx, f.Profile, f.Region, f.maxAttempts.LoadOptions()...)
+	}, wizard.Options{In: opts.IO.In, Out: opts.IO.ErrOut, Accessible: accessible(opts), Profile: profileShown(f)})
+	if err != nil {
 		return wizardError(err)
 	}
 	op, err := planSetup(ctx, opts)
