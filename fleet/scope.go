@@ -86,3 +86,18 @@ func (s Scope) Plan(ctx context.Context, notes io.Writer, describe func(error) e
 	}
 	return op, nil
 }
+
+// ReadProviders reads, in every account of the scope's selection, whether
+// it has orgID's provider, as ReadProviders does, with the progress and
+// the summary on notes. In one account (not Many) it reads nothing and
+// returns nil, nil.
+func (s Scope) ReadProviders(ctx context.Context, orgID, region string, notes io.Writer) (map[string]bool, error) {
+	if !s.Many {
+		return nil, nil
+	}
+	targets, err := s.Selection.Find(ctx, s.Profile, s.Region, s.Attempts)
+	if err != nil {
+		return nil, err
+	}
+	return ReadProviders(ctx, targets, s.Selection.Parallel, orgID, region, notes)
+}

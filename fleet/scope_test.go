@@ -164,3 +164,21 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
+
+// TestScopeReadProviders checks that one account is not read (a StackSet
+// export reads accounts only when asked to) and that a selection's bad
+// profile fails before any account is read.
+func TestScopeReadProviders(t *testing.T) {
+	scopeProfiles(t)
+	var notes syncBuffer
+	has, err := fleet.Scope{Profile: "east"}.ReadProviders(t.Context(), orgID, "us-east-1", &notes)
+	if has != nil || err != nil || notes.String() != "" {
+		t.Errorf("one account: ReadProviders() = %v, %v, notes %q; want nothing read", has, err, notes.String())
+	}
+	many := fleet.Scope{Many: true, Profile: "east", Selection: fleet.Selection{Profiles: []string{"east"}, AccountRole: fleet.DefaultAccountRole, Parallel: 1}}
+	has, err = many.ReadProviders(t.Context(), orgID, "us-east-1", &notes)
+	var input *provision.InputError
+	if has != nil || !errors.As(err, &input) || input.Field != fleet.FieldProfiles || notes.String() != "" {
+		t.Errorf("--profiles with --profile: ReadProviders() = %v, %v, notes %q; want the input error, nothing read", has, err, notes.String())
+	}
+}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/awsconfig"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/export"
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/fleet"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
@@ -85,14 +84,12 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 		return err
 	}
 	accounts := opts.readAccounts()
-	if err := export.CheckSelection(format, accounts != nil, f.accounts.ous); err != nil {
+	if err := export.CheckSelection(format, accounts.on(), f.accounts.ous); err != nil {
 		return err
 	}
-	if accounts != nil {
-		// Before checkExportSpecFlags, which may ask CircleCI.
-		if err := accounts.check(f.Profile); err != nil {
-			return err
-		}
+	// Before checkExportSpecFlags, which may ask CircleCI.
+	if err := accounts.check(f.Profile); err != nil {
+		return err
 	}
 	if err := checkExportSpecFlags(ctx, opts); err != nil {
 		return err
@@ -101,12 +98,12 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	var hasProvider map[string]bool
-	var readErr error
-	if accounts != nil {
-		if hasProvider, readErr = readProviderAccounts(ctx, opts, accounts, spec); hasProvider == nil {
-			return readErr
-		}
+	// With --profiles, --ou only says where the stack set deploys. The map
+	// is nil when no account could be read at all (the error says why);
+	// else readErr names the accounts that could not be.
+	hasProvider, readErr := accounts.scope(f.Profile, f.Region, "", f.maxAttempts).ReadProviders(ctx, spec.OrgID, spec.Region, opts.IO.ErrOut)
+	if accounts.on() && hasProvider == nil {
+		return readErr
 	}
 	err = export.Write(format, spec, export.Destination{
 		Dir: opts.OutDir, Out: opts.IO.Out, Notes: opts.IO.ErrOut, OUs: f.accounts.ous, HasProvider: hasProvider,
@@ -155,30 +152,13 @@ func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 	return f.Resolve(ctx, opts.IO.ErrOut)
 }
 
-// readProviderAccounts reads, in each account of --org-accounts or
-// --profiles, whether it has the organization's provider, and prints the
-// summary on stderr. The map is nil when no account could be read at all
-// (the error says why); else a non-nil error names the accounts that could
-// not be. With --profiles, --ou only says where the stack set deploys.
-func readProviderAccounts(ctx context.Context, opts *exportOptions, accounts *accountFlags, spec provision.Spec) (map[string]bool, error) {
-	f := &opts.Flags
-	targets, err := accounts.selection().Find(ctx, f.Profile, f.Region, f.maxAttempts)
-	if err != nil {
-		return nil, err
-	}
-	return fleet.ReadProviders(ctx, targets, accounts.parallel, spec.OrgID, spec.Region, opts.IO.ErrOut)
-}
-
 // readAccounts are the multi-account flags of the accounts the StackSet
-// export reads, nil when it reads none: without --org-accounts, --ou only
-// says where the stack set deploys.
-func (opts *exportOptions) readAccounts() *accountFlags {
+// export reads, none when no such flag is given: without --org-accounts,
+// --ou only says where the stack set deploys.
+func (opts *exportOptions) readAccounts() accountFlags {
 	accounts := opts.Flags.accounts
 	if !accounts.orgAccounts {
 		accounts.ous = nil
 	}
-	if !accounts.on() {
-		return nil
-	}
-	return &accounts
+	return accounts
 }
