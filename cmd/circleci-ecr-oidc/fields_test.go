@@ -77,7 +77,7 @@ func TestEveryFieldHasAFlag(t *testing.T) {
 		for field, name := range fieldConstants(t, filepath.Join("..", "..", dir)) {
 			n++
 			for _, flag := range strings.Split(flagName(field), " or ") {
-				if _, otherwise := fieldsNamedOtherwise[field]; !flags[flag] && !(otherwise && !strings.HasPrefix(flag, "--")) {
+				if _, otherwise := fieldsNamedOtherwise[field]; !flags[flag] && (!otherwise || strings.HasPrefix(flag, "--")) {
 					t.Errorf("%s.%s (%q) names flag %q, which no command takes", dir, name, field, flag)
 				}
 			}
