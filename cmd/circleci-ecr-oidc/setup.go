@@ -100,7 +100,7 @@ func planSetup(ctx context.Context, opts *setupOptions) (provision.Operation, er
 			return nil, err
 		}
 		switch {
-		case scope.Many:
+		case scope.Many: // ReadAndPlan says what it reads.
 		case f.Shard:
 			fmt.Fprintf(opts.IO.ErrOut, "Reading account state (region %s, roles %s-N)...\n", spec.Region, spec.RoleName)
 		default:
