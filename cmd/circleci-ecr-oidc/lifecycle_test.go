@@ -78,6 +78,11 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("verify after drift lacks %q:\n%s", want, bad.stdout)
 		}
 	}
+	// The report says what differs: stderr says how to repair it, and
+	// no error repeats the report.
+	if !strings.Contains(bad.stderr, "Run setup with the same flags to repair what differs") || strings.Contains(bad.stderr, "Error:") {
+		t.Errorf("verify after drift, stderr:\n%s", bad.stderr)
+	}
 	t.Logf("verify after drift:\n%s", bad.stdout)
 	var js provision.VerifyReport
 	j := mustRun(t, e.env, exitError, verifyArgs("--output", "json")...)
