@@ -2,6 +2,7 @@ package circleci
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -21,7 +22,11 @@ func TestCheckProjects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckProjects(tt.projects, tt.haveToken)
+			var c *Client
+			if tt.haveToken {
+				c = New(testCredentials(t, "CCIPAT_x"))
+			}
+			err := CheckProjects(c, tt.projects)
 			var slug *SlugError
 			var token *TokenRequiredError
 			switch tt.want.(type) {
@@ -40,4 +45,25 @@ func TestCheckProjects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheckProjectsRedactsTheToken: a token pasted as a project value is
+// not repeated in the error, as Resolve does not repeat it.
+func TestCheckProjectsRedactsTheToken(t *testing.T) {
+	const token = "CCIPAT_cmdT0kenThatMustNeverLeak_0123456789abcdef"
+	err := CheckProjects(New(testCredentials(t, token)), []string{token})
+	var slug *SlugError
+	if !errors.As(err, &slug) || strings.Contains(err.Error(), token) || slug.Value != "[token]" {
+		t.Fatalf("CheckProjects() = %v, want a SlugError without the token", err)
+	}
+}
+
+// testCredentials are credentials of token for the default host.
+func testCredentials(t *testing.T, token string) Credentials {
+	t.Helper()
+	creds, err := NewCredentials(token, "CIRCLE_TOKEN", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
 }

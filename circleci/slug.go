@@ -210,9 +210,18 @@ func checkUUID(field, id string) error {
 
 // CheckProjects checks, without a request, project values that wait for an
 // organization still to be chosen: IDs pass; a slug must parse (else a
-// *SlugError), and needs an API token to be looked up (else, when
-// haveToken is false, a *TokenRequiredError).
-func CheckProjects(projects []string, haveToken bool) error {
+// *SlugError), and needs an API token to be looked up (else, when c is nil
+// because no token was found, a *TokenRequiredError). As with Resolve, no
+// error holds c's token, even where a value given is the token itself.
+func CheckProjects(c *Client, projects []string) error {
+	err := checkProjects(projects, c != nil)
+	if err != nil && c != nil {
+		return c.redactInputs(err)
+	}
+	return err
+}
+
+func checkProjects(projects []string, haveToken bool) error {
 	for _, p := range projects {
 		if LooksLikeUUID(strings.TrimSpace(p)) {
 			continue

@@ -173,7 +173,7 @@ func (in *Input) ResolveGiven(ctx context.Context, notes io.Writer) (*circleci.C
 	if in.OrgID != "" {
 		return client, in.Resolve(ctx, notes)
 	}
-	if err := circleci.CheckProjects(in.ProjectIDs, client != nil); err != nil {
+	if err := circleci.CheckProjects(client, in.ProjectIDs); err != nil {
 		return nil, circleciError(err)
 	}
 	return client, nil

@@ -454,4 +454,12 @@ func TestWizardWithSlugFlags(t *testing.T) {
 	if e.proxy.Total() != 0 {
 		t.Errorf("no token: %d AWS requests", e.proxy.Total())
 	}
+
+	// The token pasted as a project, before the wizard asks for the
+	// organization: refused without repeating it.
+	pasted := runTerminal(t, circleciEnv(e.env, cci), nil, append(flags, "--project-id", cciToken)...)
+	if pasted.code != exitUsage || !strings.Contains(pasted.stderr, `invalid --project-id "[token]"`) {
+		t.Errorf("token as a project: exit %d\n%s", pasted.code, pasted.stderr)
+	}
+	assertNoToken(t, pasted)
 }
