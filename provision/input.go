@@ -213,7 +213,11 @@ func (in DestroyInput) ResolveOrg(ctx context.Context, notes io.Writer) (string,
 	if isID(in.OrgID) {
 		return ValidateUUID(FieldOrgID, in.OrgID)
 	}
-	res, err := resolveCircleCI(ctx, notes, in.CircleCIHost, in.OrgID, nil)
+	client, err := circleciClient(in.CircleCIHost)
+	if err != nil {
+		return "", err
+	}
+	res, err := resolveCircleCI(ctx, notes, client, in.OrgID, nil)
 	if err != nil {
 		return "", err
 	}

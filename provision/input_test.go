@@ -267,6 +267,12 @@ func TestInputResolve(t *testing.T) {
 	if res := in.Resolution(); res != nil {
 		t.Errorf("Resolution() of other values = %+v, want nil", res)
 	}
+	// It is resolved with the client found the first time: the
+	// environment is not read again.
+	t.Setenv("CIRCLE_TOKEN", "token-2")
+	if err := in.Resolve(ctx, &notes); err != nil {
+		t.Errorf("Resolve() of other values = %v, want the first client's token to be used", err)
+	}
 }
 
 func TestInputResolveGiven(t *testing.T) {

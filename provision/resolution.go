@@ -103,6 +103,11 @@ type Resolved struct {
 	org      string
 	projects []string
 	res      *circleci.Resolution
+	// client is the CircleCI client of the environment, found once per
+	// run (reading it means reading the CircleCI CLI's config files);
+	// clientFound says whether it was, as it is nil without a token.
+	client      *circleci.Client
+	clientFound bool
 	// Names are the slugs a wizard chose from CircleCI's lists: the values
 	// it fills in are IDs, whose slugs the plan still shows.
 	Names Names
@@ -142,7 +147,11 @@ func (in *Input) Resolve(ctx context.Context, notes io.Writer) error {
 	if in.Resolved.Current(in.OrgID, in.ProjectIDs) != nil {
 		return nil
 	}
-	res, err := resolveCircleCI(ctx, notes, in.CircleCIHost, in.OrgID, in.ProjectIDs)
+	client, err := in.client()
+	if err != nil {
+		return err
+	}
+	res, err := resolveCircleCI(ctx, notes, client, in.OrgID, in.ProjectIDs)
 	if err != nil {
 		return err
 	}
@@ -166,7 +175,7 @@ func (in *Input) Resolution() *circleci.Resolution {
 // asks for, but is checked now. It returns the CircleCI client for the
 // wizard's look-ups, nil without a token.
 func (in *Input) ResolveGiven(ctx context.Context, notes io.Writer) (*circleci.Client, error) {
-	client, err := circleciClient(in.CircleCIHost)
+	client, err := in.client()
 	if err != nil {
 		return nil, err
 	}
@@ -195,13 +204,23 @@ func checkCircleCIHost(host string) error {
 	return nil
 }
 
-// resolveCircleCI finds the CircleCI token and host, and resolves org and
-// projects with them (no request without a token when they are IDs).
-func resolveCircleCI(ctx context.Context, notes io.Writer, host, org string, projects []string) (*circleci.Resolution, error) {
-	c, err := circleciClient(host)
-	if err != nil {
-		return nil, err
+// client is the CircleCI client of the environment's token and the
+// input's host, found on the first call only; nil without a token.
+func (in *Input) client() (*circleci.Client, error) {
+	if !in.Resolved.clientFound {
+		c, err := circleciClient(in.CircleCIHost)
+		if err != nil {
+			return nil, err
+		}
+		in.Resolved.client, in.Resolved.clientFound = c, true
 	}
+	return in.Resolved.client, nil
+}
+
+// resolveCircleCI resolves org and projects with c, the client of the
+// CircleCI token and host (nil without a token: no request when they are
+// IDs), and says on notes what was resolved.
+func resolveCircleCI(ctx context.Context, notes io.Writer, c *circleci.Client, org string, projects []string) (*circleci.Resolution, error) {
 	res, err := circleci.Resolve(ctx, c, org, projects)
 	if err != nil {
 		return nil, circleciError(err)
