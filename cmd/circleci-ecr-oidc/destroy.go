@@ -83,8 +83,8 @@ is then 1.`,
 }
 
 func runDestroy(ctx context.Context, opts *destroyOptions) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
 	if err := opts.CheckInput(); err != nil {
 		return err

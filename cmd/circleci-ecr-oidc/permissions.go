@@ -44,8 +44,8 @@ CircleCI API calls instead, and the token they need.`,
 }
 
 func runPermissions(opts *permissionsOptions) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return &provision.InputError{Field: fieldOutput, Value: opts.Output, Rule: "must be text or json"}
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
 	return opts.Scope.WriteFor(opts.IO.Out, opts.Commands, opts.Output == "json")
 }

@@ -34,8 +34,8 @@ with the same inputs changes nothing.`,
 	root.Flags().BoolVarP(&showVersion, "version", "v", false, "print the version, commit, build date, Go version and platform")
 	root.Flags().StringVarP(&versionOutput, "output", "o", "text", "output format of --version: text or json")
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
-		if versionOutput != "text" && versionOutput != "json" {
-			return &provision.InputError{Field: fieldOutput, Value: versionOutput, Rule: "must be text or json"}
+		if err := checkOutput(versionOutput); err != nil {
+			return err
 		}
 		if !showVersion {
 			if cmd.Flags().Changed("output") {
@@ -111,9 +111,10 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	f.accounts.register(fs)
 }
 
-func (f *specFlags) validateOutput() error {
-	if f.output != "text" && f.output != "json" {
-		return &provision.InputError{Field: fieldOutput, Value: f.output, Rule: "must be text or json"}
+// checkOutput checks an --output value, which every command takes.
+func checkOutput(format string) error {
+	if format != "text" && format != "json" {
+		return &provision.InputError{Field: fieldOutput, Value: format, Rule: "must be text or json"}
 	}
 	return nil
 }

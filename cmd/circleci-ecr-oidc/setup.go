@@ -142,7 +142,7 @@ func (opts *setupOptions) pipeline(op provision.Operation) pipeline {
 // and the AWS configuration is loaded (provision.Input.Check), then the
 // multi-account flags, when any is given.
 func (f *specFlags) check() error {
-	if err := f.validateOutput(); err != nil {
+	if err := checkOutput(f.output); err != nil {
 		return err
 	}
 	rule := "is required (no terminal to ask on, so every required value must come as a flag)"

@@ -109,7 +109,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 // compared (provision.VerifyRequest.CheckInput).
 func checkVerifyFlags(opts *verifyOptions) error {
 	f := &opts.Flags
-	if err := f.validateOutput(); err != nil {
+	if err := checkOutput(f.output); err != nil {
 		return err
 	}
 	if err := opts.Request.CheckInput(&f.Input); err != nil {

@@ -44,7 +44,7 @@ func profileShown(f *specFlags) string {
 // everything else on stderr) and, with --config-file, the file's patch.
 func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 	f := &opts.Flags
-	if err := f.validateOutput(); err != nil {
+	if err := checkOutput(f.output); err != nil {
 		return err
 	}
 	// --access and --role-name have default values, so only an explicit
