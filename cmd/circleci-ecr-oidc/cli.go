@@ -124,15 +124,6 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// hintError carries a suggestion printed after the error.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
-
 // silentError carries an exit status for an outcome already reported, such
 // as pending changes under plan --detailed-exitcode.
 type silentError struct{ code int }
@@ -161,15 +152,10 @@ func exitCode(ctx context.Context, err error) int {
 }
 
 func hintFor(err error) string {
-	var (
-		h      *hintError
-		engine *provision.HintError
-	)
-	switch {
-	case errors.As(err, &h):
-		return h.hint
-	case errors.As(err, &engine):
-		return engine.Hint
+	// The outermost hint, which is the one added last.
+	var h *provision.HintError
+	if errors.As(err, &h) {
+		return h.Hint
 	}
 	return ""
 }

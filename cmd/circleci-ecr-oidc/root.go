@@ -122,7 +122,7 @@ func checkOutput(format string) error {
 // awsHint adds to err the hint for a common AWS failure, if there is one.
 func awsHint(err error) error {
 	if hint := awsconfig.Hint(err); hint != "" {
-		return &hintError{err, hint}
+		return &provision.HintError{Err: err, Hint: hint}
 	}
 	return err
 }
