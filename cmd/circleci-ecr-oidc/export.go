@@ -131,11 +131,7 @@ func exportSpec(ctx context.Context, f *specFlags) (provision.Spec, error) {
 		}
 		region = cfg.Region
 	}
-	spec, err := f.Spec(region).Validate()
-	if err != nil {
-		return provision.Spec{}, err
-	}
-	return spec, spec.CheckRegionPartition()
+	return f.Spec(region).ValidateInRegion()
 }
 
 // checkExportSpecFlags checks setup's flags as export takes them, then
@@ -143,10 +139,7 @@ func exportSpec(ctx context.Context, f *specFlags) (provision.Spec, error) {
 // IDs, so that the export admits them. No token and IDs: no request.
 func checkExportSpecFlags(ctx context.Context, opts *exportOptions) error {
 	f := &opts.Flags
-	if m := f.Missing(); len(m) > 0 {
-		return provision.MissingError(m, "is required")
-	}
-	if err := f.CheckGiven("us-east-1"); err != nil {
+	if err := f.Check("is required"); err != nil {
 		return err
 	}
 	return f.Resolve(ctx, opts.IO.ErrOut)

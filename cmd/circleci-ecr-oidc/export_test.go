@@ -696,6 +696,9 @@ func TestExportCommand(t *testing.T) {
 		{"missing flags", []string{"--format", "terraform", "--org-id", testOrg}, "--repo"},
 		{"bad org", []string{"--format", "terraform", "--org-id", "acme", "--repo", "app", "--all-projects"}, "--org-id"},
 		{"no region", []string{"--format", "terraform", "--org-id", testOrg, "--repo", "app", "--all-projects"}, "--region is required"},
+		// A bad --region is reported before CircleCI is asked about a slug,
+		// as setup reports it.
+		{"bad region and a slug", []string{"--format", "terraform", "--org-id", "gh/acme", "--repo", "app", "--all-projects", "--region", "mars-1"}, `invalid --region "mars-1"`},
 	} {
 		r := runBinary(t, hermeticEnv(), append([]string{"export"}, c.args...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
