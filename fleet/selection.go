@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,8 +66,6 @@ const (
 	FieldExcludeAccounts provision.Field = "exclude-accounts"
 	FieldParallel        provision.Field = "parallel"
 )
-
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Validate checks the selection before any AWS call and returns it
 // normalized: names and IDs trimmed, repeats dropped (the first kept). A bad
@@ -152,12 +149,7 @@ func normalize(field provision.Field, values []string, check func(string) error)
 }
 
 func checkAccountID(field provision.Field) func(string) error {
-	return func(id string) error {
-		if !accountIDPattern.MatchString(id) {
-			return &provision.InputError{Field: field, Value: id, Rule: "must be a 12-digit AWS account ID"}
-		}
-		return nil
-	}
+	return func(id string) error { return provision.ValidateAccountID(field, id) }
 }
 
 // profileNameForbidden are the characters the AWS CLI cannot read back in

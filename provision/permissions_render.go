@@ -11,10 +11,7 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 )
 
-var (
-	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
-)
+var partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 
 // Validate checks the scope and the commands of permissions' flags and
 // returns the scope with the organization ID in its canonical form.
@@ -36,8 +33,10 @@ func (scope OperatorScope) Validate(commands []string) (OperatorScope, error) {
 		}
 		scope.OrgID = org
 	}
-	if a := scope.Account; a != "" && a != "*" && !accountIDPattern.MatchString(a) {
-		return scope, &InputError{Field: FieldAccountID, Value: a, Rule: "must be a 12-digit AWS account ID"}
+	if a := scope.Account; a != "" && a != "*" {
+		if err := ValidateAccountID(FieldAccountID, a); err != nil {
+			return scope, err
+		}
 	}
 	if !partitionPattern.MatchString(scope.Partition) {
 		return scope, &InputError{Field: FieldPartition, Value: scope.Partition, Rule: "must be an AWS partition such as aws, aws-cn or aws-us-gov"}

@@ -342,6 +342,14 @@ func ValidateRoleName(field Field, name string) error {
 	return nil
 }
 
+// ValidateAccountID checks a 12-digit AWS account ID.
+func ValidateAccountID(field Field, id string) error {
+	if !accountPattern.MatchString(id) {
+		return &InputError{Field: field, Value: id, Rule: "must be a 12-digit AWS account ID"}
+	}
+	return nil
+}
+
 // ValidateOU checks an organizational unit ID (ou-...) or a root ID
 // (r-...) of AWS Organizations: the one rule of every --ou, whether it
 // narrows the accounts of a multi-account run or names where a stack set

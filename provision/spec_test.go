@@ -251,3 +251,16 @@ func TestValidateInRegion(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateAccountID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"123456789012": true, "12345678901": false, "1234567890123": false, "12345678901x": false,
+		" 123456789012": false, "123456789012\n": false, "": false,
+	} {
+		err := ValidateAccountID(FieldAccountID, id)
+		var in *InputError
+		if ok != (err == nil) || !ok && (!errors.As(err, &in) || in.Field != FieldAccountID || in.Rule != "must be a 12-digit AWS account ID") {
+			t.Errorf("ValidateAccountID(%q) = %v, want ok %v", id, err, ok)
+		}
+	}
+}
