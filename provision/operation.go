@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 )
@@ -378,7 +377,7 @@ func (o *DestroyOperation) Confirmation() Confirmation {
 // the hint to remove what uses it.
 func (o *DestroyOperation) Execute(ctx context.Context, progress func(Event)) (Result, error) {
 	res, err := Destroy(ctx, o.Clients, o.Plan, progress)
-	if err != nil && strings.Contains(err.Error(), "DeleteConflict") {
+	if errorCode(err) == "DeleteConflict" {
 		err = &HintError{Err: err, Hint: "the role is still in use (an instance profile or a policy added meanwhile); remove it in IAM, then run destroy again"}
 	}
 	return res, err
