@@ -119,11 +119,24 @@ type ShardedPlan struct {
 	Closed []*ClosedRole
 }
 
-// HasChanges reports whether any role's plan writes anything.
-func (s *ShardedPlan) HasChanges() bool {
-	return slices.ContainsFunc(s.Plans, (*Plan).HasChanges) || slices.ContainsFunc(s.Removals, (*DestroyPlan).HasChanges) ||
-		slices.ContainsFunc(s.Closed, func(c *ClosedRole) bool { return c.Step.IsChange() })
+// Changes are every write of the sharded plan, in the order it lists
+// them: each role's changes, the removals' deletions, then the closings.
+func (s *ShardedPlan) Changes() []Change {
+	all := []Change{}
+	for _, p := range s.Plans {
+		all = append(all, p.Changes...)
+	}
+	for _, r := range s.Removals {
+		all = append(all, r.Deletes...)
+	}
+	for _, closed := range s.Closed {
+		all = append(all, changesOf([]Step{closed.Step})...)
+	}
+	return all
 }
+
+// HasChanges reports whether any role's plan writes anything.
+func (s *ShardedPlan) HasChanges() bool { return len(s.Changes()) > 0 }
 
 // CheckManagedBy is the first refusal of the roles' plans and removals to
 // change what an export created (Plan.CheckManagedBy), or nil.
@@ -350,18 +363,8 @@ func observeShards(ctx context.Context, c Clients, spec Spec, obs *Observed, num
 // (RepositoryLocks). What changes an export created is refused before any
 // write, as in Apply.
 func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) (Result, error) {
-	var all []Change
-	for _, p := range sp.Plans {
-		all = append(all, p.Changes...)
-	}
-	for _, r := range sp.Removals {
-		all = append(all, r.Deletes...)
-	}
-	for _, closed := range sp.Closed {
-		all = append(all, changesOf([]Step{closed.Step})...)
-	}
 	if err := sp.CheckManagedBy(); err != nil {
-		return Result{Applied: []Change{}, NotApplied: all}, err
+		return Result{Applied: []Change{}, NotApplied: sp.Changes()}, err
 	}
 	opts = opts.withDefaults()
 	if opts.Registry == nil {

@@ -62,7 +62,7 @@ func NewShardedReport(sp *ShardedPlan) (*ShardedReport, error) {
 	out := &ShardedReport{
 		Account: first.Account, Partition: first.Partition, Region: first.Region, CallerARN: first.CallerARN,
 		ProviderARN: first.ProviderARN, RoleARN: first.RoleARN,
-		Changes: []Change{}, NotApplied: []Change{}, UnusedRoles: []string{}, Removals: []ShardRemoval{}, Closed: []*ClosedRole{}, Warnings: []string{}, Steps: []Step{},
+		Changes: sp.Changes(), NotApplied: sp.Changes(), UnusedRoles: []string{}, Removals: []ShardRemoval{}, Closed: []*ClosedRole{}, Warnings: []string{}, Steps: []Step{},
 	}
 	seen := map[string]bool{}
 	for _, p := range sp.Plans {
@@ -73,9 +73,7 @@ func NewShardedReport(sp *ShardedPlan) (*ShardedReport, error) {
 		if out.Snippet == "" {
 			out.Snippet = snippet
 		}
-		out.Changes = append(out.Changes, p.Changes...)
 		out.Steps = append(out.Steps, p.Steps...)
-		out.NotApplied = append(out.NotApplied, p.Changes...)
 		for _, w := range p.Warnings {
 			if !seen[w] {
 				seen[w] = true
@@ -90,17 +88,12 @@ func NewShardedReport(sp *ShardedPlan) (*ShardedReport, error) {
 	for _, r := range sp.Removals {
 		out.UnusedRoles = append(out.UnusedRoles, r.RoleName)
 		out.Removals = append(out.Removals, ShardRemoval{RoleName: r.RoleName, RoleARN: r.RoleARN, Deletes: r.Deletes, Keeps: r.Keeps})
-		out.Changes = append(out.Changes, r.Deletes...)
 		out.Steps = append(out.Steps, r.Steps...)
-		out.NotApplied = append(out.NotApplied, r.Deletes...)
 	}
 	for _, c := range sp.Closed {
 		out.UnusedRoles = append(out.UnusedRoles, c.RoleName)
 		out.Closed = append(out.Closed, c)
 		out.Steps = append(out.Steps, c.Step)
-		changes := changesOf([]Step{c.Step})
-		out.Changes = append(out.Changes, changes...)
-		out.NotApplied = append(out.NotApplied, changes...)
 	}
 	return out, nil
 }
