@@ -43,9 +43,6 @@ func ReadPatch(path string, t Target) (*FilePatch, error) {
 	return &FilePatch{path: path, file: file, mode: info.Mode().Perm(), src: src, out: out, roleARN: t.RoleARN, Report: rep}, nil
 }
 
-// Path is the file as the user named it.
-func (c *FilePatch) Path() string { return c.path }
-
 // Changed reports whether the patch changes the file.
 func (c *FilePatch) Changed() bool { return len(c.Report.Changes) > 0 }
 

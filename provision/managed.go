@@ -274,15 +274,3 @@ func (p *Plan) managedPolicy(name string) (ManagedPolicy, bool) {
 	}
 	return p.ManagedPolicies[i], true
 }
-
-// observedManagedPolicy returns the observed managed policy of that name.
-func (p *Plan) observedManagedPolicy(name string) (ObservedManagedPolicy, bool) {
-	if p.Observed == nil {
-		return ObservedManagedPolicy{}, false
-	}
-	i := slices.IndexFunc(p.Observed.ManagedPolicies, func(mp ObservedManagedPolicy) bool { return mp.Name == name })
-	if i < 0 {
-		return ObservedManagedPolicy{}, false
-	}
-	return p.Observed.ManagedPolicies[i], true
-}

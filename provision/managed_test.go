@@ -379,3 +379,16 @@ func TestOtherInlinePoliciesShareTheQuota(t *testing.T) {
 		t.Errorf("the plan does not say what the other inline policy uses:\n%s", text.String())
 	}
 }
+
+// observedManagedPolicy returns the observed managed policy of that name,
+// which the plan itself finds through its steps.
+func (p *Plan) observedManagedPolicy(name string) (ObservedManagedPolicy, bool) {
+	if p.Observed == nil {
+		return ObservedManagedPolicy{}, false
+	}
+	i := slices.IndexFunc(p.Observed.ManagedPolicies, func(mp ObservedManagedPolicy) bool { return mp.Name == name })
+	if i < 0 {
+		return ObservedManagedPolicy{}, false
+	}
+	return p.Observed.ManagedPolicies[i], true
+}

@@ -44,9 +44,6 @@ type RegistryPolicyStatement struct {
 	// policy itself (--registry-profile), false when the registry's owner
 	// must add it.
 	Managed bool `json:"managed"`
-	// Policy is the whole merged document setup writes; "" when nothing is
-	// to be written.
-	Policy string `json:"-"`
 }
 
 // observeRegistryPolicies reads, concurrently, the repository policy of
@@ -210,7 +207,6 @@ func (p *Plan) planRegistry() error {
 				}
 				break
 			}
-			entry.Policy = merged
 			c := Change{Action: ActionUpdate, Resource: ResourceRepositoryPolicy, Name: r.ARN,
 				Reason: "add or update the statement " + st.Sid + " for role " + p.RoleName + "; the policy's other statements are kept"}
 			if observed.Policy == "" {
