@@ -168,13 +168,7 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		byARN, err = obs.observeCallerThenAccount(gctx, c, spec)
 		return err
 	})
-	// The provider's ARN is known up front when the credentials name the
-	// account: then it is read directly, in this round trip, rather than
-	// found by listing the providers and read in the next.
-	guessed := ""
-	if partition := RegionPartition(spec.Region); c.Account != "" && partition != "" {
-		guessed = policy.ProviderARN(partition, c.Account, spec.OrgID)
-	}
+	guessed := guessProviderARN(c, spec.Region, spec.OrgID)
 	g.Go(func() error {
 		var err error
 		obs.Provider, err = readOrFindProvider(gctx, c.IAM, guessed, spec.OrgID)
@@ -207,14 +201,9 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if guessed != "" && guessed != policy.ProviderARN(obs.Partition, obs.Account, spec.OrgID) {
-		// The credentials named another account than the caller is in:
-		// find the provider as without the hint.
-		p, err := findProvider(ctx, c.IAM, spec.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		obs.Provider = p
+	var err error
+	if obs.Provider, err = confirmProvider(ctx, c.IAM, guessed, obs.Partition, obs.Account, spec.OrgID, obs.Provider); err != nil {
+		return nil, err
 	}
 	maps.Copy(byName, byARN)
 	obs.Repositories = repositoryStatuses(spec, obs.Partition, obs.Account, byName)
@@ -248,6 +237,29 @@ func (obs *Observed) observeCallerThenAccount(ctx context.Context, c Clients, sp
 		})
 	}
 	return byARN, g.Wait()
+}
+
+// guessProviderARN is the organization's provider ARN when it is known up
+// front, because the credentials name the account and the region's
+// partition is known: then the provider is read directly, in the first
+// round trip, rather than found by listing the providers and read in the
+// next. It is "" otherwise.
+func guessProviderARN(c Clients, region, orgID string) string {
+	if partition := RegionPartition(region); c.Account != "" && partition != "" {
+		return policy.ProviderARN(partition, c.Account, orgID)
+	}
+	return ""
+}
+
+// confirmProvider returns p, read at guessed, once the caller's partition
+// and account are known. When the credentials named another account than
+// the caller is in, the guess was wrong: it finds the provider as without
+// it.
+func confirmProvider(ctx context.Context, api IAMAPI, guessed, partition, account, orgID string, p *ObservedProvider) (*ObservedProvider, error) {
+	if guessed == "" || guessed == policy.ProviderARN(partition, account, orgID) {
+		return p, nil
+	}
+	return findProvider(ctx, api, orgID)
 }
 
 // readOrFindProvider reads the provider at guessed, or when nothing was
@@ -643,10 +655,7 @@ func ObserveProvider(ctx context.Context, c Clients, region, orgID string) (Iden
 		id       Identity
 		provider *ObservedProvider
 	)
-	guessed := ""
-	if partition := RegionPartition(region); c.Account != "" && partition != "" {
-		guessed = policy.ProviderARN(partition, c.Account, orgID)
-	}
+	guessed := guessProviderARN(c, region, orgID)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
@@ -661,11 +670,9 @@ func ObserveProvider(ctx context.Context, c Clients, region, orgID string) (Iden
 	if err := g.Wait(); err != nil {
 		return Identity{}, nil, err
 	}
-	if guessed != "" && guessed != policy.ProviderARN(id.Partition, id.Account, orgID) {
-		var err error
-		if provider, err = findProvider(ctx, c.IAM, orgID); err != nil {
-			return Identity{}, nil, err
-		}
+	provider, err := confirmProvider(ctx, c.IAM, guessed, id.Partition, id.Account, orgID, provider)
+	if err != nil {
+		return Identity{}, nil, err
 	}
 	return id, provider, nil
 }
