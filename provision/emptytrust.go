@@ -47,6 +47,6 @@ func (c *ClosedRole) steps(api IAMAPI, opts Options, offset int) []step {
 	if !c.Step.IsChange() {
 		return nil
 	}
-	t := &target{iam: api, registry: opts.Registry, opts: opts, spec: c.spec, roleARN: c.RoleARN, roleStep: -1}
+	t := &target{iam: api, registry: opts.Registry, opts: opts, spec: c.spec, roleARN: c.RoleARN}
 	return graph([]Step{c.Step}, t, offset, graphOptions{describe: describeChange})
 }

@@ -65,7 +65,7 @@ func setRepositoryPolicy(x *execution, t *target, s *Step, api RegistryAPI, repo
 		})
 		return err
 	}
-	rejected := func(err error) bool { return t.roleIsNew && isPrincipalRejected(err) }
+	rejected := func(err error) bool { return t.roleIsNew() && isPrincipalRejected(err) }
 	return x.retry(t, s.Change, rejected, func(wait time.Duration) string {
 		return fmt.Sprintf("ECR does not accept role %s as a principal yet (IAM propagation); retrying in %s", t.spec.RoleName, wait)
 	}, "stop waiting for role "+t.spec.RoleName+" to propagate", set)

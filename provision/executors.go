@@ -48,11 +48,13 @@ type target struct {
 	region string
 	// roleARN is the role's ARN, which names its repository statements.
 	roleARN string
-	// roleIsNew is true when the plan creates the role.
-	roleIsNew bool
-	// roleStep is the graph index of the role's creation, or -1.
+	// roleStep is the graph index of the role's creation, or -1 when the
+	// plan does not create the role.
 	roleStep int
 }
+
+// roleIsNew reports whether the plan creates the role.
+func (t *target) roleIsNew() bool { return t.roleStep >= 0 }
 
 // graphOptions say how a plan's steps behave in the graph.
 type graphOptions struct {
@@ -75,7 +77,6 @@ func graph(steps []Step, t *target, offset int, o graphOptions) []step {
 		index[s.Key()] = offset + len(index)
 		if s.Kind == KindRole && s.Action == ActionCreate {
 			t.roleStep = index[s.Key()]
-			t.roleIsNew = true
 		}
 	}
 	out := make([]step, 0, len(index))
