@@ -624,7 +624,12 @@ var ErrNotOwned = errors.New("role is not managed by circleci-ecr-oidc")
 
 // Identity is who the credentials act as.
 type Identity struct {
-	Account, Partition, ARN string
+	// Account is the 12-digit account ID everything will be created in.
+	Account string
+	// Partition is the ARN partition, such as aws or aws-cn.
+	Partition string
+	// ARN is the caller's ARN (user, assumed role, ...).
+	ARN string
 }
 
 // CallerIdentity reads who the credentials act as (the wizard shows it

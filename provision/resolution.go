@@ -66,9 +66,7 @@ func (s Spec) WithProjectPlaceholders() Spec {
 // audiences besides the organization ID, and the slugs.
 func (s *Spec) FillResolution(res *circleci.Resolution) {
 	s.OrgID, s.ProjectIDs, s.AudiencesRead = res.Org.ID, res.ProjectIDs(), res.AudiencesRead
-	for _, a := range res.ExtraAudiences() {
-		s.Audiences = append(s.Audiences, Audience{Value: a.Value, Source: a.Source})
-	}
+	s.Audiences = append(s.Audiences, res.ExtraAudiences()...)
 	s.Names = Names{Org: res.Org.Slug}
 	for _, p := range res.Projects {
 		if p.Slug != "" {

@@ -31,6 +31,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/policy"
 )
 
@@ -113,13 +114,9 @@ func (s Spec) ProjectLabel(id string) string {
 	return id
 }
 
-// Audience is a token audience and the CircleCI setting that gives it.
-type Audience struct {
-	Value string `json:"value"`
-	// Source says why the audience is needed, such as "organization
-	// gh/acme custom audience".
-	Source string `json:"source"`
-}
+// Audience is a token audience and the CircleCI setting that gives it, as
+// CircleCI's answers give it.
+type Audience = circleci.Audience
 
 // MaxClientIDs is how many client IDs (audiences) IAM lets an OIDC provider
 // hold.

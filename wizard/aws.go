@@ -20,8 +20,7 @@ func AWSLookups(cfg aws.Config, c provision.Clients) Deps {
 				// repositories' region only after showing who is acting.
 				api = sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = "us-east-1" })
 			}
-			id, err := provision.CallerIdentity(ctx, api)
-			return Identity{Account: id.Account, Partition: id.Partition, ARN: id.ARN}, err
+			return provision.CallerIdentity(ctx, api)
 		},
 		ListRepositories: func(ctx context.Context, region string) ([]string, error) {
 			return provision.ListRepositoryNames(ctx, c.ECR(region), region)

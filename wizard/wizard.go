@@ -42,14 +42,7 @@ import (
 
 // Identity is the AWS identity the tool acts as, as sts:GetCallerIdentity
 // reports it.
-type Identity struct {
-	// Account is the 12-digit account ID everything will be created in.
-	Account string
-	// Partition is the ARN partition, such as aws or aws-cn.
-	Partition string
-	// ARN is the caller's ARN (user, assumed role, ...).
-	ARN string
-}
+type Identity = provision.Identity
 
 // Deps are the AWS look-ups the wizard needs, injected by the caller.
 type Deps struct {
