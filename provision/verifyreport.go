@@ -133,8 +133,8 @@ func (r *VerifyReport) Problem() error {
 	var parts []string
 	if r.State != nil {
 		var items []string
-		for _, c := range r.State.Checks {
-			if !c.OK && !slices.Contains(items, c.Item) {
+		for _, c := range r.State.Failed() {
+			if !slices.Contains(items, c.Item) {
 				items = append(items, c.Item)
 			}
 		}
