@@ -9,11 +9,12 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
-// Review shows the plan, with both policy documents exactly as they will be
-// written and what already exists marked as such, then asks whether to
-// apply it. The answer defaults to No. It returns ErrAborted when the
-// person quits instead of answering.
-func (w *Wizard) Review(ctx context.Context, p *provision.Plan) (bool, error) {
+// Review shows the setup's plan, with both policy documents exactly as they
+// will be written and what already exists marked as such, then asks the
+// setup's question whether to apply it. The answer defaults to No. It
+// returns ErrAborted when the person quits instead of answering.
+func (w *Wizard) Review(ctx context.Context, op *provision.SetupOperation) (bool, error) {
+	p := op.Plan
 	// The plan is printed, not put in a form: it is often taller than the
 	// terminal, and a redrawing form would cut its top off, while printed
 	// text stays in the scrollback above the question.
@@ -22,7 +23,8 @@ func (w *Wizard) Review(ctx context.Context, p *provision.Plan) (bool, error) {
 		return false, fmt.Errorf("show the plan: %w", err)
 	}
 	fmt.Fprintln(w.out)
-	return w.Confirm(ctx, fmt.Sprintf("Apply these %d change(s) to account %s?", len(p.Changes), p.Account), "Yes, apply")
+	c := op.Confirmation()
+	return w.Confirm(ctx, c.Question, c.Yes)
 }
 
 // Confirm asks a yes/no question whose affirmative answer reads yes (e.g.

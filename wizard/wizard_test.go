@@ -409,7 +409,7 @@ func TestReviewShowsPlanAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	ok, err := New(Deps{}, Options{In: answers(""), Out: &out, Accessible: true}).Review(context.Background(), p)
+	ok, err := New(Deps{}, Options{In: answers(""), Out: &out, Accessible: true}).Review(context.Background(), &provision.SetupOperation{Plan: p})
 	if err != nil || ok {
 		t.Fatalf("Review = %v, %v; want false (the default), nil", ok, err)
 	}

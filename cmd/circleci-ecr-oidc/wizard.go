@@ -67,7 +67,7 @@ func runSetupWizard(ctx context.Context, opts *setupOptions) error {
 		// before asking, and the snippet alone goes to stdout.
 		single.Guided = true
 		pl.showTo, pl.announce = opts.IO.ErrOut, fmt.Sprintf("Applying %d change(s):", len(single.Plan.Changes))
-		pl.confirm = func(ctx context.Context) (bool, error) { return wz.Review(ctx, single.Plan) }
+		pl.confirm = func(ctx context.Context) (bool, error) { return wz.Review(ctx, single) }
 	}
 	return pl.run(ctx, op)
 }
