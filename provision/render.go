@@ -148,11 +148,7 @@ func (p *Plan) writeChanges(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "\nPlan: %d change(s)\n", len(p.Changes))
 	for _, c := range p.Changes {
-		fmt.Fprintf(b, "  %s %s %s %s", symbol(c.Action), c.Action, c.Resource, c.Name)
-		if c.ManagedBy != "" {
-			fmt.Fprintf(b, " [managed by %s]", IaCName(c.ManagedBy))
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(b, "  %s %s %s %s%s\n", symbol(c.Action), c.Action, c.Resource, c.Name, managedByNote(c.ManagedBy))
 		if c.Reason != "" {
 			fmt.Fprintf(b, "      (%s)\n", c.Reason)
 		}
