@@ -181,7 +181,7 @@ func (op *Operation) Execute(ctx context.Context, progress func(provision.Event)
 func (op *Operation) Rows() []Row {
 	rows := make([]Row, 0, len(op.accounts))
 	for _, a := range op.accounts {
-		r := Row{Account: a.target.AccountID, Name: a.target.Name, Changes: -1, Warnings: -1, Err: a.err, Finished: a.finished}
+		r := newRow(a.target, a.err, a.finished)
 		if a.plan != nil {
 			r.Changes, r.Warnings = a.plan.Changes(), a.plan.Warnings()
 			if r.Account == "" {

@@ -22,10 +22,7 @@ func ProviderAccounts(ctx context.Context, targets []Target, parallel int, orgID
 		hasProvider bool
 	}
 	outcomes := Run(ctx, targets, parallel, func(ctx context.Context, t Target) (read, error) {
-		if t.Config.Region == "" {
-			t.Config = t.Config.Copy()
-			t.Config.Region = region
-		}
+		t = t.withDefaultRegion(region)
 		id, provider, err := provision.ObserveProvider(ctx, t.Clients(), t.Config.Region, orgID)
 		return read{id.Account, provider != nil}, err
 	})
@@ -33,7 +30,7 @@ func ProviderAccounts(ctx context.Context, targets []Target, parallel int, orgID
 	rows := make([]Row, 0, len(outcomes))
 	var failed []string
 	for _, o := range outcomes {
-		r := Row{Account: o.Target.AccountID, Name: o.Target.Name, Changes: -1, Warnings: -1, Err: o.Err, Finished: o.Finished}
+		r := newRow(o.Target, o.Err, o.Finished)
 		if o.Err != nil {
 			failed = append(failed, o.Target.Label())
 			rows = append(rows, r)

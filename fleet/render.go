@@ -30,6 +30,12 @@ type Row struct {
 	Finished bool
 }
 
+// newRow is the target's row before anything is known of its plan: no
+// changes or warnings counted (-1), with its failure, if any.
+func newRow(t Target, err error, finished bool) Row {
+	return Row{Account: t.AccountID, Name: t.Name, Changes: -1, Warnings: -1, Err: err, Finished: finished}
+}
+
 // RowsOf returns the summary rows of a run's outcomes, in order. plan
 // returns the plan an outcome's value holds, or nil; it is called for
 // failed outcomes too, whose value may be the zero value. The account is
@@ -37,7 +43,7 @@ type Row struct {
 func RowsOf[T any](outcomes []Outcome[T], plan func(T) *provision.Plan) []Row {
 	rows := make([]Row, 0, len(outcomes))
 	for _, o := range outcomes {
-		r := Row{Account: o.Target.AccountID, Name: o.Target.Name, Changes: -1, Warnings: -1, Err: o.Err, Finished: o.Finished}
+		r := newRow(o.Target, o.Err, o.Finished)
 		if p := plan(o.Value); p != nil {
 			r.Changes, r.Warnings = len(p.Changes), len(p.Warnings)
 			if r.Account == "" {

@@ -73,10 +73,7 @@ func (s Scope) Plan(ctx context.Context, notes io.Writer, describe func(error) e
 		return nil, err
 	}
 	op, err := ReadAndPlan(ctx, targets, s.Selection.Parallel, notes, describe, func(ctx context.Context, t Target) (AccountPlan, error) {
-		if t.Config.Region == "" && s.DefaultRegion != "" {
-			t.Config = t.Config.Copy()
-			t.Config.Region = s.DefaultRegion
-		}
+		t = t.withDefaultRegion(s.DefaultRegion)
 		clients := t.Clients()
 		clients.Registry = registry
 		return plan(ctx, Place{Config: t.Config, Clients: clients})

@@ -64,6 +64,16 @@ func (t Target) Clients() provision.Clients {
 	return c
 }
 
+// withDefaultRegion is the target with region when its configuration has
+// none ("" keeps it as it is), on a copy of the configuration.
+func (t Target) withDefaultRegion(region string) Target {
+	if t.Config.Region == "" && region != "" {
+		t.Config = t.Config.Copy()
+		t.Config.Region = region
+	}
+	return t
+}
+
 // Label names the target for people: "123456789012 (name)", the profile
 // name, or the account ID alone.
 func (t Target) Label() string {
