@@ -22,13 +22,13 @@ type ClosedRole struct {
 	spec Spec
 }
 
-// closedRole plans the closing of role, a shard role named name.
-func closedRole(spec Spec, name string, role *ObservedRole) (*ClosedRole, error) {
+// closedRole plans the closing of role, a shard role named name whose trust
+// policy admits the projects admitted (ProjectsAdmitted).
+func closedRole(spec Spec, name string, role *ObservedRole, admitted []string) (*ClosedRole, error) {
 	closed, err := policy.AdmitNoOne().JSON()
 	if err != nil {
 		return nil, fmt.Errorf("build the closed trust policy: %w", err)
 	}
-	admitted := ProjectsAdmitted(role.TrustPolicy, spec.OrgID)
 	s := Step{Kind: KindTrustPolicy,
 		Change:   Change{Action: ActionNone, Resource: ResourceTrustPolicy, Name: name, Reason: "admits no one already (kept by --keep-unused-roles)"},
 		Observed: &Value{Document: role.TrustPolicy}, Desired: &Value{Document: closed}}

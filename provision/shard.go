@@ -258,7 +258,7 @@ func PlanShards(ctx context.Context, c Clients, spec Spec) (*ShardedPlan, error)
 		}
 		if i >= len(groups) || len(groups[i]) == 0 {
 			if role != nil && spec.KeepUnusedRoles {
-				c, err := closedRole(spec, name, role)
+				c, err := closedRole(spec, name, role, current[i])
 				if err != nil {
 					return nil, err
 				}
