@@ -62,7 +62,9 @@ func Main() int {
 func run(ctx context.Context, args []string, io IOStreams) int {
 	// Progress lines, the SDK's --debug log and messages reach stderr from
 	// several goroutines; one lock keeps each write whole and unraced.
-	io.ErrOut = &lockedWriter{w: io.ErrOut}
+	errOut := &lockedWriter{w: io.ErrOut}
+	defer errOut.close()
+	io.ErrOut = errOut
 	root := newRootCmd(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -106,16 +108,31 @@ func detailedExitcode(args []string) bool {
 	return on
 }
 
-// lockedWriter serializes the writes to w.
+// lockedWriter serializes the writes to w, and drops those that come after
+// close.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return len(p), nil
+	}
 	return l.w.Write(p)
+}
+
+// close ends the command's output. The SDK shares one credential retrieval
+// among its callers and lets it run on when they give up, so its --debug
+// log can go on after the command has returned and printed its error: such
+// lines belong to no command and would follow the error.
+func (l *lockedWriter) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
 }
 
 // usageError marks bad flags or arguments (exit 2).

@@ -64,3 +64,23 @@ func TestSDKLogsOnlyWithDebug(t *testing.T) {
 	}
 	t.Logf("no credentials: without --debug stderr is %d lines (%q ...); with --debug %d lines", len(lines), lines[0], strings.Count(debug.stderr, "\n"))
 }
+
+// TestOutputEndsWithTheCommand writes to stderr as the SDK's shared
+// credential retrieval does, from a goroutine that outlives the command:
+// once run has returned, nothing more reaches the caller's writer (and,
+// under -race, nothing races with reading it).
+func TestOutputEndsWithTheCommand(t *testing.T) {
+	var buf strings.Builder
+	w := &lockedWriter{w: &buf}
+	if _, err := w.Write([]byte("during\n")); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	n, err := w.Write([]byte("after\n"))
+	if n != len("after\n") || err != nil {
+		t.Errorf("a write after close returned (%d, %v), want it dropped without an error", n, err)
+	}
+	if got := buf.String(); got != "during\n" {
+		t.Errorf("the writer holds %q, want only the line written before close", got)
+	}
+}
