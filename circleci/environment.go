@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -48,16 +49,23 @@ func (c *Client) Cloud() bool { return c.creds.Host == DefaultHost }
 // with their sources. It writes nothing when only IDs were given and there
 // was no token.
 func (r *Resolution) WriteText(w io.Writer) error {
+	return r.WriteTextSince(w, nil)
+}
+
+// WriteTextSince is WriteText for a resolution that follows prev, of the
+// same organization (from [Resolution.ResolveProjects]): it leaves out the
+// lines prev's WriteText wrote already. With prev nil it is WriteText.
+func (r *Resolution) WriteTextSince(w io.Writer, prev *Resolution) error {
 	var b strings.Builder
-	if !LooksLikeUUID(strings.TrimSpace(r.Org.Input)) {
+	if prev == nil && !LooksLikeUUID(strings.TrimSpace(r.Org.Input)) {
 		fmt.Fprintf(&b, "Resolved %s → %s\n", inputAndSlug(r.Org.Input, r.Org.Slug), r.Org.ID)
 	}
 	for _, p := range r.Projects {
-		if p.Slug != "" && !LooksLikeUUID(strings.TrimSpace(p.Input)) {
+		if p.Slug != "" && !LooksLikeUUID(strings.TrimSpace(p.Input)) && (prev == nil || !slices.Contains(prev.Projects, p)) {
 			fmt.Fprintf(&b, "Resolved %s → %s\n", inputAndSlug(p.Input, p.Slug), p.ID)
 		}
 	}
-	if r.AudiencesRead {
+	if r.AudiencesRead && (prev == nil || !slices.Equal(prev.Audiences, r.Audiences)) {
 		var auds []string
 		for _, a := range r.Audiences {
 			auds = append(auds, a.Value+" ("+a.Source+")")

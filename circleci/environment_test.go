@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,3 +137,63 @@ func TestResolutionWriteText(t *testing.T) {
 		t.Errorf("WriteText without a token wrote %q, %v", b.String(), err)
 	}
 }
+
+// TestResolveProjectsAfterTheOrg resolves an organization slug, then
+// projects in it as a wizard does once they are chosen: the organization
+// is not looked up again, a project of another organization is still
+// refused, and WriteTextSince says only what is new.
+func TestResolveProjectsAfterTheOrg(t *testing.T) {
+	s := newStandIn(t)
+	s.SetProjectClaims(acmeID, webID, circlecitest.Claims{Audience: []string{"web-aud"}})
+	c := newClient(t, s, testToken)
+	ctx := context.Background()
+	org, err := circleci.Resolve(ctx, c, "gh/acme", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(s.Requests())
+
+	same, err := org.ResolveProjects(ctx, c, []string{appID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := requestPaths(s)[before:]
+	if want := []string{orgClaimsPath(acmeID), projectClaimsPath(acmeID, appID)}; !slices.Equal(sortedCopy(paths), sortedCopy(want)) {
+		t.Errorf("requests %v, want only the token settings %v", paths, want)
+	}
+	if same.Org != org.Org {
+		t.Errorf("Org = %+v, want the first resolution's %+v", same.Org, org.Org)
+	}
+	var b strings.Builder
+	if err := same.WriteTextSince(&b, org); err != nil || b.Len() != 0 {
+		t.Errorf("WriteTextSince with nothing new = %q, %v; want nothing", b.String(), err)
+	}
+
+	more, err := org.ResolveProjects(ctx, c, []string{appID, "gh/acme/web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := more.ProjectIDs(); !slices.Equal(got, []string{appID, webID}) {
+		t.Errorf("ProjectIDs() = %v", got)
+	}
+	b.Reset()
+	if err := more.WriteTextSince(&b, same); err != nil {
+		t.Fatal(err)
+	}
+	want := "Resolved gh/acme/web → " + webID + "\n" +
+		"Token audiences from CircleCI: " + acmeID + " (organization gh/acme default audience (the organization ID)), web-aud (project gh/acme/web custom audience)\n"
+	if b.String() != want {
+		t.Errorf("WriteTextSince =\n%s\nwant\n%s", b.String(), want)
+	}
+
+	// A slug of another organization is refused before any request, as
+	// Resolve refuses it against the organization slug.
+	before = len(s.Requests())
+	_, err = org.ResolveProjects(ctx, c, []string{"gh/other/app"})
+	var conflict *circleci.OrgConflictError
+	if !errors.As(err, &conflict) || len(s.Requests()) != before {
+		t.Errorf("ResolveProjects(gh/other/app) = %v after %d requests, want an *OrgConflictError and none", err, len(s.Requests())-before)
+	}
+}
+
+func sortedCopy(s []string) []string { return slices.Sorted(slices.Values(s)) }

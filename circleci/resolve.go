@@ -274,7 +274,7 @@ func checkSlugOrgs(org orgRef, projects []projectRef) error {
 // With a client, no error holds the token, even where a value given is the
 // token itself (pasted into the wrong flag).
 func Resolve(ctx context.Context, c *Client, org string, projects []string) (*Resolution, error) {
-	r, err := resolve(ctx, c, org, projects)
+	r, err := resolve(ctx, c, org, projects, nil)
 	if err != nil && c != nil {
 		return nil, c.redactInputs(err)
 	}
@@ -313,7 +313,21 @@ func (c *Client) redactInputs(err error) error {
 	return err
 }
 
-func resolve(ctx context.Context, c *Client, org string, projects []string) (*Resolution, error) {
+// ResolveProjects resolves projects as Resolve would with r's organization
+// value, without looking the organization up again: a wizard resolves a
+// given organization first, to list its projects, and the projects chosen
+// after. The token audiences are read again, as projects can set their
+// own. r must come from Resolve with the same client.
+func (r *Resolution) ResolveProjects(ctx context.Context, c *Client, projects []string) (*Resolution, error) {
+	res, err := resolve(ctx, c, r.Org.Input, projects, &r.Org)
+	if err != nil && c != nil {
+		return nil, c.redactInputs(err)
+	}
+	return res, err
+}
+
+// resolve is Resolve; known, when not nil, is org already resolved.
+func resolve(ctx context.Context, c *Client, org string, projects []string, known *ResolvedOrg) (*Resolution, error) {
 	oref, err := parseOrgRef(org)
 	if err != nil {
 		return nil, err
@@ -329,7 +343,10 @@ func resolve(ctx context.Context, c *Client, org string, projects []string) (*Re
 		return resolveWithoutToken(oref, prefs)
 	}
 	r := &Resolution{Org: ResolvedOrg{Input: org, ID: oref.id}, Projects: []ResolvedProject{}}
-	if oref.id == "" {
+	if known != nil {
+		r.Org = *known
+	}
+	if r.Org.ID == "" {
 		o, err := c.ResolveOrg(ctx, org)
 		if err != nil {
 			return nil, err

@@ -217,7 +217,7 @@ func (in DestroyInput) ResolveOrg(ctx context.Context, notes io.Writer) (string,
 	if err != nil {
 		return "", err
 	}
-	res, err := resolveCircleCI(ctx, notes, client, in.OrgID, nil)
+	res, err := resolveCircleCI(ctx, notes, client, nil, in.OrgID, nil)
 	if err != nil {
 		return "", err
 	}

@@ -149,7 +149,13 @@ func (in *Input) Resolve(ctx context.Context, notes io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := resolveCircleCI(ctx, notes, client, in.OrgID, in.ProjectIDs)
+	// The same organization with other projects (a wizard's, after the
+	// organization given) is not looked up, or said, again.
+	var prev *circleci.Resolution
+	if r := in.Resolved.res; r != nil && in.Resolved.org == in.OrgID {
+		prev = r
+	}
+	res, err := resolveCircleCI(ctx, notes, client, prev, in.OrgID, in.ProjectIDs)
 	if err != nil {
 		return err
 	}
@@ -217,13 +223,21 @@ func (in *Input) client() (*circleci.Client, error) {
 
 // resolveCircleCI resolves org and projects with c, the client of the
 // CircleCI token and host (nil without a token: no request when they are
-// IDs), and says on notes what was resolved.
-func resolveCircleCI(ctx context.Context, notes io.Writer, c *circleci.Client, org string, projects []string) (*circleci.Resolution, error) {
-	res, err := circleci.Resolve(ctx, c, org, projects)
+// IDs), and says on notes what was resolved. prev, when not nil, is an
+// earlier resolution of org: only the projects are looked up, and only
+// what is new is said.
+func resolveCircleCI(ctx context.Context, notes io.Writer, c *circleci.Client, prev *circleci.Resolution, org string, projects []string) (*circleci.Resolution, error) {
+	var res *circleci.Resolution
+	var err error
+	if prev != nil {
+		res, err = prev.ResolveProjects(ctx, c, projects)
+	} else {
+		res, err = circleci.Resolve(ctx, c, org, projects)
+	}
 	if err != nil {
 		return nil, circleciError(err)
 	}
-	if err := res.WriteText(notes); err != nil {
+	if err := res.WriteTextSince(notes, prev); err != nil {
 		return nil, fmt.Errorf("write what was resolved: %w", err)
 	}
 	return res, nil

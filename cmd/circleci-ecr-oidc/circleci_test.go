@@ -441,6 +441,15 @@ func TestWizardWithSlugFlags(t *testing.T) {
 	if resolved < 0 || asked < resolved {
 		t.Errorf("the organization was not resolved before the questions:\n%s", r.stderr)
 	}
+	// The projects chosen are resolved after the questions, in the
+	// organization resolved before them: it is neither looked up nor said
+	// again, nor are its unchanged audiences.
+	if n, m := strings.Count(r.stderr, "Resolved gh/acme → "), strings.Count(r.stderr, "Token audiences from CircleCI: "); n != 1 || m != 1 {
+		t.Errorf("the organization is said %d times and its audiences %d, want once each:\n%s", n, m, r.stderr)
+	}
+	if n := cci.RequestsTo("/api/v2/me/collaborations"); n != 1 {
+		t.Errorf("the organization was looked up %d times, want once", n)
+	}
 	if _, projects := trustConditions(t, iam.NewFromConfig(e.cfg)); !slices.Equal(projects, []string{testProject, webProject}) {
 		t.Errorf("the role trusts %v", projects)
 	}
