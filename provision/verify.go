@@ -111,11 +111,7 @@ func (p *Plan) stateReport(allowMissingRepos bool) *StateReport {
 		r.Checks = append(r.Checks, byKind[k]...)
 	}
 	r.Checks = append(r.Checks, p.repositoryChecks(allowMissingRepos)...)
-	if role := p.Observed.Role; role != nil {
-		if extra := role.OtherPolicies(); len(extra) > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("role %s has other policies that also grant permissions: %s", p.RoleName, strings.Join(extra, ", ")))
-		}
-	}
+	// The plan's warnings include the role's other policies.
 	for _, w := range p.Warnings {
 		if !strings.HasPrefix(w, "repositories not found") {
 			r.Warnings = append(r.Warnings, w)

@@ -40,6 +40,8 @@ func TestVerifyState(t *testing.T) {
 		spec   func(*Spec)
 		failed []string
 		detail string
+		// warning, when set, is said by exactly one of the warnings.
+		warning string
 	}{
 		{name: "converged", state: converged, failed: []string{}},
 		{name: "empty account", state: func(*testing.T) *fakeAWS {
@@ -81,6 +83,17 @@ func TestVerifyState(t *testing.T) {
 			f.roles[DefaultRoleName].trust = b
 			return f
 		}, failed: []string{}},
+		{name: "other policies on the role", state: func(t *testing.T) *fakeAWS {
+			f := converged(t)
+			f.roles[DefaultRoleName].attached = []string{"arn:aws:iam::aws:policy/AdministratorAccess"}
+			return f
+		}, failed: []string{}, warning: "AdministratorAccess"},
+		{name: "other policies on a foreign role", state: func(t *testing.T) *fakeAWS {
+			f := converged(t)
+			f.roles[DefaultRoleName].tags = nil
+			f.roles[DefaultRoleName].attached = []string{"arn:aws:iam::aws:policy/AdministratorAccess"}
+			return f
+		}, failed: []string{CheckOwnership, CheckTags}, warning: "AdministratorAccess"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +112,9 @@ func TestVerifyState(t *testing.T) {
 			}
 			if r.OK() != (len(tt.failed) == 0) {
 				t.Errorf("OK() = %v", r.OK())
+			}
+			if n := len(slices.DeleteFunc(slices.Clone(r.Warnings), func(w string) bool { return !strings.Contains(w, tt.warning) })); tt.warning != "" && n != 1 {
+				t.Errorf("%d warnings say %q, want 1: %q", n, tt.warning, r.Warnings)
 			}
 			if tt.detail != "" && !slices.ContainsFunc(r.Failed(), func(c Check) bool { return strings.Contains(c.Detail, tt.detail) }) {
 				t.Errorf("no failed item says %q: %+v", tt.detail, r.Failed())
