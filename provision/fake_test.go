@@ -124,6 +124,11 @@ func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, in *iam.GetOpenIDC
 	if err := f.record("GetOpenIDConnectProvider"); err != nil {
 		return nil, err
 	}
+	// IAM resources have no resource policies: reading one in another
+	// account than the caller's is refused, whether or not it exists.
+	if !strings.Contains(aws.ToString(in.OpenIDConnectProviderArn), "::123456789012:") {
+		return nil, apiError("AccessDenied")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, ok := f.providers[aws.ToString(in.OpenIDConnectProviderArn)]

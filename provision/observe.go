@@ -168,10 +168,10 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		byARN, err = obs.observeCallerThenAccount(gctx, c, spec)
 		return err
 	})
-	guessed := guessProviderARN(c, spec.Region, spec.OrgID)
+	var provider providerRead
 	g.Go(func() error {
 		var err error
-		obs.Provider, err = readOrFindProvider(gctx, c.IAM, guessed, spec.OrgID)
+		provider, err = readOrFindProvider(gctx, c, spec.Region, spec.OrgID)
 		return err
 	})
 	g.Go(func() error {
@@ -202,7 +202,7 @@ func Observe(ctx context.Context, c Clients, spec Spec) (*Observed, error) {
 		return nil, err
 	}
 	var err error
-	if obs.Provider, err = confirmProvider(ctx, c.IAM, guessed, obs.Partition, obs.Account, spec.OrgID, obs.Provider); err != nil {
+	if obs.Provider, err = provider.confirm(ctx, c.IAM, obs.Partition, obs.Account, spec.OrgID); err != nil {
 		return nil, err
 	}
 	maps.Copy(byName, byARN)
@@ -251,22 +251,36 @@ func guessProviderARN(c Clients, region, orgID string) string {
 	return ""
 }
 
-// confirmProvider returns p, read at guessed, once the caller's partition
-// and account are known. When the credentials named another account than
-// the caller is in, the guess was wrong: it finds the provider as without
-// it.
-func confirmProvider(ctx context.Context, api IAMAPI, guessed, partition, account, orgID string, p *ObservedProvider) (*ObservedProvider, error) {
-	if guessed == "" || guessed == policy.ProviderARN(partition, account, orgID) {
-		return p, nil
-	}
-	return findProvider(ctx, api, orgID)
+// providerRead is the organization's provider as read before the
+// caller's account is known: at the guessed ARN, or found by listing.
+type providerRead struct {
+	guessed  string // "" when found by listing
+	provider *ObservedProvider
+	// err is the error of reading at guessed, which counts only once the
+	// guess is confirmed: in another account than the caller's, IAM
+	// refuses the read (AccessDenied) rather than saying it is missing.
+	err error
 }
 
-// readOrFindProvider reads the provider at guessed, or when nothing was
-// guessed finds the organization's provider among the account's.
-func readOrFindProvider(ctx context.Context, api IAMAPI, guessed, orgID string) (*ObservedProvider, error) {
-	if guessed != "" {
-		return observeProvider(ctx, api, guessed)
+// readOrFindProvider reads the provider at the ARN guessProviderARN
+// guesses, or when nothing can be guessed finds the organization's
+// provider among the account's.
+func readOrFindProvider(ctx context.Context, c Clients, region, orgID string) (providerRead, error) {
+	if guessed := guessProviderARN(c, region, orgID); guessed != "" {
+		p, err := observeProvider(ctx, c.IAM, guessed)
+		return providerRead{guessed: guessed, provider: p, err: err}, nil
+	}
+	p, err := findProvider(ctx, c.IAM, orgID)
+	return providerRead{provider: p}, err
+}
+
+// confirm returns the provider read once the caller's partition and
+// account are known. When the credentials named another account than the
+// caller is in, the guess was wrong, and whatever reading there gave: it
+// finds the provider as without a guess.
+func (r providerRead) confirm(ctx context.Context, api IAMAPI, partition, account, orgID string) (*ObservedProvider, error) {
+	if r.guessed == "" || r.guessed == policy.ProviderARN(partition, account, orgID) {
+		return r.provider, r.err
 	}
 	return findProvider(ctx, api, orgID)
 }
@@ -658,9 +672,8 @@ func ListRepositoryNames(ctx context.Context, api ECRAPI, region string) ([]stri
 func ObserveProvider(ctx context.Context, c Clients, region, orgID string) (Identity, *ObservedProvider, error) {
 	var (
 		id       Identity
-		provider *ObservedProvider
+		provider providerRead
 	)
-	guessed := guessProviderARN(c, region, orgID)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
@@ -669,15 +682,15 @@ func ObserveProvider(ctx context.Context, c Clients, region, orgID string) (Iden
 	})
 	g.Go(func() error {
 		var err error
-		provider, err = readOrFindProvider(gctx, c.IAM, guessed, orgID)
+		provider, err = readOrFindProvider(gctx, c, region, orgID)
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return Identity{}, nil, err
 	}
-	provider, err := confirmProvider(ctx, c.IAM, guessed, id.Partition, id.Account, orgID, provider)
+	p, err := provider.confirm(ctx, c.IAM, id.Partition, id.Account, orgID)
 	if err != nil {
 		return Identity{}, nil, err
 	}
-	return id, provider, nil
+	return id, p, nil
 }

@@ -7,7 +7,8 @@ import (
 
 // TestObserveProvider checks the StackSet export's read of one account:
 // with the account known the provider is read by its ARN, without it it is
-// found by listing; a wrong guess falls back to the listing; no provider is
+// found by listing; a wrong guess, which IAM refuses to read (another
+// account's provider), falls back to the listing; no provider is
 // nil, not an error; and nothing else is read.
 func TestObserveProvider(t *testing.T) {
 	for _, tt := range []struct {
@@ -41,5 +42,29 @@ func TestObserveProvider(t *testing.T) {
 				t.Errorf("calls %v, want %v", calls, tt.wantRead)
 			}
 		})
+	}
+}
+
+// TestObserveAfterAWrongGuess: when the credentials name another account
+// than the caller's, IAM refuses the guessed read, and Observe finds the
+// provider by listing, so that a converged account plans no change.
+func TestObserveAfterAWrongGuess(t *testing.T) {
+	f := converged(t)
+	c := f.clients()
+	c.Account = "210987654321"
+	spec := mustSpec(t, validSpec())
+	obs, err := Observe(t.Context(), c, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.Provider == nil || obs.Provider.ARN != testProviderARN {
+		t.Fatalf("provider %+v, want %s", obs.Provider, testProviderARN)
+	}
+	p, err := NewPlan(spec, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasChanges() {
+		t.Errorf("a converged account plans changes after a wrong guess: %+v", p.Changes)
 	}
 }
