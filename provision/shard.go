@@ -357,10 +357,10 @@ func observeShards(ctx context.Context, c Clients, spec Spec, obs *Observed, num
 }
 
 // ApplyShards makes a sharded plan's changes as one graph: every role's
-// changes, as Apply makes them, and the removals of the roles no longer
-// needed, each once every kept role's changes have succeeded. The writes
-// to a repository policy that several roles share are serialized
-// (RepositoryLocks). What changes an export created is refused before any
+// changes, as Apply makes them, and the removals (or, kept, the closing)
+// of the roles no longer needed, each once every kept role's changes have
+// succeeded. The writes to a repository policy that several roles share
+// are serialized (RepositoryLocks). What changes an export created is refused before any
 // write, as in Apply.
 func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) (Result, error) {
 	if err := sp.CheckManagedBy(); err != nil {
@@ -379,16 +379,20 @@ func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) 
 		kept[i] = i
 	}
 	for _, r := range sp.Removals {
-		removal := r.destroySteps(c, len(steps))
-		for i := range removal {
-			removal[i].after = append(removal[i].after, kept...)
-		}
-		steps = append(steps, removal...)
+		steps = append(steps, after(kept, r.destroySteps(c, len(steps)))...)
 	}
 	for _, closed := range sp.Closed {
-		steps = append(steps, closed.steps(c.IAM, opts, len(steps))...)
+		steps = append(steps, after(kept, closed.steps(c.IAM, opts, len(steps)))...)
 	}
 	return execute(ctx, steps, executeOptions{Progress: opts.Progress, InterruptGrace: opts.InterruptGrace})
+}
+
+// after makes each of steps wait for the steps numbered first.
+func after(first []int, steps []step) []step {
+	for i := range steps {
+		steps[i].after = append(steps[i].after, first...)
+	}
+	return steps
 }
 
 // removalPlan plans the deletion of a shard role of ours that no longer

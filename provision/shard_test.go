@@ -547,3 +547,51 @@ func TestPlanShardsKeepsUnusedRolesClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestShardRemovalsWaitForKeptRoles: a role that no longer serves a
+// requested project is deleted, or closed with --keep-unused-roles, only
+// once every kept role's changes succeeded. When a kept role's write
+// fails, the unused role is left as it was: the run stops short, it never
+// takes a role's trust away while the roles that stay are not yet what the
+// plan said.
+func TestShardRemovalsWaitForKeptRoles(t *testing.T) {
+	for _, keepUnused := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep unused roles %v", keepUnused), func(t *testing.T) {
+			f := newFakeAWS()
+			f.repos["app"], f.repos["web"] = true, true
+			sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(manyProjects(60))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			applyShards(t, f, sp)
+			second := ShardRoleName(DefaultRoleName, 2)
+			trustBefore := f.roles[second].trust
+
+			// One project fewer and one more repository: the kept role's
+			// permissions policy changes, and that write fails.
+			s := shardSpec(ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg))
+			s.Repositories = []string{"app", "web"}
+			s.KeepUnusedRoles = keepUnused
+			next, err := PlanShards(context.Background(), f.clients(), mustSpec(t, s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(next.Removals)+len(next.Closed) != 1 {
+				t.Fatalf("removals %d, closed %d, want one of role 2", len(next.Removals), len(next.Closed))
+			}
+			f.calls = nil
+			f.failures["PutRolePolicy"] = apiError("AccessDenied")
+			if _, err := ApplyShards(context.Background(), f.clients(), next, Options{}); err == nil {
+				t.Fatal("ApplyShards succeeded with a failing write")
+			}
+			for _, w := range f.writes() {
+				if w != "PutRolePolicy" {
+					t.Errorf("after the kept role's write failed, the run also made %s", w)
+				}
+			}
+			if role, ok := f.roles[second]; !ok || role.trust != trustBefore {
+				t.Errorf("role 2 was changed (exists %v) before the kept role was what the plan said", ok)
+			}
+		})
+	}
+}
