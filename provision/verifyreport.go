@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/circleci"
 )
 
 // VerifyReport is what verify found: the state compared item by item, the
@@ -21,6 +23,9 @@ type VerifyReport struct {
 	State  *StateReport  `json:"state,omitempty"`
 	Token  *TokenReport  `json:"token,omitempty"`
 	Assume *AssumeReport `json:"assume,omitempty"`
+	// CircleCI is what CircleCI said about the organization and the
+	// projects; nil when no API token was found, so nothing was asked.
+	CircleCI *circleci.Resolution `json:"circleci,omitempty"`
 }
 
 // mark is the text report's symbol for an outcome.

@@ -155,7 +155,16 @@ func TestSetupWithSlugsEndToEnd(t *testing.T) {
 		t.Errorf("the sharded JSON lacks circleci (%v):\n%s", err, shardJSON.stdout)
 	}
 	debug := binaryOK(t, env, append([]string{"plan", "--debug"}, slugArgs...)...)
-	verify := binaryOK(t, env, append([]string{"verify"}, slugArgs...)...)
+	verify := binaryOK(t, env, append([]string{"verify", "--output", "json"}, slugArgs...)...)
+	var verified struct {
+		CircleCI *circleci.Resolution `json:"circleci"`
+	}
+	if err := json.Unmarshal([]byte(verify.stdout), &verified); err != nil {
+		t.Fatalf("verify's stdout is not JSON: %v\n%s", err, verify.stdout)
+	}
+	if got, _ := json.Marshal(verified.CircleCI); string(got) != string(mustJSON(t, want)) {
+		t.Errorf("verify's circleci = %s\nwant                %s", got, mustJSON(t, want))
+	}
 	destroy := binaryOK(t, env, "destroy", "--org-id", "gh/acme", "--yes", "--output", "json")
 	if !strings.Contains(destroy.stdout, `"applied": true`) || !strings.Contains(destroy.stderr, "Resolved gh/acme → "+testOrg) {
 		t.Errorf("destroy with a slug:\n%s\n%s", destroy.stdout, destroy.stderr)

@@ -91,6 +91,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 		if err != nil {
 			return nil, awsHint(err)
 		}
+		out.CircleCI = f.Resolution()
 		verified := provision.VerifyOperation{Report: out, Observed: obs}
 		if scope.Many {
 			// The account's failure, in the summary.
