@@ -95,13 +95,16 @@ func WriteCallsText(w io.Writer) error {
 // WriteCallsJSON writes Calls as one JSON object, {"token": ..., "calls":
 // [...]}, indented.
 func WriteCallsJSON(w io.Writer) error {
-	out, err := json.MarshalIndent(struct {
+	// Written as read: "<org>" and "&page" unescaped, as the tool's
+	// other JSON is.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(struct {
 		Token string `json:"token"`
 		Calls []Call `json:"calls"`
-	}{TokenRequirement, Calls}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode the CircleCI API calls: %w", err)
+	}{TokenRequirement, Calls}); err != nil {
+		return fmt.Errorf("write the CircleCI API calls: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
+	return nil
 }
