@@ -97,7 +97,7 @@ type StackSetDeployment struct {
 	TemplateBytes int
 	// HasProvider says, when the accounts were read (export with
 	// --org-accounts or --profiles), which have the organization's OIDC
-	// provider already, by account ID; StackSetInstanceCommands explains.
+	// provider already, by account ID; instanceCommands explains.
 	// Nil means they were not: the notes say what to do about such accounts.
 	HasProvider map[string]bool
 }
@@ -171,15 +171,11 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// StackSetCommands returns the AWS CLI commands that deploy the StackSet
-// export: aws cloudformation create-stack-set (after aws s3 cp when the
-// template is too large for --template-body), then create-stack-instances
-// for d.OUs as StackSetInstanceCommands returns them for d.HasProvider.
-func StackSetCommands(d StackSetDeployment) ([]Command, error) {
-	d, err := d.validate()
-	if err != nil {
-		return nil, err
-	}
+// commands returns the AWS CLI commands that deploy the StackSet export
+// (d validated): aws cloudformation create-stack-set (after aws s3 cp when
+// the template is too large for --template-body), then
+// create-stack-instances for d.OUs as instanceCommands returns them.
+func (d StackSetDeployment) commands() ([]Command, error) {
 	create := Command{Args: []string{"aws", "cloudformation", "create-stack-set"}, Options: []Option{
 		{"--region", d.Region},
 		{"--stack-set-name", d.Name},
@@ -203,7 +199,7 @@ func StackSetCommands(d StackSetDeployment) ([]Command, error) {
 		Option{"--capabilities", "CAPABILITY_NAMED_IAM"},
 		Option{"--parameters", "ParameterKey=" + createProviderParameter + ",ParameterValue=true"},
 	)
-	instances, err := StackSetInstanceCommands(d, d.HasProvider)
+	instances, err := d.instanceCommands()
 	if err != nil {
 		return nil, err
 	}
@@ -220,26 +216,22 @@ func templateURL(d StackSetDeployment) string {
 	return fmt.Sprintf("https://BUCKET.s3.%s.%s/%s/%s", d.Region, domain, d.Name, StackSetTemplateFile)
 }
 
-// StackSetInstanceCommands returns the create-stack-instances commands
-// that deploy the stack set to the accounts of d.OUs in d.Region, given
-// which accounts have the organization's OIDC provider already
-// (hasProvider[account]; an account missing from it has none). Those
+// instanceCommands returns the create-stack-instances commands that
+// deploy the stack set (d validated) to the accounts of d.OUs in d.Region,
+// given which accounts have the organization's OIDC provider already
+// (d.HasProvider[account]; an account missing from it has none). Those
 // accounts' instances use it (CreateOIDCProvider=false, an override for
 // exactly them: Accounts with AccountFilterType=INTERSECTION); the others'
 // create it (the stack set's value, true: AccountFilterType=DIFFERENCE
 // with the same accounts). With no such account it is one command for the
 // OUs. Accounts are sorted, so the commands are the same for the same map.
-func StackSetInstanceCommands(d StackSetDeployment, hasProvider map[string]bool) ([]Command, error) {
-	d, err := d.validate()
-	if err != nil {
-		return nil, err
-	}
+func (d StackSetDeployment) instanceCommands() ([]Command, error) {
 	var existing []string
-	for _, account := range slices.Sorted(maps.Keys(hasProvider)) {
+	for _, account := range slices.Sorted(maps.Keys(d.HasProvider)) {
 		if !accountIDPattern.MatchString(account) {
 			return nil, fmt.Errorf("plan stack instances: account %q is not a 12-digit account ID", account)
 		}
-		if hasProvider[account] {
+		if d.HasProvider[account] {
 			existing = append(existing, account)
 		}
 	}
@@ -264,14 +256,14 @@ func StackSetInstanceCommands(d StackSetDeployment, hasProvider map[string]bool)
 }
 
 // StackSetNotes returns what export prints on stderr after the StackSet
-// template: where to run the commands StackSetCommands returns, the
-// commands, and what to do for accounts that have the provider already.
+// template: where to run the commands that deploy it, the commands, and
+// what to do for accounts that have the provider already.
 func StackSetNotes(d StackSetDeployment) (string, error) {
 	d, err := d.validate()
 	if err != nil {
 		return "", err
 	}
-	cmds, err := StackSetCommands(d)
+	cmds, err := d.commands()
 	if err != nil {
 		return "", err
 	}

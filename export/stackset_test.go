@@ -78,12 +78,23 @@ func TestStackSetNotesForReadAccounts(t *testing.T) {
 	}
 }
 
+// validated is d as StackSetNotes takes it, validated, with hasProvider.
+func validated(t *testing.T, d StackSetDeployment, hasProvider map[string]bool) StackSetDeployment {
+	t.Helper()
+	d.HasProvider = hasProvider
+	d, err := d.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestStackSetInstanceCommandsGolden shows the per-account commands for
 // accounts of which some have the organization's provider.
 func TestStackSetInstanceCommandsGolden(t *testing.T) {
-	cmds, err := StackSetInstanceCommands(stackSetDeployment(1000), map[string]bool{
+	cmds, err := validated(t, stackSetDeployment(1000), map[string]bool{
 		"222222222222": true, "111111111111": true, "333333333333": false,
-	})
+	}).instanceCommands()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +126,7 @@ func TestStackSetInstanceCommands(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cmds, err := StackSetInstanceCommands(stackSetDeployment(1000), tt.hasProvider)
+			cmds, err := validated(t, stackSetDeployment(1000), tt.hasProvider).instanceCommands()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +169,9 @@ func TestStackSetInstanceCommandsRejects(t *testing.T) {
 		{"no template", StackSetDeployment{Region: "us-east-1", OUs: []string{testOU}}, nil, "the template's path is required"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := StackSetInstanceCommands(tt.d, tt.hasProvider)
+			d := tt.d
+			d.HasProvider = tt.hasProvider
+			_, err := StackSetNotes(d)
 			if err == nil || !strings.Contains(flagText(err), tt.want) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
@@ -169,7 +182,7 @@ func TestStackSetInstanceCommandsRejects(t *testing.T) {
 // TestStackSetCommands checks the create-stack-set command option by
 // option, as the AWS CLI reference names them.
 func TestStackSetCommands(t *testing.T) {
-	cmds, err := StackSetCommands(StackSetDeployment{Region: "eu-west-1", OUs: []string{testRoot}, TemplatePath: "my dir/stackset.yaml", TemplateBytes: 100})
+	cmds, err := validated(t, StackSetDeployment{Region: "eu-west-1", OUs: []string{testRoot}, TemplatePath: "my dir/stackset.yaml", TemplateBytes: 100}, nil).commands()
 	if err != nil {
 		t.Fatal(err)
 	}
