@@ -27,16 +27,6 @@ type Entry struct {
 	Result any
 }
 
-// NewEntry returns the entry of an outcome: its target's identity, its
-// error's message, and result.
-func NewEntry[T any](o Outcome[T], result any) Entry {
-	e := Entry{Account: o.Target.AccountID, Name: o.Target.Name, Profile: o.Target.Profile, AssumedRole: o.Target.AssumedRole, Result: result}
-	if o.Err != nil {
-		e.Error = o.Err.Error()
-	}
-	return e
-}
-
 // member is one name and value of a JSON object.
 type member struct {
 	name  string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/url"
 	"reflect"
@@ -257,41 +258,51 @@ func checkSetUp(t *testing.T, cfg aws.Config, account string) {
 	}
 }
 
-// engine runs the single-account engine as the front end will: observe and
-// plan in every account, then apply the plans that came out, each phase
-// through the runner, with each target's own configuration.
+// engine runs setup in every account as the front end does: each account
+// planned by provision.PlanSetup with its target's own configuration, the
+// plans read as one fleet.Operation (fleet.ReadAndPlan), then, when any
+// account has changes, applied by the Operation's Execute.
 type engine struct {
 	spec provision.Spec
 }
 
-func (e engine) plan(ctx context.Context, t fleet.Target) (*provision.Plan, error) {
-	obs, err := provision.Observe(ctx, t.Clients(), e.spec)
+// run plans setup in every target and applies the plans that came out. The
+// Operation's rows and report say what became of each account.
+func (e engine) run(t *testing.T, targets []fleet.Target, parallel int) *fleet.Operation {
+	t.Helper()
+	ctx := t.Context()
+	op, err := fleet.ReadAndPlan(ctx, targets, parallel, io.Discard, nil, func(ctx context.Context, tg fleet.Target) (fleet.AccountPlan, error) {
+		return provision.PlanSetup(ctx, tg.Clients(), e.spec, provision.SetupOptions{})
+	})
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return provision.NewPlan(e.spec, obs)
-}
-
-// run plans in every target and applies the plans, returning the plan
-// phase's outcomes and the apply phase's by account ID.
-func (e engine) run(ctx context.Context, targets []fleet.Target, parallel int) ([]fleet.Outcome[*provision.Plan], map[string]fleet.Outcome[provision.Result]) {
-	planned := fleet.Run(ctx, targets, parallel, e.plan)
-	plans := map[string]*provision.Plan{}
-	var ready []fleet.Target
-	for _, o := range planned {
-		if o.Err == nil {
-			ready = append(ready, o.Target)
-			plans[o.Target.AccountID] = o.Value
+	if op.Changes() > 0 {
+		if _, err := op.Execute(ctx, func(provision.Event) {}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	applied := fleet.Run(ctx, ready, parallel, func(ctx context.Context, t fleet.Target) (provision.Result, error) {
-		return provision.Apply(ctx, t.Clients().IAM, plans[t.AccountID], provision.Options{})
-	})
-	byAccount := map[string]fleet.Outcome[provision.Result]{}
-	for _, o := range applied {
-		byAccount[o.Target.AccountID] = o
+	return op
+}
+
+// plansOf returns, in the accounts' order, the plan the setup of each
+// account of op applied or would apply, read from the operation's JSON
+// report; nil for an account that had none.
+func plansOf(t *testing.T, op *fleet.Operation) []*provision.Plan {
+	t.Helper()
+	var plans []*provision.Plan
+	for _, entry := range op.Report(nil).Accounts {
+		if entry.Result == nil {
+			plans = append(plans, nil)
+			continue
+		}
+		report, ok := entry.Result.(*provision.SetupReport)
+		if !ok {
+			t.Fatalf("account %s's result is a %T, want a setup report", entry.Account, entry.Result)
+		}
+		plans = append(plans, report.Plan)
 	}
-	return planned, byAccount
+	return plans
 }
 
 // TestEngineInEveryAccount sets up the organization's every account in one
@@ -317,45 +328,47 @@ func TestEngineInEveryAccount(t *testing.T) {
 	}
 	w.proxy.FailOperationFor(keys[delta.ID], "PutRolePolicy", 1, 403, "AccessDenied", "User is not authorized to perform: iam:PutRolePolicy")
 
-	planned, applied := e.run(ctx, targets, 4)
+	op := e.run(t, targets, 4)
 	var summary bytes.Buffer
-	_ = fleet.WriteSummary(&summary, fleet.RowsOf(planned, func(p *provision.Plan) *provision.Plan { return p }))
-	t.Logf("first run's plans:\n%s", summary.String())
-	checkFirstRun(t, w, planned, applied)
+	if err := op.WriteSummary(&summary); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first run:\n%s", summary.String())
+	checkFirstRun(t, w, targets, op)
 	if writes := w.proxy.WritesBy(keys[charlie.ID]); len(writes) != 0 {
 		t.Errorf("writes in charlie: %v", writes)
 	}
 
 	// The rerun completes delta and writes nothing anywhere else.
 	w.proxy.Reset()
-	planned, applied = e.run(ctx, targets, 4)
+	op = e.run(t, targets, 4)
 	if total := w.proxy.Writes(); !reflect.DeepEqual(total, map[string]int{"PutRolePolicy": 1}) {
 		t.Errorf("rerun wrote %v, want delta's PutRolePolicy only", total)
 	}
-	for _, o := range planned {
-		id := o.Target.AccountID
+	for i, r := range op.Rows() {
+		id := targets[i].AccountID
 		writes := w.proxy.WritesBy(keys[id])
 		switch id {
 		case charlie.ID:
-			if !errors.Is(o.Err, provision.ErrNotOwned) || len(writes) != 0 {
-				t.Errorf("rerun in charlie: error %v, writes %v", o.Err, writes)
+			if !errors.Is(r.Err, provision.ErrNotOwned) || len(writes) != 0 {
+				t.Errorf("rerun in charlie: error %v, writes %v", r.Err, writes)
 			}
 		case delta.ID:
-			if a := applied[id]; a.Err != nil || !reflect.DeepEqual(writes, map[string]int{"PutRolePolicy": 1}) {
-				t.Errorf("rerun in delta: error %v, writes %v, want only the missing PutRolePolicy", a.Err, writes)
+			if r.Err != nil || r.Changes != 1 || !reflect.DeepEqual(writes, map[string]int{"PutRolePolicy": 1}) {
+				t.Errorf("rerun in delta: error %v, %d change(s), writes %v, want only the missing PutRolePolicy", r.Err, r.Changes, writes)
 			}
 		default:
-			if o.Err != nil || len(o.Value.Changes) != 0 || len(writes) != 0 {
-				t.Errorf("rerun in %s: error %v, changes %v, writes %v, want none", o.Target.Label(), o.Err, o.Value.Changes, writes)
+			if r.Err != nil || r.Changes != 0 || len(writes) != 0 {
+				t.Errorf("rerun in %s: error %v, %d change(s), writes %v, want none", targets[i].Label(), r.Err, r.Changes, writes)
 			}
 		}
 	}
 	checkSetUp(t, w.asMember(t, "delta"), delta.ID)
 
-	planned, _ = e.run(ctx, targets, 4)
-	for _, o := range planned {
-		if o.Target.AccountID != charlie.ID && (o.Err != nil || o.Value.HasChanges()) {
-			t.Errorf("third run in %s: error %v, changes %v", o.Target.Label(), o.Err, o.Value.Changes)
+	op = e.run(t, targets, 4)
+	for i, r := range op.Rows() {
+		if targets[i].AccountID != charlie.ID && (r.Err != nil || r.Changes != 0) {
+			t.Errorf("third run in %s: error %v, %d change(s)", targets[i].Label(), r.Err, r.Changes)
 		}
 	}
 	if got := snapshotRole(t, w.asMember(t, "charlie"), provision.DefaultRoleName); !reflect.DeepEqual(got, foreignBefore) {
@@ -378,39 +391,37 @@ func createForeignRole(t *testing.T, w *world, member string) roleSnapshot {
 // checkFirstRun checks the first run of TestEngineInEveryAccount: charlie
 // refused at planning, delta failed at applying, every other account
 // planned and set up in its own account, read back with its credentials.
-func checkFirstRun(t *testing.T, w *world, planned []fleet.Outcome[*provision.Plan], applied map[string]fleet.Outcome[provision.Result]) {
+func checkFirstRun(t *testing.T, w *world, targets []fleet.Target, op *fleet.Operation) {
 	t.Helper()
 	charlie, delta := w.member("charlie"), w.member("delta")
-	for _, o := range planned {
-		id := o.Target.AccountID
-		switch {
-		case id == charlie.ID:
-			if !errors.Is(o.Err, provision.ErrNotOwned) || !o.Finished {
-				t.Errorf("charlie's plan: error %v, want ErrNotOwned", o.Err)
-			}
-		case o.Err != nil:
-			t.Errorf("%s's plan failed: %v", o.Target.Label(), o.Err)
-		case len(o.Value.Changes) != 3 || o.Value.Account != id:
-			t.Errorf("%s's plan in account %s: %v, want provider, role and policy", o.Target.Label(), o.Value.Account, o.Value.Changes)
-		}
+	rows, plans := op.Rows(), plansOf(t, op)
+	if len(rows) != len(targets) || len(plans) != len(targets) {
+		t.Fatalf("%d rows and %d plans for %d targets", len(rows), len(plans), len(targets))
 	}
-	if _, ok := applied[charlie.ID]; ok || len(applied) != len(planned)-1 {
-		t.Errorf("applied in %d accounts (charlie: %v), want every account but charlie", len(applied), ok)
-	}
-	for id, o := range applied {
+	for i, r := range rows {
+		id := targets[i].AccountID
 		var ae *provision.ApplyError
-		switch {
-		case id == delta.ID:
-			if !errors.As(o.Err, &ae) || !strings.Contains(o.Err.Error(), "AccessDenied") {
-				t.Errorf("delta's apply: error %v, want the denied PutRolePolicy", o.Err)
+		switch p := plans[i]; {
+		case id == charlie.ID:
+			if !errors.Is(r.Err, provision.ErrNotOwned) || !r.Finished || p != nil {
+				t.Errorf("charlie: error %v, plan %v, want ErrNotOwned and no plan", r.Err, p)
 			}
-		case o.Err != nil:
-			t.Errorf("%s's apply failed: %v", o.Target.Label(), o.Err)
+		case p == nil || len(p.Changes) != 3 || p.Account != id:
+			t.Errorf("%s's plan: %+v (error %v), want provider, role and policy in account %s", targets[i].Label(), p, r.Err, id)
+		case id == delta.ID:
+			if !errors.As(r.Err, &ae) || !strings.Contains(r.Err.Error(), "AccessDenied") {
+				t.Errorf("delta's apply: error %v, want the denied PutRolePolicy", r.Err)
+			}
+		case r.Err != nil || r.Status != "applied 3 change(s)":
+			t.Errorf("%s's apply: error %v, status %q", targets[i].Label(), r.Err, r.Status)
 		case id == awstest.AccountID:
 			checkSetUp(t, w.base, id)
 		default:
 			checkSetUp(t, w.asMember(t, w.names[id]), id)
 		}
+	}
+	if n := op.Applied(); n != len(targets)-2 {
+		t.Errorf("%d accounts applied in full, want every account but charlie and delta", n)
 	}
 }
 
@@ -432,41 +443,34 @@ func TestEngineThroughProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine{spec: validSpec(t)}
-	outcomes := fleet.Run(ctx, targets, sel.Parallel, func(ctx context.Context, t fleet.Target) (*provision.Plan, error) {
-		p, err := e.plan(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		_, err = provision.Apply(ctx, t.Clients().IAM, p, provision.Options{})
-		return p, err
-	})
+	op := engine{spec: validSpec(t)}.run(t, targets, sel.Parallel)
 	if got := targetNames(targets); !slices.Equal(got, sel.Profiles) {
 		t.Fatalf("targets %v, want the profiles in order", got)
 	}
+	rows := op.Rows()
 	for i, want := range []string{alpha.ID, "", "", bravo.ID} {
-		o := outcomes[i]
-		switch o.Target.Profile {
+		r := rows[i]
+		switch targets[i].Profile {
 		case "refused":
-			if !errors.Is(o.Err, syscall.ECONNREFUSED) || !o.Finished {
-				t.Errorf("refused profile: error %v, want connection refused", o.Err)
+			if !errors.Is(r.Err, syscall.ECONNREFUSED) || !r.Finished {
+				t.Errorf("refused profile: error %v, want connection refused", r.Err)
 			}
 		case "missing":
-			if o.Err == nil || !strings.Contains(o.Err.Error(), "load profile missing: ") {
-				t.Errorf("missing profile: error %v, want its load error", o.Err)
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "load profile missing: ") {
+				t.Errorf("missing profile: error %v, want its load error", r.Err)
 			}
 		default:
-			if o.Err != nil || o.Value.Account != want {
-				t.Errorf("profile %s: error %v, account %s, want %s", o.Target.Profile, o.Err, o.Value.Account, want)
+			if r.Err != nil || r.Status != "applied 3 change(s)" {
+				t.Errorf("profile %s: error %v, status %q, want its 3 changes applied", targets[i].Profile, r.Err, r.Status)
 			}
+		}
+		// A profile's row names the account its plan read, or none.
+		if r.Account != want {
+			t.Errorf("profile %s's row names account %q, want %q", targets[i].Profile, r.Account, want)
 		}
 	}
 	checkSetUp(t, w.asMember(t, "alpha"), alpha.ID)
 	checkSetUp(t, w.asMember(t, "bravo"), bravo.ID)
-	rows := fleet.RowsOf(outcomes, func(p *provision.Plan) *provision.Plan { return p })
-	if rows[0].Account != alpha.ID || rows[3].Account != bravo.ID || rows[1].Account != "" {
-		t.Errorf("rows name accounts %s, %s, %s, want the plans' for the profiles that worked", rows[0].Account, rows[1].Account, rows[3].Account)
-	}
 }
 
 // TestProviderAccounts reads which accounts of the organization have the

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
 // Row is one account's line of the summary table.
@@ -34,25 +32,6 @@ type Row struct {
 // changes or warnings counted (-1), with its failure, if any.
 func newRow(t Target, err error, finished bool) Row {
 	return Row{Account: t.AccountID, Name: t.Name, Changes: -1, Warnings: -1, Err: err, Finished: finished}
-}
-
-// RowsOf returns the summary rows of a run's outcomes, in order. plan
-// returns the plan an outcome's value holds, or nil; it is called for
-// failed outcomes too, whose value may be the zero value. The account is
-// the target's, or the plan's when the target's is not known (a profile).
-func RowsOf[T any](outcomes []Outcome[T], plan func(T) *provision.Plan) []Row {
-	rows := make([]Row, 0, len(outcomes))
-	for _, o := range outcomes {
-		r := newRow(o.Target, o.Err, o.Finished)
-		if p := plan(o.Value); p != nil {
-			r.Changes, r.Warnings = len(p.Changes), len(p.Warnings)
-			if r.Account == "" {
-				r.Account = p.Account
-			}
-		}
-		rows = append(rows, r)
-	}
-	return rows
 }
 
 // WriteSummary writes the table of accounts: account, name, changes,

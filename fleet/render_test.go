@@ -14,62 +14,26 @@ import (
 	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/provision"
 )
 
-func planWith(account string, changes, warnings int) *provision.Plan {
-	p := &provision.Plan{Account: account, Changes: []provision.Change{}, Warnings: []string{}}
-	for i := range changes {
-		p.Changes = append(p.Changes, provision.Change{Action: provision.ActionCreate, Resource: provision.ResourceRole, Name: fmt.Sprint("role-", i)})
-	}
-	for i := range warnings {
-		p.Warnings = append(p.Warnings, fmt.Sprint("warning ", i))
-	}
-	return p
-}
-
-// summaryOutcomes are the outcomes of a run over every kind of target and
-// ending: planned with and without changes, failed on a multi-line error,
-// a profile that did not load, a profile whose account only the plan
-// knows, interrupted, and never started.
-func summaryOutcomes() []Outcome[*provision.Plan] {
-	interrupted := fmt.Errorf("stop before all changes were applied: %w", context.Canceled)
-	return []Outcome[*provision.Plan]{
-		{Target: Target{AccountID: "111111111111", Name: "production", AssumedRole: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"}, Value: planWith("111111111111", 3, 1), Finished: true},
-		{Target: Target{AccountID: "222222222222", Name: "management", Caller: true}, Value: planWith("222222222222", 0, 0), Finished: true},
-		{Target: Target{AccountID: "333333333333", Name: "sandbox"}, Err: errors.New("role circleci-ecr-pull exists and was not created by circleci-ecr-oidc:\nits trust policy admits others"), Finished: true},
-		{Target: Target{Name: "broken", Profile: "broken", Err: errors.New("x")}, Err: errors.New("load profile broken: failed to get shared config profile, broken"), Finished: true},
-		{Target: Target{Name: "dev", Profile: "dev"}, Value: planWith("444444444444", 2, 0), Finished: true},
-		{Target: Target{AccountID: "555555555555", Name: "staging"}, Value: planWith("555555555555", 4, 0), Err: interrupted},
-		{Target: Target{AccountID: "666666666666", Name: "a-much-longer-account-name"}, Err: fmt.Errorf("%w: %w", ErrNotStarted, context.Canceled)},
-	}
-}
-
+// TestWriteSummary renders rows of every kind: with and without changes,
+// a status given by the front end and none, failed on a multi-line error,
+// a profile that did not load (no account known), interrupted, and never
+// started.
 func TestWriteSummary(t *testing.T) {
-	rows := RowsOf(summaryOutcomes(), func(p *provision.Plan) *provision.Plan { return p })
-	// After applying, a front end names what happened.
-	rows[0].Status = "applied 3 change(s)"
+	interrupted := fmt.Errorf("stop before all changes were applied: %w", context.Canceled)
+	rows := []Row{
+		{Account: "111111111111", Name: "production", Changes: 3, Warnings: 1, Status: "applied 3 change(s)", Finished: true},
+		{Account: "222222222222", Name: "management", Changes: 0, Warnings: 0, Finished: true},
+		{Account: "333333333333", Name: "sandbox", Changes: -1, Warnings: -1, Err: errors.New("role circleci-ecr-pull exists and was not created by circleci-ecr-oidc:\nits trust policy admits others"), Finished: true},
+		{Name: "broken", Changes: -1, Warnings: -1, Err: errors.New("load profile broken: failed to get shared config profile, broken"), Finished: true},
+		{Account: "444444444444", Name: "dev", Changes: 2, Warnings: 0, Finished: true},
+		{Account: "555555555555", Name: "staging", Changes: 4, Warnings: 0, Err: interrupted},
+		{Account: "666666666666", Name: "a-much-longer-account-name", Changes: -1, Warnings: -1, Err: fmt.Errorf("%w: %w", ErrNotStarted, context.Canceled)},
+	}
 	var b bytes.Buffer
 	if err := WriteSummary(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, filepath.Join("testdata", "summary.txt"), b.Bytes())
-}
-
-func TestRowsOf(t *testing.T) {
-	rows := RowsOf(summaryOutcomes(), func(p *provision.Plan) *provision.Plan { return p })
-	for i, want := range []Row{
-		{Account: "111111111111", Name: "production", Changes: 3, Warnings: 1, Finished: true},
-		{Account: "222222222222", Name: "management", Changes: 0, Warnings: 0, Finished: true},
-		{Account: "333333333333", Name: "sandbox", Changes: -1, Warnings: -1, Finished: true},
-		{Account: "", Name: "broken", Changes: -1, Warnings: -1, Finished: true},
-		{Account: "444444444444", Name: "dev", Changes: 2, Warnings: 0, Finished: true},
-		{Account: "555555555555", Name: "staging", Changes: 4, Warnings: 0},
-		{Account: "666666666666", Name: "a-much-longer-account-name", Changes: -1, Warnings: -1},
-	} {
-		got := rows[i]
-		got.Err = nil
-		if got != want {
-			t.Errorf("row %d = %+v, want %+v", i, got, want)
-		}
-	}
 }
 
 // result stands for a command's single-account JSON object (a plan and
@@ -84,27 +48,52 @@ type result struct {
 	Error   string             `json:"error,omitempty"`
 }
 
-// TestEntryJSON writes the entries of a run as a front end does (indented,
-// HTML left alone) and compares them with the golden file: identity first,
-// then the single-account object's members in their order.
+// resultPlan is an account's plan whose outcome is a result, as a
+// command's single-account operation gives it: what was applied, and the
+// error.
+type resultPlan struct {
+	*fakePlan
+	region, roleARN, snippet string
+}
+
+func (p resultPlan) Outcome(res *provision.Result, err error) any {
+	r := &result{Account: p.account, Region: p.region, RoleARN: p.roleARN, Changes: []provision.Change{}, Applied: res != nil && err == nil, Snippet: p.snippet}
+	if res != nil {
+		r.Changes = res.Applied
+	}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
+
+// TestEntryJSON writes the report of a run as a front end does (indented,
+// HTML left alone) and compares it with the golden file: each account's
+// identity and error first, then its single-account object's members in
+// their order.
 func TestEntryJSON(t *testing.T) {
-	outcomes := summaryOutcomes()
-	snippet := "steps:\n  - aws-ecr/ecr_login: # <role> & region\n"
-	entries := []Entry{
-		NewEntry(outcomes[0], &result{
-			Account: "111111111111", Region: "us-east-1", RoleARN: "arn:aws:iam::111111111111:role/circleci-ecr-pull",
-			Changes: planWith("111111111111", 1, 0).Changes, Applied: true, Snippet: snippet,
-		}),
+	ctx := t.Context()
+	plans := map[string]AccountPlan{
+		"production": resultPlan{fakePlan: &fakePlan{account: "111111111111", changes: 1}, region: "us-east-1",
+			roleARN: "arn:aws:iam::111111111111:role/circleci-ecr-pull", snippet: "steps:\n  - aws-ecr/ecr_login: # <role> & region\n"},
+		"dev": resultPlan{fakePlan: &fakePlan{account: "444444444444", changes: 2, fail: errors.New("create role: AccessDenied")}, region: "eu-west-1"},
+	}
+	targets := []Target{
+		{AccountID: "111111111111", Name: "production", AssumedRole: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"},
 		// A profile's account comes from the result.
-		NewEntry(outcomes[4], &result{Account: "444444444444", Region: "eu-west-1", Changes: []provision.Change{}, Error: "create role: AccessDenied"}),
+		{Name: "dev", Profile: "dev"},
 		// No result: the profile did not load.
-		NewEntry(outcomes[3], nil),
+		{Name: "broken", Profile: "broken", Err: errors.New("load profile broken: failed to get shared config profile, broken")},
+	}
+	op := PlanEvery(ctx, targets, 1, func(_ context.Context, t Target) (AccountPlan, error) { return plans[t.Name], nil })
+	if _, err := op.Execute(ctx, func(provision.Event) {}); err != nil {
+		t.Fatal(err)
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(map[string][]Entry{"accounts": entries}); err != nil {
+	if err := enc.Encode(op.Report(nil)); err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, filepath.Join("testdata", "entries.json"), b.Bytes())
