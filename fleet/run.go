@@ -86,26 +86,3 @@ func interrupted(ctx context.Context, err error) bool {
 	}
 	return errors.Is(err, ctx.Err()) || errors.Is(err, context.Cause(ctx))
 }
-
-// Failed returns the outcomes with an error, in order.
-func Failed[T any](outcomes []Outcome[T]) []Outcome[T] {
-	var failed []Outcome[T]
-	for _, o := range outcomes {
-		if o.Err != nil {
-			failed = append(failed, o)
-		}
-	}
-	return failed
-}
-
-// Unfinished returns the targets whose work did not come to an end: never
-// started, or interrupted, in order.
-func Unfinished[T any](outcomes []Outcome[T]) []Target {
-	var targets []Target
-	for _, o := range outcomes {
-		if !o.Finished {
-			targets = append(targets, o.Target)
-		}
-	}
-	return targets
-}

@@ -25,6 +25,18 @@ func describe[T any](o Outcome[T]) string {
 	return fmt.Sprintf("{%s value %v, error %v, finished %v}", o.Target.Name, o.Value, o.Err, o.Finished)
 }
 
+// namesWhere returns the names of the targets whose outcome is one that
+// keep holds, in order.
+func namesWhere[T any](outcomes []Outcome[T], keep func(Outcome[T]) bool) []string {
+	var names []string
+	for _, o := range outcomes {
+		if keep(o) {
+			names = append(names, o.Target.Name)
+		}
+	}
+	return names
+}
+
 // waitFor polls cond until it holds, failing the test after a while.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -115,15 +127,11 @@ func TestRunIsolatesFailures(t *testing.T) {
 			t.Errorf("outcome %d = %s, want target %d with error %v, finished", i, describe(o), i, want)
 		}
 	}
-	var failedNames []string
-	for _, o := range Failed(outcomes) {
-		failedNames = append(failedNames, o.Target.Name)
+	if got, want := namesWhere(outcomes, func(o Outcome[int]) bool { return o.Err != nil }), []string{"acct-1", "acct-3", "acct-4"}; !slices.Equal(got, want) {
+		t.Errorf("failed %v, want %v", got, want)
 	}
-	if want := []string{"acct-1", "acct-3", "acct-4"}; !slices.Equal(failedNames, want) {
-		t.Errorf("Failed() = %v, want %v", failedNames, want)
-	}
-	if got := Unfinished(outcomes); len(got) != 0 {
-		t.Errorf("Unfinished() = %d targets, want none", len(got))
+	if got := namesWhere(outcomes, func(o Outcome[int]) bool { return !o.Finished }); len(got) != 0 {
+		t.Errorf("unfinished %v, want none", got)
 	}
 }
 
@@ -174,12 +182,8 @@ func TestRunCancelled(t *testing.T) {
 			t.Errorf("outcome %d error %v does not say why it did not start", i, outcomes[i].Err)
 		}
 	}
-	var unfinished []string
-	for _, tg := range Unfinished(outcomes) {
-		unfinished = append(unfinished, tg.Name)
-	}
-	if want := []string{"acct-0", "acct-3", "acct-4", "acct-5"}; !slices.Equal(unfinished, want) {
-		t.Errorf("Unfinished() = %v, want %v", unfinished, want)
+	if got, want := namesWhere(outcomes, func(o Outcome[string]) bool { return !o.Finished }), []string{"acct-0", "acct-3", "acct-4", "acct-5"}; !slices.Equal(got, want) {
+		t.Errorf("unfinished %v, want %v", got, want)
 	}
 }
 
