@@ -73,22 +73,6 @@ func (r *Resolution) ProjectIDs() []string {
 	return out
 }
 
-// SlugIDs maps every slug or name that was resolved (the organization's and
-// the projects') to its ID, for the plan and the JSON output. IDs given as
-// IDs are not in it.
-func (r *Resolution) SlugIDs() map[string]string {
-	out := map[string]string{}
-	if r.Org.Slug != "" && !LooksLikeUUID(r.Org.Input) {
-		out[r.Org.Slug] = r.Org.ID
-	}
-	for _, p := range r.Projects {
-		if p.Slug != "" {
-			out[p.Slug] = p.ID
-		}
-	}
-	return out
-}
-
 // ExtraAudiences returns the audiences other than the organization ID: what
 // the IAM provider's client IDs and the trust policy's aud condition need
 // besides the organization ID, which they always hold.

@@ -3,7 +3,6 @@ package circleci_test
 import (
 	"context"
 	"errors"
-	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -112,7 +111,8 @@ func TestResolveWithoutTokenTakesIDsAsTheyAre(t *testing.T) {
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("Resolve = %+v, want %+v", r, want)
 	}
-	if r.AudiencesRead || len(r.ExtraAudiences()) != 0 || len(r.SlugIDs()) != 0 {
+	lookedUp := r.Org.Slug != "" || slices.ContainsFunc(r.Projects, func(p circleci.ResolvedProject) bool { return p.Slug != "" })
+	if r.AudiencesRead || len(r.ExtraAudiences()) != 0 || lookedUp {
 		t.Errorf("without a token nothing is read: %+v", r)
 	}
 }
@@ -123,10 +123,11 @@ func TestResolve(t *testing.T) {
 		org      string
 		projects []string
 		claims   func(*circlecitest.Server)
-		want     circleci.Resolution
+		// want holds every slug or name resolved with its ID: the
+		// organization's and each project's Slug beside its ID.
+		want circleci.Resolution
 		// wantExtra are the values of ExtraAudiences.
 		wantExtra []string
-		wantSlugs map[string]string
 		wantPaths []string // in any order
 	}{
 		{
@@ -137,7 +138,6 @@ func TestResolve(t *testing.T) {
 				AudiencesRead: true,
 				Audiences:     []circleci.Audience{{Value: acmeID, Source: "organization gh/acme default audience (the organization ID)"}},
 			},
-			wantSlugs: map[string]string{"gh/acme": acmeID, "gh/acme/app": appID},
 			wantPaths: []string{"/api/v2/me/collaborations", "/api/v2/project/gh/acme/app", orgClaimsPath(acmeID), projectClaimsPath(acmeID, appID), projectClaimsPath(acmeID, webID)},
 		},
 		{
@@ -156,7 +156,6 @@ func TestResolve(t *testing.T) {
 				},
 			},
 			wantExtra: []string{"org-aud", "sts.amazonaws.com"},
-			wantSlugs: map[string]string{},
 			wantPaths: []string{orgClaimsPath(acmeID), projectClaimsPath(acmeID, appID)},
 		},
 		{
@@ -178,7 +177,6 @@ func TestResolve(t *testing.T) {
 				},
 			},
 			wantExtra: []string{"b", "shared"},
-			wantSlugs: map[string]string{"gh/acme/app": appID, "gh/acme/web": webID},
 			wantPaths: []string{"/api/v2/project/gh/acme/app", "/api/v2/project/gh/acme/web", orgClaimsPath(acmeID), projectClaimsPath(acmeID, appID), projectClaimsPath(acmeID, webID)},
 		},
 		{
@@ -196,7 +194,6 @@ func TestResolve(t *testing.T) {
 				},
 			},
 			wantExtra: []string{"lab"},
-			wantSlugs: map[string]string{"circleci/" + glID: glID, "circleci/Xy12/Ab34": glAppID},
 			wantPaths: []string{"/api/v2/me/collaborations", "/api/v2/project/circleci/Xy12/Ab34", orgClaimsPath(glID), projectClaimsPath(glID, glAppID)},
 		},
 		{
@@ -206,7 +203,6 @@ func TestResolve(t *testing.T) {
 				AudiencesRead: true,
 				Audiences:     []circleci.Audience{{Value: bbID, Source: "organization bb/acme default audience (the organization ID)"}},
 			},
-			wantSlugs: map[string]string{"bb/acme": bbID},
 			wantPaths: []string{"/api/v2/me/collaborations", orgClaimsPath(bbID)},
 		},
 	}
@@ -229,9 +225,6 @@ func TestResolve(t *testing.T) {
 			}
 			if !slices.Equal(extra, tt.wantExtra) {
 				t.Errorf("ExtraAudiences = %q, want %q", extra, tt.wantExtra)
-			}
-			if got := r.SlugIDs(); !maps.Equal(got, tt.wantSlugs) {
-				t.Errorf("SlugIDs = %v, want %v", got, tt.wantSlugs)
 			}
 			paths := requestPaths(s)
 			slices.Sort(paths)
