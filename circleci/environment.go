@@ -35,10 +35,6 @@ func FromEnvironment(hostFlag string, opts ...Option) (*Client, error) {
 // Host is the base URL the client calls, such as https://circleci.com.
 func (c *Client) Host() string { return c.creds.Host }
 
-// TokenSource names where the client's token came from, such as
-// CIRCLE_TOKEN or ~/.circleci/cli.yml.
-func (c *Client) TokenSource() string { return c.creds.TokenSource }
-
 // Cloud reports whether the client calls CircleCI cloud, the only host
 // with API v3 and so with [Client.ListProjects].
 func (c *Client) Cloud() bool { return c.creds.Host == DefaultHost }

@@ -3,6 +3,8 @@ package circleci_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +28,20 @@ func cleanCircleCIEnv(t *testing.T) string {
 	return home
 }
 
+// toServer sends every request to the server at a base URL, whatever
+// host it names.
+type toServer struct{ base string }
+
+func (r toServer) RoundTrip(req *http.Request) (*http.Response, error) {
+	u, err := url.Parse(r.base)
+	if err != nil {
+		return nil, err
+	}
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+	return http.DefaultTransport.RoundTrip(req)
+}
+
 func TestFromEnvironment(t *testing.T) {
 	t.Run("no token is no client", func(t *testing.T) {
 		cleanCircleCIEnv(t)
@@ -43,11 +59,17 @@ func TestFromEnvironment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Host() != s.URL || c.TokenSource() != "CIRCLE_TOKEN" || c.Cloud() {
-			t.Errorf("host %q, source %q, cloud %v", c.Host(), c.TokenSource(), c.Cloud())
+		if c.Host() != s.URL || c.Cloud() {
+			t.Errorf("host %q, cloud %v", c.Host(), c.Cloud())
 		}
 		if _, err := c.Collaborations(context.Background()); err != nil {
 			t.Errorf("the client does not reach the stand-in: %v", err)
+		}
+		// What CircleCI does not answer names where the token came from.
+		slug, _ := circleci.ParseProjectSlug("gh/acme/nope")
+		var nf *circleci.NotFoundError
+		if _, err := c.Project(context.Background(), slug); !errors.As(err, &nf) || nf.TokenSource != "CIRCLE_TOKEN" {
+			t.Errorf("error %v, want a *NotFoundError naming CIRCLE_TOKEN", err)
 		}
 	})
 	t.Run("the old CLI's file, on cloud by default", func(t *testing.T) {
@@ -55,15 +77,20 @@ func TestFromEnvironment(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(home, ".circleci"), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(home, ".circleci", "cli.yml"), []byte("token: "+testToken+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(home, ".circleci", "cli.yml"), []byte("token: not-the-stand-in's\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := circleci.FromEnvironment("")
+		// Calls to cloud reach the stand-in, which rejects the file's token.
+		c, err := circleci.FromEnvironment("", circleci.WithHTTPClient(&http.Client{Transport: toServer{newStandIn(t).URL}}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.TokenSource() != "~/.circleci/cli.yml" || !c.Cloud() || c.Host() != circleci.DefaultHost {
-			t.Errorf("source %q, host %q, cloud %v", c.TokenSource(), c.Host(), c.Cloud())
+		if !c.Cloud() || c.Host() != circleci.DefaultHost {
+			t.Errorf("host %q, cloud %v", c.Host(), c.Cloud())
+		}
+		var ae *circleci.AuthError
+		if _, err := c.Collaborations(context.Background()); !errors.As(err, &ae) || ae.TokenSource != "~/.circleci/cli.yml" || ae.Host != circleci.DefaultHost {
+			t.Errorf("error %v, want an *AuthError naming ~/.circleci/cli.yml and %s", err, circleci.DefaultHost)
 		}
 	})
 	t.Run("a bad host from the environment", func(t *testing.T) {
