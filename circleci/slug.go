@@ -16,15 +16,6 @@ const (
 	prefixCircleCI  = "circleci"
 )
 
-// VCS types as the API names them in an organization's vcs_type.
-const (
-	VCSGitHub    = "github"
-	VCSBitbucket = "bitbucket"
-	// VCSCircleCI is the type of GitHub App, GitLab and Bitbucket Data Center
-	// organizations, whose slugs are circleci/<id>.
-	VCSCircleCI = "circleci"
-)
-
 // maxSegmentLen bounds one slug segment; GitHub's and Bitbucket's names are
 // at most 100 characters and CircleCI's IDs 36.
 const maxSegmentLen = 100
@@ -55,9 +46,6 @@ type OrgSlug struct {
 // String renders the slug in the normalised form the API answers with.
 func (s OrgSlug) String() string { return s.Prefix + "/" + s.Org }
 
-// VCSType is the organization's vcs_type: github, bitbucket or circleci.
-func (s OrgSlug) VCSType() string { return vcsType(s.Prefix) }
-
 // ProjectSlug is a project as CircleCI's API names it: gh/acme/app,
 // bb/acme/app or circleci/<org-id>/<project-id>.
 type ProjectSlug struct {
@@ -72,9 +60,6 @@ type ProjectSlug struct {
 // String renders the slug in the normalised form the API answers with.
 func (s ProjectSlug) String() string { return s.Prefix + "/" + s.Org + "/" + s.Project }
 
-// VCSType is the project's organization's vcs_type.
-func (s ProjectSlug) VCSType() string { return vcsType(s.Prefix) }
-
 // OrgSlug is the slug of the project's organization.
 func (s ProjectSlug) OrgSlug() OrgSlug { return OrgSlug{Prefix: s.Prefix, Org: s.Org} }
 
@@ -83,17 +68,6 @@ func (s ProjectSlug) OrgSlug() OrgSlug { return OrgSlug{Prefix: s.Prefix, Org: s
 // (/api/v2/project/gh/acme/app, not gh%2Facme%2Fapp).
 func (s ProjectSlug) PathEscaped() string {
 	return url.PathEscape(s.Prefix) + "/" + url.PathEscape(s.Org) + "/" + url.PathEscape(s.Project)
-}
-
-func vcsType(prefix string) string {
-	switch prefix {
-	case prefixGitHub:
-		return VCSGitHub
-	case prefixBitbucket:
-		return VCSBitbucket
-	default:
-		return VCSCircleCI
-	}
 }
 
 // normalisePrefix maps every spelling the API accepts to the short one.

@@ -12,15 +12,14 @@ func TestParseOrgSlug(t *testing.T) {
 	tests := []struct {
 		in       string
 		want     string
-		wantVCS  string
 		wantRule string
 	}{
-		{in: "gh/acme", want: "gh/acme", wantVCS: "github"},
-		{in: "github/acme", want: "gh/acme", wantVCS: "github"},
-		{in: "bb/acme", want: "bb/acme", wantVCS: "bitbucket"},
-		{in: "bitbucket/acme-co", want: "bb/acme-co", wantVCS: "bitbucket"},
-		{in: "circleci/9a1b2c3d-0000-4000-8000-000000000001", want: "circleci/9a1b2c3d-0000-4000-8000-000000000001", wantVCS: "circleci"},
-		{in: "circleci/AbC123", want: "circleci/AbC123", wantVCS: "circleci"},
+		{in: "gh/acme", want: "gh/acme"},
+		{in: "github/acme", want: "gh/acme"},
+		{in: "bb/acme", want: "bb/acme"},
+		{in: "bitbucket/acme-co", want: "bb/acme-co"},
+		{in: "circleci/9a1b2c3d-0000-4000-8000-000000000001", want: "circleci/9a1b2c3d-0000-4000-8000-000000000001"},
+		{in: "circleci/AbC123", want: "circleci/AbC123"},
 		{in: "acme", wantRule: "must start with gh/"},
 		{in: "", wantRule: "must start with gh/"},
 		{in: "gitlab/acme", wantRule: "must start with gh/"},
@@ -46,8 +45,8 @@ func TestParseOrgSlug(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseOrgSlug(%q): %v", tt.in, err)
 			}
-			if got.String() != tt.want || got.VCSType() != tt.wantVCS {
-				t.Errorf("ParseOrgSlug(%q) = %s (%s), want %s (%s)", tt.in, got, got.VCSType(), tt.want, tt.wantVCS)
+			if got.String() != tt.want {
+				t.Errorf("ParseOrgSlug(%q) = %s, want %s", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -57,14 +56,13 @@ func TestParseProjectSlug(t *testing.T) {
 	tests := []struct {
 		in       string
 		want     string
-		wantVCS  string
 		wantRule string
 	}{
-		{in: "gh/acme/app", want: "gh/acme/app", wantVCS: "github"},
-		{in: "github/acme/app.web", want: "gh/acme/app.web", wantVCS: "github"},
-		{in: "bb/acme/app_1", want: "bb/acme/app_1", wantVCS: "bitbucket"},
-		{in: "bitbucket/acme/app", want: "bb/acme/app", wantVCS: "bitbucket"},
-		{in: "circleci/Org1/Proj2", want: "circleci/Org1/Proj2", wantVCS: "circleci"},
+		{in: "gh/acme/app", want: "gh/acme/app"},
+		{in: "github/acme/app.web", want: "gh/acme/app.web"},
+		{in: "bb/acme/app_1", want: "bb/acme/app_1"},
+		{in: "bitbucket/acme/app", want: "bb/acme/app"},
+		{in: "circleci/Org1/Proj2", want: "circleci/Org1/Proj2"},
 		{in: "acme/app", wantRule: "must start with gh/"},
 		{in: "gh/acme", wantRule: "must have three parts"},
 		{in: "gh/acme/app/", wantRule: "must have three parts"},
@@ -93,8 +91,8 @@ func TestParseProjectSlug(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseProjectSlug(%q): %v", tt.in, err)
 			}
-			if got.String() != tt.want || got.VCSType() != tt.wantVCS {
-				t.Errorf("ParseProjectSlug(%q) = %s (%s), want %s (%s)", tt.in, got, got.VCSType(), tt.want, tt.wantVCS)
+			if got.String() != tt.want {
+				t.Errorf("ParseProjectSlug(%q) = %s, want %s", tt.in, got, tt.want)
 			}
 			if org := got.OrgSlug(); org.Prefix != got.Prefix || org.Org != got.Org {
 				t.Errorf("OrgSlug() = %+v, want the project's prefix and org", org)
