@@ -86,9 +86,6 @@ type DestroyPlan struct {
 	Steps []Step `json:"steps"`
 }
 
-// HasChanges reports whether the plan deletes anything.
-func (p *DestroyPlan) HasChanges() bool { return len(p.Deletes) > 0 }
-
 // ObserveDestroy reads what destroy needs for the organization's provider
 // and the named role: the caller, the role with its policies and tags, the
 // provider with its tags, and, when the provider exists, every role in the

@@ -109,11 +109,6 @@ type ObservedRole struct {
 	OtherInlineSize int
 }
 
-// Owned reports whether the role carries this tool's ownership tag.
-func (r *ObservedRole) Owned() bool {
-	return r != nil && r.Tags[ManagedTag] == "true"
-}
-
 // OtherPolicies lists the role's policies besides ours (our inline policy
 // and the managed policies under the role's own path): ("inline NAME",
 // "attached ARN"): they also grant permissions, and the tool reports them

@@ -415,7 +415,7 @@ func TestDestroyRemovesRegistryStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := NewDestroyPlan(testOrg, DefaultRoleName, st, false); p.HasChanges() {
+	if p := NewDestroyPlan(testOrg, DefaultRoleName, st, false); len(p.Deletes) > 0 {
 		t.Errorf("second destroy plans %v", p.Deletes)
 	}
 }
