@@ -167,35 +167,6 @@ func (c *Client) oidcClaims(ctx context.Context, path, kind, id string) (OIDCCla
 	return OIDCClaims{Audience: aud, AudienceSet: len(aud) > 0, TTL: raw.TTL}, nil
 }
 
-// EffectiveAudiences returns, sorted and without repeats, every audience the
-// tokens of the jobs in question will carry: with no projects, the
-// organization's jobs; otherwise the given projects' jobs.
-//
-// A level with no audience set contributes the default, the organization ID.
-// A project's own setting replaces the organization's for that project
-// (CircleCI's docs describe both levels but are silent on how they combine;
-// this assumes the more specific one wins, as with TTL, rather than a merge).
-// Tokens minted in a job with `circleci run oidc get --claims '{"aud":...}'`
-// can carry any audience and are not covered.
-func EffectiveAudiences(orgID string, org OIDCClaims, projects ...OIDCClaims) []string {
-	orgLevel := []string{orgID}
-	if org.AudienceSet {
-		orgLevel = org.Audience
-	}
-	if len(projects) == 0 {
-		return sortedUnique(orgLevel)
-	}
-	var all []string
-	for _, p := range projects {
-		if p.AudienceSet {
-			all = append(all, p.Audience...)
-		} else {
-			all = append(all, orgLevel...)
-		}
-	}
-	return sortedUnique(all)
-}
-
 func sortedUnique(s []string) []string {
 	out := slices.Clone(s)
 	out = slices.DeleteFunc(out, func(v string) bool { return v == "" })
@@ -265,41 +236,6 @@ func (c *Client) ListProjects(ctx context.Context, orgID string) ([]ProjectSumma
 		seen[cursor] = true
 	}
 	return nil, fmt.Errorf("list projects of organization %s: more than %d pages", orgID, maxPages)
-}
-
-// listV2 collects every item of a paginated API v2 listing: the answer is
-// {"items": [...], "next_page_token": "..."}, and the token goes back as the
-// page-token query parameter until it is null or empty.
-func listV2[T any](ctx context.Context, c *Client, path string, query url.Values, kind, name string) ([]T, error) {
-	var out []T
-	token := ""
-	seen := map[string]bool{}
-	for range maxPages {
-		q := url.Values{}
-		for k, v := range query {
-			q[k] = slices.Clone(v)
-		}
-		if token != "" {
-			q.Set("page-token", token)
-		}
-		var page struct {
-			Items         []T     `json:"items"`
-			NextPageToken *string `json:"next_page_token"`
-		}
-		if err := c.getJSON(ctx, path, q, authCircleToken, &page); err != nil {
-			return nil, c.notFound(err, kind, name)
-		}
-		out = append(out, page.Items...)
-		if page.NextPageToken == nil || *page.NextPageToken == "" {
-			return out, nil
-		}
-		token = *page.NextPageToken
-		if seen[token] {
-			return nil, fmt.Errorf("list %s %s: CircleCI repeated the page token", kind, name)
-		}
-		seen[token] = true
-	}
-	return nil, fmt.Errorf("list %s %s: more than %d pages", kind, name, maxPages)
 }
 
 // notFound turns the internal not-found marker into a *NotFoundError.

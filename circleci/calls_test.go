@@ -49,7 +49,7 @@ func endpointPattern(endpoint string) *regexp.Regexp {
 // and that every listed call was made.
 func TestCallsListEveryRequest(t *testing.T) {
 	s := newStandIn(t)
-	s.SetPageSizes(1, 1)
+	s.SetPageSize(1)
 	c := newClient(t, s, testToken)
 	ctx := context.Background()
 	if _, err := circleci.Resolve(ctx, c, "gh/acme", []string{"gh/acme/app", webID}); err != nil {

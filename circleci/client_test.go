@@ -238,34 +238,6 @@ func TestOIDCClaims(t *testing.T) {
 	}
 }
 
-func TestEffectiveAudiences(t *testing.T) {
-	const org = "11111111-1111-4111-8111-111111111111"
-	unset := circleci.OIDCClaims{}
-	set := func(a ...string) circleci.OIDCClaims { return circleci.OIDCClaims{Audience: a, AudienceSet: true} }
-	tests := []struct {
-		name     string
-		org      circleci.OIDCClaims
-		projects []circleci.OIDCClaims
-		want     []string
-	}{
-		{name: "nothing set: the org ID", org: unset, want: []string{org}},
-		{name: "org set replaces the default", org: set("x", "a", "x"), want: []string{"a", "x"}},
-		{name: "projects inherit an unset org", org: unset, projects: []circleci.OIDCClaims{unset, unset}, want: []string{org}},
-		{name: "projects inherit the org's", org: set("o"), projects: []circleci.OIDCClaims{unset}, want: []string{"o"}},
-		{name: "a project's own replaces the org's", org: set("o"), projects: []circleci.OIDCClaims{set("p")}, want: []string{"p"}},
-		{name: "mixed projects: union", org: set("o"), projects: []circleci.OIDCClaims{set("p2", "p1"), unset}, want: []string{"o", "p1", "p2"}},
-		{name: "project set, org unset: the default only for the others", org: unset, projects: []circleci.OIDCClaims{set("p"), unset}, want: []string{org, "p"}},
-		{name: "all projects set: the org's default not needed", org: unset, projects: []circleci.OIDCClaims{set("p"), set("p", "q")}, want: []string{"p", "q"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := circleci.EffectiveAudiences(org, tt.org, tt.projects...); !slices.Equal(got, tt.want) {
-				t.Errorf("EffectiveAudiences = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestListProjects(t *testing.T) {
 	s := newStandIn(t)
 	const many = "77777777-7777-4777-8777-777777777777"
@@ -276,7 +248,7 @@ func TestListProjects(t *testing.T) {
 		s.AddProject(circlecitest.Project{ID: id, Name: fmt.Sprintf("p%d", i), Slug: fmt.Sprintf("gh/many/p%d", i), OrgID: many})
 		want = append(want, circleci.ProjectSummary{ID: id, Name: fmt.Sprintf("p%d", i), OrgID: many})
 	}
-	s.SetPageSizes(20, 2)
+	s.SetPageSize(2)
 	c := newClient(t, s, testToken)
 
 	got, err := c.ListProjects(context.Background(), many)

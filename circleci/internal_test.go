@@ -1,65 +1,11 @@
 package circleci
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/circlecitest"
 )
-
-func TestListV2Pagination(t *testing.T) {
-	const token = "CCIPAT_internal_test"
-	s := circlecitest.Start(t, token)
-	var items []any
-	var want []string
-	for i := range 7 {
-		id := fmt.Sprintf("ctx-%d", i)
-		items = append(items, map[string]string{"id": id, "name": "n"})
-		want = append(want, id)
-	}
-	s.SetV2List("/api/v2/context", items)
-	s.SetPageSizes(3, 20)
-	creds, err := NewCredentials(token, "CIRCLE_TOKEN", s.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(creds)
-	type item struct {
-		ID string `json:"id"`
-	}
-	got, err := listV2[item](context.Background(), c, "/api/v2/context", map[string][]string{"owner-id": {"o"}}, "contexts of", "o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, g := range got {
-		ids = append(ids, g.ID)
-	}
-	if !slices.Equal(ids, want) {
-		t.Errorf("listV2 = %q, want %q", ids, want)
-	}
-	reqs := s.Requests()
-	if len(reqs) != 3 {
-		t.Fatalf("made %d requests, want 3 pages", len(reqs))
-	}
-	for i, r := range reqs {
-		if r.Query.Get("owner-id") != "o" || r.Auth != "Circle-Token" || (i == 0) != (r.Query.Get("page-token") == "") {
-			t.Errorf("request %d = %+v", i, r)
-		}
-	}
-
-	// A 404 becomes a *NotFoundError naming what was listed.
-	_, err = listV2[item](context.Background(), c, "/api/v2/nothing", nil, "contexts of", "o")
-	var nf *NotFoundError
-	if !errors.As(err, &nf) || nf.Kind != "contexts of" {
-		t.Errorf("error = %v, want *NotFoundError", err)
-	}
-}
 
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)

@@ -27,7 +27,7 @@ func standIn(t *testing.T) *circlecitest.Server {
 	s.AddProject(circlecitest.Project{ID: project1, Name: "app", Slug: "gh/acme/app", OrgID: orgID, OrgSlug: "gh/acme"})
 	s.AddProject(circlecitest.Project{ID: project2, Name: "web", Slug: "gh/acme/web", OrgID: orgID, OrgSlug: "gh/acme"})
 	s.AddProject(circlecitest.Project{ID: project3, Name: "tool", Slug: "gh/other/tool", OrgID: otherOrgID, OrgSlug: "gh/other"})
-	s.SetPageSizes(20, 1) // one project per v3 page: the listing follows the cursor
+	s.SetPageSize(1) // one project per v3 page: the listing follows the cursor
 	return s
 }
 

@@ -6,9 +6,9 @@
 //
 // It checks authentication as CircleCI does (API v2: the Circle-Token
 // header, a Bearer token or Basic with the token as user name; API v3:
-// Bearer only; otherwise 401 "You must log in first."), pages its listings
-// (v2: next_page_token / page-token; v3: page.next / page[cursor]), can fail
-// the next N requests of a path with any status, and records every request
+// Bearer only; otherwise 401 "You must log in first."), pages its v3
+// project listing (page.next / page[cursor]), can fail the next N requests
+// of a path with any status, and records every request
 // (method, path, query, which kind of credential was sent) without the
 // token's value. It does not import package circleci, so that package's own
 // tests can use it.
@@ -93,8 +93,6 @@ type Server struct {
 	orgClaims     map[string]Claims
 	projectClaims map[[2]string]Claims
 	v3PageSize    int
-	v2PageSize    int
-	v2Lists       map[string][]any
 	faults        map[string][]fault
 	delay         time.Duration
 	requests      []Request
@@ -115,8 +113,6 @@ func New(token string) *Server {
 		orgClaims:     map[string]Claims{},
 		projectClaims: map[[2]string]Claims{},
 		v3PageSize:    20,
-		v2PageSize:    20,
-		v2Lists:       map[string][]any{},
 		faults:        map[string][]fault{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -161,21 +157,12 @@ func (s *Server) SetProjectClaims(orgID, projectID string, c Claims) {
 	s.projectClaims[[2]string{orgID, projectID}] = c
 }
 
-// SetPageSizes sets how many items a v2 and a v3 page hold (default 20);
-// page[limit] in a v3 request overrides it, as in the real API.
-func (s *Server) SetPageSizes(v2, v3 int) {
+// SetPageSize sets how many items a page of the v3 project listing holds
+// (default 20); page[limit] in a request overrides it, as in the real API.
+func (s *Server) SetPageSize(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.v2PageSize, s.v3PageSize = max(v2, 1), max(v3, 1)
-}
-
-// SetV2List serves items at path as a paginated API v2 listing
-// ({"items": [...], "next_page_token": ...}), for testing the client's v2
-// pagination, which none of the endpoints above needs.
-func (s *Server) SetV2List(path string, items []any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.v2Lists[path] = items
+	s.v3PageSize = max(n, 1)
 }
 
 // FailNext answers the next n requests of path with status and CircleCI's
@@ -311,8 +298,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveClaims(w, parts[3], parts[5])
 	case path == "/api/v3/projects":
 		s.serveV3Projects(w, r.URL.Query())
-	case s.v2Lists[path] != nil:
-		s.serveV2List(w, path, r.URL.Query().Get("page-token"))
 	default:
 		writeError(w, http.StatusNotFound, "Not found")
 	}
@@ -451,22 +436,4 @@ func (s *Server) serveV3Projects(w http.ResponseWriter, q url.Values) {
 		page["prev"] = encodeCursor(max(offset-size, 0))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "page": page})
-}
-
-func (s *Server) serveV2List(w http.ResponseWriter, path, token string) {
-	items := s.v2Lists[path]
-	offset := 0
-	if token != "" {
-		var ok bool
-		if offset, ok = decodeCursor(token); !ok {
-			writeError(w, http.StatusBadRequest, "invalid page-token")
-			return
-		}
-	}
-	end := min(offset+s.v2PageSize, len(items))
-	var next any
-	if end < len(items) {
-		next = encodeCursor(end)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items[min(offset, len(items)):end], "next_page_token": next})
 }
