@@ -268,14 +268,6 @@ func TrustPolicy(t Trust) (Document, error) {
 	}, nil
 }
 
-// PullPolicy builds the least-privilege permissions policy: the two pull
-// actions on exactly the given repository ARNs (or ARN patterns ending in
-// "/*"), and ecr:GetAuthorizationToken on "*", which IAM requires. It is
-// PermissionsPolicy(AccessPull, repositoryARNs).
-func PullPolicy(repositoryARNs []string) (Document, error) {
-	return PermissionsPolicy(AccessPull, repositoryARNs)
-}
-
 // PermissionsPolicy builds the role's permissions policy for an access
 // level: the level's repository actions on exactly the given repository
 // ARNs (or ARN patterns ending in "/*"), and ecr:GetAuthorizationToken

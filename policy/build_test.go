@@ -55,7 +55,7 @@ func TestTrustPolicyRefusesNoRestriction(t *testing.T) {
 }
 
 func TestPullPolicyGolden(t *testing.T) {
-	doc, err := PullPolicy([]string{
+	doc, err := PermissionsPolicy(AccessPull, []string{
 		"arn:aws:ecr:us-east-1:123456789012:repository/tools/builder",
 		"arn:aws:ecr:us-east-1:123456789012:repository/app",
 		"arn:aws:ecr:us-east-1:123456789012:repository/app",
@@ -82,8 +82,8 @@ func TestPullPolicyGolden(t *testing.T) {
 
 func TestPullPolicyRefusesWildcards(t *testing.T) {
 	for _, bad := range [][]string{nil, {"*"}, {"arn:aws:s3:::bucket"}} {
-		if _, err := PullPolicy(bad); err == nil {
-			t.Errorf("PullPolicy(%q) succeeded; want an error", bad)
+		if _, err := PermissionsPolicy(AccessPull, bad); err == nil {
+			t.Errorf("PermissionsPolicy(pull, %q) succeeded; want an error", bad)
 		}
 	}
 }
@@ -171,16 +171,15 @@ func TestPushPolicyGolden(t *testing.T) {
 	}
 }
 
-func TestPullPolicyIsPermissionsPolicyPull(t *testing.T) {
+// TestPermissionsPolicyPullIsTheDefault: no access level is pull.
+func TestPermissionsPolicyPullIsTheDefault(t *testing.T) {
 	arns := []string{"arn:aws:ecr:us-east-1:123456789012:repository/app"}
-	a, _ := PullPolicy(arns)
-	b, _ := PermissionsPolicy(AccessPull, arns)
-	c, _ := PermissionsPolicy("", arns)
-	ja, _ := a.JSON()
-	jb, _ := b.JSON()
-	jc, _ := c.JSON()
-	if ja != jb || ja != jc {
-		t.Errorf("PullPolicy %s, PermissionsPolicy(pull) %s, PermissionsPolicy(\"\") %s", ja, jb, jc)
+	pull, _ := PermissionsPolicy(AccessPull, arns)
+	unset, _ := PermissionsPolicy("", arns)
+	jp, _ := pull.JSON()
+	ju, _ := unset.JSON()
+	if jp == "" || jp != ju {
+		t.Errorf("PermissionsPolicy(pull) %s, PermissionsPolicy(\"\") %s", jp, ju)
 	}
 	if _, err := PermissionsPolicy("admin", arns); err == nil {
 		t.Error("PermissionsPolicy with an unknown access level succeeded")
