@@ -312,7 +312,6 @@ func grants(t *testing.T, docs []string) []string {
 // managed policy a managed policy's; and that there are no more managed
 // policies than a role may have attached.
 func TestExportedDocumentsFitQuotas(t *testing.T) {
-	lim := provision.DefaultPackLimits()
 	partition := provision.PackingPartition()
 	for dir, specFor := range goldenDirs {
 		spec := specFor(t)
@@ -326,8 +325,8 @@ func TestExportedDocumentsFitQuotas(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := len(placeholderDocuments(t, spec, partition, "123456789012")) - 1
-			if n > lim.ManagedCount {
-				t.Fatalf("%d managed policies, over the %d a role may have", n, lim.ManagedCount)
+			if n > provision.DefaultAttachedPoliciesQuota {
+				t.Fatalf("%d managed policies, over the %d a role may have", n, provision.DefaultAttachedPoliciesQuota)
 			}
 			r := resolver{t: t, createProvider: true, partition: partition, providerARN: policy.ProviderARN(partition, "123456789012", spec.OrgID)}
 			cfn := map[int]string{}
@@ -336,9 +335,9 @@ func TestExportedDocumentsFitQuotas(t *testing.T) {
 			}
 			tf := terraformDocuments(t, spec, partition, "123456789012", n)
 			for i := 0; i <= n; i++ {
-				quota, what := lim.Managed, fmt.Sprintf("managed policy %d", i)
+				quota, what := provision.DefaultManagedPolicyQuota, fmt.Sprintf("managed policy %d", i)
 				if i == 0 {
-					quota, what = lim.Inline, "inline policy"
+					quota, what = provision.DefaultRolePolicyQuota, "inline policy"
 				}
 				for format, doc := range map[string]string{"cloudformation": cfn[i], "terraform": tf[i]} {
 					if doc == "" {

@@ -337,17 +337,16 @@ func countManaged(t *testing.T, root *yaml.Node) int {
 // its quota, and that there are no more managed policies than a role takes.
 func checkStackSetQuotas(t *testing.T, root *yaml.Node, orgID string) {
 	t.Helper()
-	lim := provision.DefaultPackLimits()
 	n := countManaged(t, root)
-	if n > lim.ManagedCount {
-		t.Fatalf("%d managed policies, over the %d a role may have", n, lim.ManagedCount)
+	if n > provision.DefaultAttachedPoliciesQuota {
+		t.Fatalf("%d managed policies, over the %d a role may have", n, provision.DefaultAttachedPoliciesQuota)
 	}
 	partition := provision.PackingPartition()
 	r := resolver{t: t, createProvider: true, partition: partition, region: provision.PackingRegion, providerARN: policy.ProviderARN(partition, "123456789012", orgID)}
 	for i, path := range cfnPermissionsPaths(t, root, n) {
-		quota := lim.Managed
+		quota := provision.DefaultManagedPolicyQuota
 		if i == 0 {
-			quota = lim.Inline
+			quota = provision.DefaultRolePolicyQuota
 		}
 		if size := policy.Size(resolveJSON(t, r, lookup(t, root, path...))); size > quota {
 			t.Errorf("document %d is %d characters in %s %s, over its quota of %d", i, size, partition, provision.PackingRegion, quota)

@@ -11,11 +11,13 @@ import (
 
 // ExportPlan is the plan setup would make for a validated spec in an empty
 // account of the given partition and account, with the default quotas
-// (DefaultPackLimits): every resource is to be created, and its desired
-// value is what export renders. It reads no account. Repositories named
-// without an ARN resolve to spec.Region, as Observe resolves them, and are
-// taken to exist. The trust policy's size is not held to a quota (export
-// warns instead), nor is an --image checked.
+// (DefaultRolePolicyQuota, DefaultManagedPolicyQuota and
+// DefaultAttachedPoliciesQuota, no managed policy attached to the role by
+// others): every resource is to be created, and its desired value is what
+// export renders. It reads no account. Repositories named without an ARN
+// resolve to spec.Region, as Observe resolves them, and are taken to exist.
+// The trust policy's size is not held to a quota (export warns instead),
+// nor is an --image checked.
 //
 // Partition and account may be placeholders that the export replaces with
 // its target's own references (a Terraform data source, a CloudFormation
@@ -54,13 +56,6 @@ func (p *Plan) ProviderClientIDs() []string {
 		}
 	}
 	return p.Spec.ClientIDs()
-}
-
-// DefaultPackLimits are the quotas ExportPlan packs the permissions for:
-// the defaults NewPlan uses when the account's own cannot be read, with no
-// managed policy attached to the role by others.
-func DefaultPackLimits() policy.PackLimits {
-	return policy.PackLimits{Inline: DefaultRolePolicyQuota, Managed: DefaultManagedPolicyQuota, ManagedCount: DefaultAttachedPoliciesQuota}
 }
 
 // packGrants packs the repository grants of arns, the ARNs of

@@ -145,13 +145,12 @@ func TestExportPlanPlaceholders(t *testing.T) {
 	if len(managed) == 0 {
 		t.Fatalf("%d managed policies, want some", len(managed))
 	}
-	lim := DefaultPackLimits()
 	var granted, want []string
 	for _, partition := range []string{"aws", "aws-cn", "aws-us-gov", "aws-iso-b", PackingPartition()} {
 		for i, doc := range append([]policy.Document{inline}, managed...) {
-			quota := lim.Managed
+			quota := DefaultManagedPolicyQuota
 			if i == 0 {
-				quota = lim.Inline
+				quota = DefaultRolePolicyQuota
 			}
 			if size := policy.Size(substitute(t, doc, partition, "123456789012")); size > quota {
 				t.Errorf("in %s document %d is %d characters, over its quota of %d", partition, i, size, quota)
@@ -315,13 +314,12 @@ func TestExportPlanRegionPlaceholder(t *testing.T) {
 	resolve := func(doc policy.Document, partition, region string) string {
 		return strings.ReplaceAll(substitute(t, doc, partition, "123456789012"), `\u0000REGION\u0000`, region)
 	}
-	lim := DefaultPackLimits()
 	for _, partition := range []string{"aws", "aws-us-gov", PackingPartition()} {
 		for _, region := range []string{"us-east-1", "ap-southeast-5", PackingRegion} {
 			for i, doc := range docs {
-				quota := lim.Managed
+				quota := DefaultManagedPolicyQuota
 				if i == 0 {
-					quota = lim.Inline
+					quota = DefaultRolePolicyQuota
 				}
 				if size := policy.Size(resolve(doc, partition, region)); size > quota {
 					t.Errorf("in %s, %s document %d is %d characters, over its quota of %d", partition, region, i, size, quota)
