@@ -39,18 +39,13 @@ func (c *Client) Host() string { return c.creds.Host }
 // with API v3 and so with [Client.ListProjects].
 func (c *Client) Cloud() bool { return c.creds.Host == DefaultHost }
 
-// WriteText writes, one line each, what Resolve looked up: "Resolved
+// WriteTextSince writes, one line each, what Resolve looked up: "Resolved
 // gh/acme/app → <id>" for every slug or name (with the slug CircleCI
 // answered when it differs from the input), and the token audiences read,
 // with their sources. It writes nothing when only IDs were given and there
-// was no token.
-func (r *Resolution) WriteText(w io.Writer) error {
-	return r.WriteTextSince(w, nil)
-}
-
-// WriteTextSince is WriteText for a resolution that follows prev, of the
-// same organization (from [Resolution.ResolveProjects]): it leaves out the
-// lines prev's WriteText wrote already. With prev nil it is WriteText.
+// was no token. For a resolution that follows prev, of the same
+// organization (from [Resolution.ResolveProjects]), it leaves out the lines
+// prev's wrote already; prev is nil for a resolution that follows none.
 func (r *Resolution) WriteTextSince(w io.Writer, prev *Resolution) error {
 	var b strings.Builder
 	if prev == nil && !LooksLikeUUID(strings.TrimSpace(r.Org.Input)) {

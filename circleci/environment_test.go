@@ -135,7 +135,7 @@ func TestResolveNeverEchoesTheToken(t *testing.T) {
 	}
 }
 
-func TestResolutionWriteText(t *testing.T) {
+func TestResolutionWriteTextSince(t *testing.T) {
 	s := newStandIn(t)
 	s.SetOrgClaims(acmeID, circlecitest.Claims{Audience: []string{"api://acme"}})
 	c := newClient(t, s, testToken)
@@ -144,14 +144,14 @@ func TestResolutionWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := r.WriteText(&b); err != nil {
+	if err := r.WriteTextSince(&b, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := "Resolved github/acme (gh/acme) → " + acmeID + "\n" +
 		"Resolved gh/acme/app → " + appID + "\n" +
 		"Token audiences from CircleCI: api://acme (organization gh/acme custom audience)\n"
 	if b.String() != want {
-		t.Errorf("WriteText =\n%s\nwant\n%s", b.String(), want)
+		t.Errorf("WriteTextSince(nil) =\n%s\nwant\n%s", b.String(), want)
 	}
 
 	// IDs alone without a token: nothing was looked up, nothing is said.
@@ -160,8 +160,8 @@ func TestResolutionWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Reset()
-	if err := r.WriteText(&b); err != nil || b.Len() != 0 {
-		t.Errorf("WriteText without a token wrote %q, %v", b.String(), err)
+	if err := r.WriteTextSince(&b, nil); err != nil || b.Len() != 0 {
+		t.Errorf("WriteTextSince(nil) without a token wrote %q, %v", b.String(), err)
 	}
 }
 
