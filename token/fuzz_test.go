@@ -41,7 +41,6 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.Version()
 		_ = c.OrgID()
-		_ = c.ProjectID()
 		_ = RequestKeys(c, c.ProviderPath())
 
 		again, err := Parse(sign(t, c))

@@ -297,18 +297,6 @@ func (c Claims) OrgID() string {
 	return ""
 }
 
-// ProjectID returns the project ID: the oidc.circleci.com/project-id claim,
-// else the project segment of sub.
-func (c Claims) ProjectID() string {
-	if c.CircleCI.ProjectID != "" {
-		return c.CircleCI.ProjectID
-	}
-	if s, err := ParseSubject(c.Subject); err == nil {
-		return s.ProjectID
-	}
-	return ""
-}
-
 // RequestKeys maps claims to the condition keys STS puts in the request
 // context of AssumeRoleWithWebIdentity for a CircleCI token, each prefixed
 // with providerPath (policy.ProviderPath(org), or the token's own

@@ -139,8 +139,8 @@ func TestParseSignedTokens(t *testing.T) {
 			if got.Version() != tc.version {
 				t.Errorf("Version = %v, want %v", got.Version(), tc.version)
 			}
-			if got.OrgID() != testOrg || got.ProjectID() != testProject {
-				t.Errorf("OrgID, ProjectID = %q, %q", got.OrgID(), got.ProjectID())
+			if got.OrgID() != testOrg {
+				t.Errorf("OrgID = %q, want %q", got.OrgID(), testOrg)
 			}
 		})
 	}
@@ -260,23 +260,23 @@ func TestParseSubject(t *testing.T) {
 	}
 }
 
-func TestOrgAndProjectFallbacks(t *testing.T) {
+func TestOrgFallbacks(t *testing.T) {
 	tests := []struct {
 		name         string
 		c            Claims
-		org, project string
+		org          string
 		providerPath string
 		rootIssuer   bool
 	}{
-		{name: "custom claims win", c: Claims{Subject: "org/a/project/b/user/u", CircleCI: CircleCIClaims{OrgID: "x", ProjectID: "y"}}, org: "x", project: "y"},
-		{name: "from sub", c: Claims{Subject: "org/a/project/b/user/u"}, org: "a", project: "b"},
+		{name: "custom claim wins", c: Claims{Subject: "org/a/project/b/user/u", CircleCI: CircleCIClaims{OrgID: "x", ProjectID: "y"}}, org: "x"},
+		{name: "from sub", c: Claims{Subject: "org/a/project/b/user/u"}, org: "a"},
 		{name: "org from the issuer", c: Claims{Issuer: "https://oidc.circleci.com/org/a/"}, org: "a", providerPath: "oidc.circleci.com/org/a"},
 		{name: "root issuer has no org", c: Claims{Issuer: "https://oidc.circleci.com"}, providerPath: "oidc.circleci.com", rootIssuer: true},
 		{name: "not https", c: Claims{Issuer: "http://oidc.circleci.com/org/a"}},
 	}
 	for _, tc := range tests {
-		if tc.c.OrgID() != tc.org || tc.c.ProjectID() != tc.project {
-			t.Errorf("%s: OrgID, ProjectID = %q, %q; want %q, %q", tc.name, tc.c.OrgID(), tc.c.ProjectID(), tc.org, tc.project)
+		if tc.c.OrgID() != tc.org {
+			t.Errorf("%s: OrgID = %q, want %q", tc.name, tc.c.OrgID(), tc.org)
 		}
 		if tc.c.ProviderPath() != tc.providerPath || tc.c.RootIssuer() != tc.rootIssuer {
 			t.Errorf("%s: ProviderPath, RootIssuer = %q, %v", tc.name, tc.c.ProviderPath(), tc.c.RootIssuer())
