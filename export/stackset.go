@@ -135,16 +135,6 @@ type Command struct {
 // Option is a command-line option and its value.
 type Option struct{ Name, Value string }
 
-// Value returns the value of the option name, and whether c has it.
-func (c Command) Value(name string) (string, bool) {
-	for _, o := range c.Options {
-		if o.Name == name {
-			return o.Value, true
-		}
-	}
-	return "", false
-}
-
 // String writes c for a POSIX shell, one option a line, each word quoted
 // if the shell would otherwise change it.
 func (c Command) String() string {

@@ -134,17 +134,17 @@ func TestStackSetInstanceCommands(t *testing.T) {
 				t.Fatalf("%d commands, want %d:\n%v", len(cmds), len(tt.want), cmds)
 			}
 			for i, c := range cmds {
-				targets, _ := c.Value("--deployment-targets")
-				overrides, _ := c.Value("--parameter-overrides")
-				name, _ := c.Value("--stack-set-name")
-				regions, _ := c.Value("--regions")
+				targets, _ := optionValue(c, "--deployment-targets")
+				overrides, _ := optionValue(c, "--parameter-overrides")
+				name, _ := optionValue(c, "--stack-set-name")
+				regions, _ := optionValue(c, "--regions")
 				if got := (want{targets, overrides}); got != tt.want[i] {
 					t.Errorf("command %d targets %q with overrides %q, want %q with %q", i, got.targets, got.overrides, tt.want[i].targets, tt.want[i].overrides)
 				}
 				if !slices.Equal(c.Args, []string{"aws", "cloudformation", "create-stack-instances"}) || name != "circleci-ecr-oidc" || regions != "us-east-1" {
 					t.Errorf("command %d is %q for stack set %q in regions %q", i, c.Args, name, regions)
 				}
-				if _, ok := c.Value("--accounts"); ok {
+				if _, ok := optionValue(c, "--accounts"); ok {
 					t.Errorf("command %d uses --accounts, which service-managed stack sets refuse", i)
 				}
 			}
@@ -179,6 +179,15 @@ func TestStackSetInstanceCommandsRejects(t *testing.T) {
 	}
 }
 
+// optionValue returns the value of c's option name, and whether c has it.
+func optionValue(c Command, name string) (string, bool) {
+	i := slices.IndexFunc(c.Options, func(o Option) bool { return o.Name == name })
+	if i < 0 {
+		return "", false
+	}
+	return c.Options[i].Value, true
+}
+
 // TestStackSetCommands checks the create-stack-set command option by
 // option, as the AWS CLI reference names them.
 func TestStackSetCommands(t *testing.T) {
@@ -202,7 +211,7 @@ func TestStackSetCommands(t *testing.T) {
 	if !slices.Equal(cmds[0].Args, []string{"aws", "cloudformation", "create-stack-set"}) || !slices.Equal(cmds[0].Options, want) {
 		t.Errorf("create-stack-set is\n%v\nwant options\n%v", cmds[0], want)
 	}
-	if got, _ := cmds[1].Value("--deployment-targets"); got != "OrganizationalUnitIds="+testRoot {
+	if got, _ := optionValue(cmds[1], "--deployment-targets"); got != "OrganizationalUnitIds="+testRoot {
 		t.Errorf("create-stack-instances targets %q", got)
 	}
 	if got := cmds[0].String(); !strings.Contains(got, "--template-body 'file://my dir/stackset.yaml' \\\n") {
