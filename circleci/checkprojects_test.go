@@ -58,10 +58,11 @@ func TestCheckProjectsRedactsTheToken(t *testing.T) {
 	}
 }
 
-// testCredentials are credentials of token for the default host.
+// testCredentials are credentials of token for the default host, loaded
+// as FromEnvironment loads them from CIRCLE_TOKEN.
 func testCredentials(t *testing.T, token string) Credentials {
 	t.Helper()
-	creds, err := NewCredentials(token, "CIRCLE_TOKEN", "")
+	creds, err := LoadCredentials(func(k string) string { return map[string]string{"CIRCLE_TOKEN": token}[k] }, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

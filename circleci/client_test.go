@@ -47,11 +47,19 @@ func newStandIn(t *testing.T) *circlecitest.Server {
 
 func newClient(t *testing.T, s *circlecitest.Server, token string, opts ...circleci.Option) *circleci.Client {
 	t.Helper()
-	creds, err := circleci.NewCredentials(token, "CIRCLE_TOKEN", s.URL)
+	creds := credentialsFrom(t, map[string]string{"CIRCLE_TOKEN": token, "CIRCLE_HOST": s.URL})
+	return circleci.New(creds, append([]circleci.Option{circleci.WithRetryPolicy(fastRetry)}, opts...)...)
+}
+
+// credentialsFrom loads the credentials that the environment env gives, as
+// FromEnvironment does, with no home directory and so no CLI file.
+func credentialsFrom(t *testing.T, env map[string]string) circleci.Credentials {
+	t.Helper()
+	creds, err := circleci.LoadCredentials(func(k string) string { return env[k] }, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return circleci.New(creds, append([]circleci.Option{circleci.WithRetryPolicy(fastRetry)}, opts...)...)
+	return creds
 }
 
 // assertNoToken fails when err, in any rendering, contains the token.
@@ -384,10 +392,7 @@ func TestUnreachableHost(t *testing.T) {
 	}
 	host := "http://" + l.Addr().String()
 	_ = l.Close()
-	creds, err := circleci.NewCredentials(testToken, "CIRCLE_TOKEN", host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds := credentialsFrom(t, map[string]string{"CIRCLE_TOKEN": testToken, "CIRCLE_HOST": host})
 	_, err = circleci.New(creds, circleci.WithRetryPolicy(fastRetry)).Collaborations(context.Background())
 	var ce *circleci.ConnectionError
 	if !errors.As(err, &ce) || ce.Timeout || ce.Host != host {
@@ -458,10 +463,7 @@ func TestTokenNeverInOutput(t *testing.T) {
 		_, _ = fmt.Fprintf(w, `{"message": "bad token %s"}`, tok)
 	}))
 	t.Cleanup(echo.Close)
-	creds, err := circleci.NewCredentials(testToken, "CIRCLE_TOKEN", echo.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds := credentialsFrom(t, map[string]string{"CIRCLE_TOKEN": testToken, "CIRCLE_HOST": echo.URL})
 	e := circleci.New(creds, circleci.WithRetryPolicy(fastRetry))
 	collect(e.Collaborations(ctx)) // 400 echoing the token
 	collect(e.ListProjects(ctx, acmeID))

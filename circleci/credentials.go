@@ -32,25 +32,6 @@ type Credentials struct {
 	HostSource string
 }
 
-// NewCredentials builds Credentials from a token the caller already holds;
-// source names where it came from. host is validated as [LoadCredentials]
-// validates it; "" means [DefaultHost].
-func NewCredentials(token, source, host string) (Credentials, error) {
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return Credentials{}, &MissingTokenError{Searched: []string{source}}
-	}
-	c := Credentials{token: token, TokenSource: source, Host: DefaultHost, HostSource: "default"}
-	if host != "" {
-		h, err := ValidateHost(host, "argument")
-		if err != nil {
-			return Credentials{}, err
-		}
-		c.Host, c.HostSource = h, "argument"
-	}
-	return c, nil
-}
-
 // String names the token's source and the host, never the token.
 func (c Credentials) String() string {
 	return fmt.Sprintf("CircleCI token from %s for %s", c.TokenSource, c.Host)

@@ -33,7 +33,8 @@ func standIn(t *testing.T) *circlecitest.Server {
 
 func circleciDeps(t *testing.T, s *circlecitest.Server) *CircleCI {
 	t.Helper()
-	creds, err := circleci.NewCredentials(wizToken, "CIRCLE_TOKEN", s.URL)
+	env := s.Env()
+	creds, err := circleci.LoadCredentials(func(k string) string { return env[k] }, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
