@@ -34,51 +34,41 @@ var (
 	accountIDPattern    = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
-// CheckOUs checks the --ou values given for format: the StackSet export
-// needs one to MaxOUs organizational unit IDs (ou-...) or the root ID
-// (r-...); the other formats take none. The error is a
-// *provision.InputError naming --ou.
-func CheckOUs(format Format, ous []string) error {
+// CheckOUs checks the --ou values given for format and returns them as
+// fleet.NormalizeOUs does (trimmed, repeats dropped), as every command
+// takes them: the StackSet export needs one to MaxOUs organizational unit
+// IDs (ou-...) or the root ID (r-...); the other formats take none. The
+// error is a *provision.InputError naming --ou.
+func CheckOUs(format Format, ous []string) ([]string, error) {
 	if format != CloudFormationStackSet {
 		if len(ous) > 0 {
-			return &provision.InputError{Field: provision.FieldOU, Rule: "applies only to --format " + string(CloudFormationStackSet)}
+			return nil, &provision.InputError{Field: provision.FieldOU, Rule: "applies only to --format " + string(CloudFormationStackSet)}
 		}
-		return nil
+		return nil, nil
 	}
 	if len(ous) == 0 {
-		return &provision.InputError{Field: provision.FieldOU, Rule: "is required with --format " + string(CloudFormationStackSet) + ": the organizational units (ou-...) or the root (r-...) to deploy the stack set to"}
+		return nil, &provision.InputError{Field: provision.FieldOU, Rule: "is required with --format " + string(CloudFormationStackSet) + ": the organizational units (ou-...) or the root (r-...) to deploy the stack set to"}
 	}
-	for _, ou := range ous {
-		if err := provision.ValidateOU(provision.FieldOU, ou); err != nil {
-			return err
-		}
+	ous, err := fleet.NormalizeOUs(ous)
+	if err != nil {
+		return nil, err
 	}
-	if n := len(uniqueOUs(ous)); n > MaxOUs {
-		return &provision.InputError{Field: provision.FieldOU, Rule: fmt.Sprintf("names %d organizational units; a stack set operation takes at most %d: name their parent instead", n, MaxOUs)}
+	if len(ous) > MaxOUs {
+		return nil, &provision.InputError{Field: provision.FieldOU, Rule: fmt.Sprintf("names %d organizational units; a stack set operation takes at most %d: name their parent instead", len(ous), MaxOUs)}
 	}
-	return nil
+	return ous, nil
 }
 
 // CheckSelection checks, for format, the inputs that pick accounts: whether
 // the export reads accounts (fleet.FieldProfiles or fleet.FieldOrgAccounts
-// given) and the OUs (CheckOUs). Only the StackSet export reads accounts,
-// for whether each has the provider; the others make no AWS call.
-func CheckSelection(format Format, readsAccounts bool, ous []string) error {
+// given) and the OUs, which it returns as CheckOUs does. Only the StackSet
+// export reads accounts, for whether each has the provider; the others make
+// no AWS call.
+func CheckSelection(format Format, readsAccounts bool, ous []string) ([]string, error) {
 	if readsAccounts && format != CloudFormationStackSet {
-		return &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{fleet.FieldOrgAccounts}, Join: "or", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
+		return nil, &provision.InputError{Field: fleet.FieldProfiles, With: []provision.Field{fleet.FieldOrgAccounts}, Join: "or", Rule: "applies to export only with --format cloudformation-stackset, which reads each account for whether it has the provider; a terraform or cloudformation export makes no AWS call: apply the same files in each account"}
 	}
 	return CheckOUs(format, ous)
-}
-
-// uniqueOUs returns ous without repetitions, in the order given.
-func uniqueOUs(ous []string) []string {
-	var out []string
-	for _, ou := range ous {
-		if !slices.Contains(out, ou) {
-			out = append(out, ou)
-		}
-	}
-	return out
 }
 
 // StackSetDeployment is where the StackSet export goes: the stack set, the
@@ -102,7 +92,8 @@ type StackSetDeployment struct {
 	HasProvider map[string]bool
 }
 
-// validate checks d and returns it with its name set and its OUs unique.
+// validate checks d and returns it with its name set and its OUs as
+// CheckOUs returns them.
 func (d StackSetDeployment) validate() (StackSetDeployment, error) {
 	if d.Name == "" {
 		d.Name = StackSetName
@@ -113,13 +104,14 @@ func (d StackSetDeployment) validate() (StackSetDeployment, error) {
 	if err := provision.ValidateRegion(provision.FieldRegion, d.Region); err != nil {
 		return d, err
 	}
-	if err := CheckOUs(CloudFormationStackSet, d.OUs); err != nil {
+	ous, err := CheckOUs(CloudFormationStackSet, d.OUs)
+	if err != nil {
 		return d, err
 	}
 	if d.TemplatePath == "" {
 		return d, fmt.Errorf("plan stack set commands: the template's path is required")
 	}
-	d.OUs = uniqueOUs(d.OUs)
+	d.OUs = ous
 	return d, nil
 }
 

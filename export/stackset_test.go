@@ -244,25 +244,33 @@ func TestCheckOUs(t *testing.T) {
 		format Format
 		ous    []string
 		want   string // "" for valid
+		// normalized are the OUs returned when valid; nil means ous.
+		normalized []string
 	}{
-		{"OU", CloudFormationStackSet, []string{testOU}, ""},
-		{"root and OUs", CloudFormationStackSet, []string{testRoot, testOU, "ou-0123456789abcdefghijklmnopqrstuv-0123456789abcdefghijklmnopqrstuv"}, ""},
-		{"repeated OUs count once", CloudFormationStackSet, append(slices.Clone(many[:MaxOUs]), many[0]), ""},
-		{"missing", CloudFormationStackSet, nil, "--ou is required with --format cloudformation-stackset"},
-		{"other format", CloudFormation, []string{testOU}, "--ou applies only to --format cloudformation-stackset"},
-		{"uppercase", CloudFormationStackSet, []string{"ou-AB12-cd34ef56"}, `invalid --ou "ou-AB12-cd34ef56"`},
-		{"short first part", CloudFormationStackSet, []string{"ou-ab1-cd34ef56"}, "invalid --ou"},
-		{"short second part", CloudFormationStackSet, []string{"ou-ab12-cd34ef5"}, "invalid --ou"},
-		{"short root", CloudFormationStackSet, []string{"r-ab1"}, "invalid --ou"},
-		{"account ID", CloudFormationStackSet, []string{"123456789012"}, "invalid --ou"},
-		{"ARN", CloudFormationStackSet, []string{"arn:aws:organizations::123456789012:ou/o-abcdefghij/" + testOU}, "invalid --ou"},
-		{"too many", CloudFormationStackSet, many, "names 51 organizational units; a stack set operation takes at most 50"},
+		{"OU", CloudFormationStackSet, []string{testOU}, "", nil},
+		{"spaces around values, as --ou 'ou-..., r-...' gives", CloudFormationStackSet, []string{testOU, " " + testRoot + " "}, "", []string{testOU, testRoot}},
+		{"empty entry", CloudFormationStackSet, []string{testOU, ""}, "--ou has an empty entry", nil},
+		{"root and OUs", CloudFormationStackSet, []string{testRoot, testOU, "ou-0123456789abcdefghijklmnopqrstuv-0123456789abcdefghijklmnopqrstuv"}, "", nil},
+		{"repeated OUs count once", CloudFormationStackSet, append(slices.Clone(many[:MaxOUs]), many[0]), "", many[:MaxOUs]},
+		{"missing", CloudFormationStackSet, nil, "--ou is required with --format cloudformation-stackset", nil},
+		{"other format", CloudFormation, []string{testOU}, "--ou applies only to --format cloudformation-stackset", nil},
+		{"uppercase", CloudFormationStackSet, []string{"ou-AB12-cd34ef56"}, `invalid --ou "ou-AB12-cd34ef56"`, nil},
+		{"short first part", CloudFormationStackSet, []string{"ou-ab1-cd34ef56"}, "invalid --ou", nil},
+		{"short second part", CloudFormationStackSet, []string{"ou-ab12-cd34ef5"}, "invalid --ou", nil},
+		{"short root", CloudFormationStackSet, []string{"r-ab1"}, "invalid --ou", nil},
+		{"account ID", CloudFormationStackSet, []string{"123456789012"}, "invalid --ou", nil},
+		{"ARN", CloudFormationStackSet, []string{"arn:aws:organizations::123456789012:ou/o-abcdefghij/" + testOU}, "invalid --ou", nil},
+		{"too many", CloudFormationStackSet, many, "names 51 organizational units; a stack set operation takes at most 50", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckOUs(tt.format, tt.ous)
+			got, err := CheckOUs(tt.format, tt.ous)
 			if tt.want == "" {
-				if err != nil {
-					t.Errorf("error %v", err)
+				want := tt.normalized
+				if want == nil {
+					want = tt.ous
+				}
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("CheckOUs() = %q, %v; want %q", got, err, want)
 				}
 				return
 			}
@@ -272,7 +280,7 @@ func TestCheckOUs(t *testing.T) {
 			}
 		})
 	}
-	if err := CheckOUs(Terraform, nil); err != nil {
+	if _, err := CheckOUs(Terraform, nil); err != nil {
 		t.Errorf("terraform without --ou: %v", err)
 	}
 }

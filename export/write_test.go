@@ -129,7 +129,7 @@ func TestCheckSelection(t *testing.T) {
 		{"stack set reading the accounts of an OU", CloudFormationStackSet, true, []string{"ou-ab12-cd34ef56"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckSelection(tt.format, tt.readsAccounts, tt.ous)
+			_, err := CheckSelection(tt.format, tt.readsAccounts, tt.ous)
 			var input *provision.InputError
 			if tt.field == "" && err != nil || tt.field != "" && (!errors.As(err, &input) || input.Field != tt.field) {
 				t.Errorf("CheckSelection() = %v, want an error of %q", err, tt.field)

@@ -93,7 +93,7 @@ func (s Selection) Validate() (Selection, error) {
 			return Selection{}, &provision.InputError{Field: FieldExcludeAccounts, Value: id, Rule: "is also named by --accounts: keep the account or exclude it, not both"}
 		}
 	}
-	if s.OUs, err = normalize(provision.FieldOU, s.OUs, func(id string) error { return provision.ValidateOU(provision.FieldOU, id) }); err != nil {
+	if s.OUs, err = NormalizeOUs(s.OUs); err != nil {
 		return Selection{}, err
 	}
 	s.AccountRole = strings.TrimSpace(s.AccountRole)
@@ -146,6 +146,14 @@ func normalize(field provision.Field, values []string, check func(string) error)
 		}
 	}
 	return out, nil
+}
+
+// NormalizeOUs checks --ou values as every command takes them: each
+// trimmed, none empty, each an organizational unit or root ID; repeats are
+// dropped (the first kept). A bad value is a *provision.InputError of
+// provision.FieldOU.
+func NormalizeOUs(ous []string) ([]string, error) {
+	return normalize(provision.FieldOU, ous, func(id string) error { return provision.ValidateOU(provision.FieldOU, id) })
 }
 
 func checkAccountID(field provision.Field) func(string) error {

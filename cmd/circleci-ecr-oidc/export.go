@@ -84,7 +84,7 @@ func runExport(ctx context.Context, opts *exportOptions) error {
 		return err
 	}
 	accounts := opts.readAccounts()
-	if err := export.CheckSelection(format, accounts.on(), f.accounts.ous); err != nil {
+	if f.accounts.ous, err = export.CheckSelection(format, accounts.on(), f.accounts.ous); err != nil {
 		return err
 	}
 	// Before checkExportSpecFlags, which may ask CircleCI.

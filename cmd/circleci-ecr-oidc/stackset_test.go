@@ -39,6 +39,12 @@ func TestExportStackSet(t *testing.T) {
 		}
 	}
 
+	// One --ou with a space after the comma, as --org-accounts takes it.
+	spaced := runBinary(t, hermeticEnv(), append([]string{"export", "--format", "cloudformation-stackset", "--ou", "ou-ab12-cd34ef56, r-ab12"}, stackSetGoldenArgs...)...)
+	if spaced.code != 0 || !strings.Contains(spaced.stderr, "--deployment-targets OrganizationalUnitIds=ou-ab12-cd34ef56,r-ab12 \\\n") {
+		t.Errorf("--ou 'ou-ab12-cd34ef56, r-ab12': exit %d, stderr:\n%s", spaced.code, spaced.stderr)
+	}
+
 	dir := filepath.Join(t.TempDir(), "infra")
 	files := runBinary(t, hermeticEnv(), append(args, "--out", dir)...)
 	written, err := os.ReadFile(filepath.Join(dir, "stackset.yaml"))
