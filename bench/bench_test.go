@@ -39,6 +39,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/circleci-ecr-oidc/circleci-ecr-oidc/internal/awstest"
 )
 
 // iterations reads a repetition count from the environment.
@@ -273,12 +275,7 @@ func planLines(out string) []string {
 func BenchmarkStartup(b *testing.B) {
 	n := iterations(b, "BENCH_STARTUP_RUNS", 20)
 	tool := toolBinary(b)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
+	env := awstest.EnvironWithoutAWS()
 	cases := []struct {
 		name string
 		args []string

@@ -67,12 +67,7 @@ func startCrossAccount(t *testing.T) crossAccount {
 			t.Fatal(err)
 		}
 	}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			c.env = append(c.env, kv)
-		}
-	}
-	c.env = append(c.env, "AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"), "AWS_EC2_METADATA_DISABLED=true")
+	c.env = awstest.EnvironWithSharedConfig(filepath.Join(dir, "config"), filepath.Join(dir, "credentials"))
 	c.main.Reset()
 	c.registry.Reset()
 	return c

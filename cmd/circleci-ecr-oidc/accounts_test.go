@@ -397,13 +397,7 @@ func checkOrgPlanVerifyExport(t *testing.T, w *orgWorld) {
 // config files and no AWS_ENDPOINT_URL, which would override the
 // profiles' endpoints (awstest.WriteProfiles).
 func profilesEnv(sc awstest.SharedConfig) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "AWS_CONFIG_FILE="+sc.ConfigFile, "AWS_SHARED_CREDENTIALS_FILE="+sc.CredentialsFile, "AWS_EC2_METADATA_DISABLED=true")
+	return awstest.EnvironWithSharedConfig(sc.ConfigFile, sc.CredentialsFile)
 }
 
 // TestSetupThroughProfiles runs setup in the accounts of three profiles:

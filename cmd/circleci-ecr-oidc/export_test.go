@@ -656,13 +656,7 @@ func TestExportTooManyRepositories(t *testing.T) {
 // hermeticEnv is the test process's environment without AWS settings, so
 // that export shows it needs no credentials.
 func hermeticEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
+	return awstest.EnvironWithSharedConfig(os.DevNull, os.DevNull)
 }
 
 func TestExportCommand(t *testing.T) {

@@ -182,13 +182,27 @@ func (m *Moto) Env(endpoint string) []string {
 // removed and Env(endpoint) added; assign it to exec.Cmd.Env. Append further
 // variables after it as needed (later entries win in exec.Cmd).
 func (m *Moto) Environ(endpoint string) []string {
+	return append(EnvironWithoutAWS(), m.Env(endpoint)...)
+}
+
+// EnvironWithoutAWS returns the test process's environment with every
+// AWS_* variable removed, so that a command a test runs sees nothing of
+// the developer's AWS settings.
+func EnvironWithoutAWS() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {
 			env = append(env, kv)
 		}
 	}
-	return append(env, m.Env(endpoint)...)
+	return env
+}
+
+// EnvironWithSharedConfig is EnvironWithoutAWS with the shared config and
+// credentials files set to configFile and credentialsFile and the instance
+// metadata service off: the SDK finds no credentials but theirs.
+func EnvironWithSharedConfig(configFile, credentialsFile string) []string {
+	return append(EnvironWithoutAWS(), "AWS_CONFIG_FILE="+configFile, "AWS_SHARED_CREDENTIALS_FILE="+credentialsFile, "AWS_EC2_METADATA_DISABLED=true")
 }
 
 // Config returns an aws.Config for in-process SDK clients talking to endpoint
