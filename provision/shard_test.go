@@ -99,14 +99,15 @@ func admittedBy(f *fakeAWS) map[string][]string {
 	return out
 }
 
-// TestPlanShardsRevokesRemovedProjects: a shard role all of whose projects
-// were removed from --project-id is deleted (with its policy), not left
-// admitting them; the provider stays, and the rerun is clean.
-func TestPlanShardsRevokesRemovedProjects(t *testing.T) {
-	f := newFakeAWS()
+// twoShardRoles sets up the 60 projects of manyProjects(60) for the
+// repository app, which takes two shard roles, and returns the account with
+// the projects each role admits: kept (role 1's) and removed (role 2's),
+// which the tests then take out of the request.
+func twoShardRoles(t *testing.T) (f *fakeAWS, kept, removed []string) {
+	t.Helper()
+	f = newFakeAWS()
 	f.repos["app"] = true
-	projects := manyProjects(60)
-	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(manyProjects(60))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +115,20 @@ func TestPlanShardsRevokesRemovedProjects(t *testing.T) {
 		t.Fatalf("%d roles for 60 projects, want 2", len(sp.Plans))
 	}
 	applyShards(t, f, sp)
-	second := ShardRoleName(DefaultRoleName, 2)
-	kept := ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg)
-	removed := ProjectsAdmitted(f.roles[second].trust, testOrg)
+	kept = ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg)
+	removed = ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 2)].trust, testOrg)
 	if len(removed) == 0 {
 		t.Fatal("role 2 admits nothing")
 	}
+	return f, kept, removed
+}
+
+// TestPlanShardsRevokesRemovedProjects: a shard role all of whose projects
+// were removed from --project-id is deleted (with its policy), not left
+// admitting them; the provider stays, and the rerun is clean.
+func TestPlanShardsRevokesRemovedProjects(t *testing.T) {
+	f, kept, removed := twoShardRoles(t)
+	second := ShardRoleName(DefaultRoleName, 2)
 
 	shrunk, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(kept)))
 	if err != nil {
@@ -464,17 +473,8 @@ func TestShardedBranchPins(t *testing.T) {
 // one (no token, not even one of a project it admitted), its policies stay,
 // the rerun is clean, and adding projects again reopens it for them.
 func TestPlanShardsKeepsUnusedRolesClosed(t *testing.T) {
-	f := newFakeAWS()
-	f.repos["app"] = true
-	projects := manyProjects(60)
-	sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	applyShards(t, f, sp)
+	f, kept, removed := twoShardRoles(t)
 	second := ShardRoleName(DefaultRoleName, 2)
-	kept := ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg)
-	removed := ProjectsAdmitted(f.roles[second].trust, testOrg)
 
 	keep := shardSpec(kept)
 	keep.KeepUnusedRoles = true
@@ -534,7 +534,7 @@ func TestPlanShardsKeepsUnusedRolesClosed(t *testing.T) {
 		t.Errorf("rerun plans changes or writes %v", f.writes())
 	}
 
-	grown, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(projects)))
+	grown, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(manyProjects(60))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,19 +557,14 @@ func TestPlanShardsKeepsUnusedRolesClosed(t *testing.T) {
 func TestShardRemovalsWaitForKeptRoles(t *testing.T) {
 	for _, keepUnused := range []bool{false, true} {
 		t.Run(fmt.Sprintf("keep unused roles %v", keepUnused), func(t *testing.T) {
-			f := newFakeAWS()
-			f.repos["app"], f.repos["web"] = true, true
-			sp, err := PlanShards(context.Background(), f.clients(), mustSpec(t, shardSpec(manyProjects(60))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			applyShards(t, f, sp)
+			f, kept, _ := twoShardRoles(t)
+			f.repos["web"] = true
 			second := ShardRoleName(DefaultRoleName, 2)
 			trustBefore := f.roles[second].trust
 
-			// One project fewer and one more repository: the kept role's
-			// permissions policy changes, and that write fails.
-			s := shardSpec(ProjectsAdmitted(f.roles[ShardRoleName(DefaultRoleName, 1)].trust, testOrg))
+			// Role 2's projects removed and one more repository: the kept
+			// role's permissions policy changes, and that write fails.
+			s := shardSpec(kept)
 			s.Repositories = []string{"app", "web"}
 			s.KeepUnusedRoles = keepUnused
 			next, err := PlanShards(context.Background(), f.clients(), mustSpec(t, s))
