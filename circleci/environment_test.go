@@ -221,6 +221,12 @@ func TestResolveProjectsAfterTheOrg(t *testing.T) {
 	if !errors.As(err, &conflict) || len(s.Requests()) != before {
 		t.Errorf("ResolveProjects(gh/other/app) = %v after %d requests, want an *OrgConflictError and none", err, len(s.Requests())-before)
 	}
+
+	// The token pasted as a project is refused without being repeated, as
+	// Resolve refuses it.
+	if _, err := org.ResolveProjects(ctx, c, []string{testToken}); err == nil || strings.Contains(err.Error(), testToken) {
+		t.Errorf("ResolveProjects(token) = %v, want an error without the token", err)
+	}
 }
 
 func sortedCopy(s []string) []string { return slices.Sorted(slices.Values(s)) }

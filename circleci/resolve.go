@@ -258,11 +258,7 @@ func checkSlugOrgs(org orgRef, projects []projectRef) error {
 // With a client, no error holds the token, even where a value given is the
 // token itself (pasted into the wrong flag).
 func Resolve(ctx context.Context, c *Client, org string, projects []string) (*Resolution, error) {
-	r, err := resolve(ctx, c, org, projects, nil)
-	if err != nil && c != nil {
-		return nil, c.redactInputs(err)
-	}
-	return r, err
+	return resolve(ctx, c, org, projects, nil)
 }
 
 // redactInputs takes the token out of the values given that err quotes,
@@ -303,15 +299,21 @@ func (c *Client) redactInputs(err error) error {
 // after. The token audiences are read again, as projects can set their
 // own. r must come from Resolve with the same client.
 func (r *Resolution) ResolveProjects(ctx context.Context, c *Client, projects []string) (*Resolution, error) {
-	res, err := resolve(ctx, c, r.Org.Input, projects, &r.Org)
+	return resolve(ctx, c, r.Org.Input, projects, &r.Org)
+}
+
+// resolve is Resolve; known, when not nil, is org already resolved. With
+// a client, its errors are redacted (redactInputs).
+func resolve(ctx context.Context, c *Client, org string, projects []string, known *ResolvedOrg) (*Resolution, error) {
+	r, err := lookUp(ctx, c, org, projects, known)
 	if err != nil && c != nil {
 		return nil, c.redactInputs(err)
 	}
-	return res, err
+	return r, err
 }
 
-// resolve is Resolve; known, when not nil, is org already resolved.
-func resolve(ctx context.Context, c *Client, org string, projects []string, known *ResolvedOrg) (*Resolution, error) {
+// lookUp is resolve before its errors are redacted.
+func lookUp(ctx context.Context, c *Client, org string, projects []string, known *ResolvedOrg) (*Resolution, error) {
 	oref, err := parseOrgRef(org)
 	if err != nil {
 		return nil, err
