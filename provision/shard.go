@@ -360,8 +360,8 @@ func observeShards(ctx context.Context, c Clients, spec Spec, obs *Observed, num
 // changes, as Apply makes them, and the removals (or, kept, the closing)
 // of the roles no longer needed, each once every kept role's changes have
 // succeeded. The writes to a repository policy that several roles share
-// are serialized (RepositoryLocks). What changes an export created is refused before any
-// write, as in Apply.
+// are serialized (RepositoryLocks). What changes an export created is
+// refused before any write, as in Apply.
 func ApplyShards(ctx context.Context, c Clients, sp *ShardedPlan, opts Options) (Result, error) {
 	if err := sp.CheckManagedBy(); err != nil {
 		return Result{Applied: []Change{}, NotApplied: sp.Changes()}, err
